@@ -1,0 +1,8 @@
+/**
+ * Shared utilities: one-line user errors, crash-safe writes, a seeded RNG, progress lines.
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./atomic.ts";
+export * from "./rng.ts";
+export * from "./progress.ts";
