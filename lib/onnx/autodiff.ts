@@ -100,9 +100,8 @@ export const VJP_RULES: Record<string, VjpRule> = {
     const parts = op.split(g!, sizes, axis);
     return inputs.map((t, i) => (isFloat(t) ? parts[i] : null));
   },
-  Split: ({ inputs: [x, sizes], outputs, attrs }, grads) => {
+  Split: ({ outputs, attrs }, grads) => {
     const parts = outputs.map((o, i) => grads[i] ?? op.zerosLike(o));
-    void sizes;
     return [op.concat(parts, attrs.axis as number), null];
   },
   Slice: ({ inputs: [x, starts, ends, axes] }, [g]) => {

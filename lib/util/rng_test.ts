@@ -17,7 +17,8 @@ Deno.test("Rng: state round-trips exactly", () => {
 
 Deno.test("Rng: float in [0,1) with mean 1/2; normal has mean 0, var 1", () => {
   const r = new Rng(1);
-  let s = 0, n = 20000, m = 0, v = 0;
+  const n = 20000;
+  let s = 0, m = 0, v = 0;
   for (let i = 0; i < n; i++) {
     const x = r.float();
     assert(x >= 0 && x < 1);
