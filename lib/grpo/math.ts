@@ -1,0 +1,161 @@
+/**
+ * GRPO math as small pure functions on flat row-major arrays: group advantages, per-token loss weights
+ * (how each `loss_type` aggregates), the next-token shift used by the graphs, and the per-step statistics
+ * TRL logs (KL, clip ratios, entropy).
+ * @module
+ */
+
+/** How per-token losses are aggregated (TRL's `loss_type`). */
+export type LossType = "grpo" | "bnpo" | "dr_grpo" | "dapo";
+
+/** The accepted loss types. */
+export const LOSS_TYPES: readonly LossType[] = ["grpo", "bnpo", "dr_grpo", "dapo"];
+
+/** How rewards are scaled into advantages (TRL's `scale_rewards`). */
+export type ScaleRewards = "group" | "batch" | "none";
+
+/**
+ * Group-relative advantages: `(r − mean_group) / (std + 1e-4)` with the std taken per group ("group"),
+ * over the whole batch ("batch") or not at all ("none"). Std is the unbiased (n−1) estimate, as torch.std.
+ * @param rewards one total reward per completion, groups of `groupSize` consecutive completions
+ */
+export function groupAdvantages(
+  rewards: readonly number[],
+  options: { groupSize: number; scale: ScaleRewards },
+): { advantages: number[]; zeroStdGroups: number; groupStd: number[] } {
+  const n = options.groupSize;
+  if (rewards.length % n !== 0) throw new Error(`${rewards.length} rewards do not split into groups of ${n}`);
+  const advantages: number[] = [], groupStd: number[] = [];
+  let zeroStdGroups = 0;
+  const batchStd = std(rewards);
+  for (let s = 0; s < rewards.length; s += n) {
+    const grp = rewards.slice(s, s + n);
+    const m = mean(grp), sd = std(grp);
+    groupStd.push(sd);
+    if (sd < 1e-12) zeroStdGroups++;
+    const div = options.scale === "group" ? sd + 1e-4 : options.scale === "batch" ? batchStd + 1e-4 : 1;
+    for (const r of grp) advantages.push((r - m) / div);
+  }
+  return { advantages, zeroStdGroups, groupStd };
+}
+
+/** Arithmetic mean (0 for an empty list). */
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}
+
+/** Unbiased standard deviation (0 for fewer than two values). */
+export function std(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+/**
+ * Per-token loss weights `[B, T]` such that `loss = Σ weight · per_token_loss` equals TRL's aggregation:
+ * grpo: mean over sequences of the per-sequence token mean; bnpo: token mean over this micro-batch;
+ * dapo: token mean over the whole accumulated batch (`globalTokens`); dr_grpo: sum / (sequences ·
+ * max_completion_length). With gradient accumulation, `globalSequences` is the number of sequences in the
+ * whole accumulated batch so the accumulated gradient is the full-batch gradient.
+ * @param mask [B, T] 1 on completion tokens that enter the loss
+ */
+export function tokenWeights(
+  mask: ArrayLike<number>,
+  options: {
+    batch: number;
+    lossType: LossType;
+    maxCompletionLength: number;
+    globalSequences?: number;
+    globalTokens?: number;
+    /** Micro-batches accumulated into one update (bnpo and grpo divide by it). */
+    accumulation?: number;
+  },
+): Float64Array {
+  const B = options.batch, T = mask.length / B;
+  const acc = options.accumulation ?? 1;
+  const out = new Float64Array(mask.length);
+  let total = 0;
+  for (let i = 0; i < mask.length; i++) total += mask[i] ? 1 : 0;
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    for (let t = 0; t < T; t++) count += mask[b * T + t] ? 1 : 0;
+    let w: number;
+    switch (options.lossType) {
+      case "grpo":
+        w = 1 / Math.max(count, 1) / (options.globalSequences ?? B * acc);
+        break;
+      case "bnpo":
+        w = 1 / Math.max(total, 1) / acc;
+        break;
+      case "dapo":
+        w = 1 / Math.max(options.globalTokens ?? total * acc, 1);
+        break;
+      case "dr_grpo":
+        w = 1 / ((options.globalSequences ?? B * acc) * options.maxCompletionLength);
+        break;
+    }
+    for (let t = 0; t < T; t++) out[b * T + t] = mask[b * T + t] ? w : 0;
+  }
+  return out;
+}
+
+/**
+ * Moves per-token values from "token t" alignment to the graphs' "next-token" alignment: `out[b, t] =
+ * x[b, t + 1]`, and 0 in the last column.
+ */
+export function shiftToNext(x: ArrayLike<number>, batch: number): Float64Array {
+  const T = x.length / batch;
+  const out = new Float64Array(x.length);
+  for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = x[b * T + t + 1];
+  return out;
+}
+
+/** The inverse of {@linkcode shiftToNext}: `out[b, t] = x[b, t − 1]`, 0 in column 0. */
+export function shiftFromNext(x: ArrayLike<number>, batch: number): Float64Array {
+  const T = x.length / batch;
+  const out = new Float64Array(x.length);
+  for (let b = 0; b < batch; b++) for (let t = 1; t < T; t++) out[b * T + t] = x[b * T + t - 1];
+  return out;
+}
+
+/** Statistics TRL logs for one step, from next-token-aligned arrays. */
+export interface TokenStats {
+  /** Mean k3 KL to the reference over completion tokens. */
+  kl: number;
+  /** Share of tokens clipped below (ratio < 1 − ε with A < 0). */
+  clipLow: number;
+  /** Share clipped above (ratio > 1 + ε_high with A > 0). */
+  clipHigh: number;
+  /** Share clipped either way. */
+  clipRegion: number;
+}
+
+/** KL and clip statistics over the tokens where `mask` is 1. */
+export function tokenStats(
+  arrays: {
+    mask: ArrayLike<number>;
+    logprobs: ArrayLike<number>;
+    old?: ArrayLike<number>;
+    ref?: ArrayLike<number>;
+    advantages: ArrayLike<number>;
+  },
+  options: { batch: number; epsilon: number; epsilonHigh: number },
+): TokenStats {
+  const { mask, logprobs, old, ref, advantages } = arrays;
+  const T = mask.length / options.batch;
+  let n = 0, kl = 0, low = 0, high = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    n++;
+    if (ref) {
+      const d = ref[i] - logprobs[i];
+      kl += Math.exp(d) - d - 1;
+    }
+    const ratio = old ? Math.exp(logprobs[i] - old[i]) : 1;
+    const a = advantages[Math.floor(i / T)];
+    if (ratio < 1 - options.epsilon && a < 0) low++;
+    if (ratio > 1 + options.epsilonHigh && a > 0) high++;
+  }
+  const d = Math.max(n, 1);
+  return { kl: kl / d, clipLow: low / d, clipHigh: high / d, clipRegion: (low + high) / d };
+}

@@ -1,0 +1,211 @@
+/**
+ * The model graphs: next-token log-probs (policy with LoRA, or reference without), the GRPO training graph
+ * (loss + LoRA gradients), the language-model training graph (loss + gradients of every weight, for
+ * pretraining), and one KV-cache decoding step.
+ *
+ * Token alignment inside the graphs is "next-token": position t holds log p(token t+1 | tokens ≤ t). Loss
+ * aggregation (grpo, bnpo, dr_grpo, dapo) is folded into per-token weights computed on the host
+ * (`lib/grpo/loss.ts`), so one graph serves every loss type and gradient accumulation.
+ * @module
+ */
+import { type DType, Graph, type Tensor } from "../onnx/graph.ts";
+import * as op from "../onnx/ops.ts";
+import { clamp } from "../onnx/composites.ts";
+import { gradients } from "../onnx/autodiff.ts";
+import {
+  decoder,
+  decoderInputs,
+  type LlamaShape,
+  lmHead,
+  loraInputs,
+  type LoraParams,
+  type LoraTarget,
+  type ParamFn,
+  weightShapes,
+} from "./llama.ts";
+
+/** A float32 (or float64) weight with its HF shape. */
+export interface Weight {
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+
+/** LoRA hyper-parameters. */
+export interface LoraSpec {
+  r: number;
+  alpha: number;
+  targets: readonly LoraTarget[];
+}
+
+/** Base weights as graph initializers (frozen; they stay inside the session, on the device). */
+export function initializerParams(g: Graph, weights: Map<string, Weight>, dtype: DType): ParamFn {
+  const made = new Map<string, Tensor>();
+  return (name) => {
+    let t = made.get(name);
+    if (t) return t;
+    const w = weights.get(name);
+    if (!w) throw new Error(`weight ${name} is missing`);
+    const data = dtype === "float64" && !(w.data instanceof Float64Array)
+      ? Float64Array.from(w.data)
+      : dtype === "float32" && !(w.data instanceof Float32Array)
+      ? Float32Array.from(w.data)
+      : w.data;
+    t = g.initializer(name, data, w.shape);
+    made.set(name, t);
+    return t;
+  };
+}
+
+/** Every weight as a graph input (trainable). Returns the param function and the inputs in creation order. */
+export function inputParams(g: Graph, cfg: LlamaShape, dtype: DType): { fn: ParamFn; inputs: Tensor[] } {
+  const shapes = weightShapes(cfg);
+  const inputs: Tensor[] = [];
+  for (const [name, shape] of shapes) inputs.push(g.input(name, dtype, shape));
+  const byName = new Map(inputs.map((t) => [t.name, t]));
+  return {
+    fn: (name) => {
+      const t = byName.get(name);
+      if (!t) throw new Error(`weight ${name} is not a parameter of this config`);
+      return t;
+    },
+    inputs,
+  };
+}
+
+/**
+ * log p(target) per position and the logsumexp: `logits[target] − logsumexp(logits)`.
+ * @param logits [B, T, V]
+ * @param targets [B, T] int64
+ * @returns [B, T]
+ */
+export function tokenLogprobs(logits: Tensor, targets: Tensor): { logp: Tensor; lse: Tensor } {
+  const m = op.stopGradient(op.reduceMax(logits, [-1], true)); // [B, T, 1]
+  const lse = op.add(op.log(op.reduceSum(op.exp(op.sub(logits, m)), [-1], true)), m); // [B, T, 1]
+  const picked = op.gatherElements(logits, op.unsqueeze(targets, [-1]), -1); // [B, T, 1]
+  return { logp: op.squeeze(op.sub(picked, lse), [-1]), lse: op.squeeze(lse, [-1]) };
+}
+
+/** Options shared by the graph builders. */
+export interface GraphOptions {
+  /** Element type (default float32; float64 for reference checks). */
+  dtype?: DType;
+  /** LoRA factors as inputs (absent: the base model). */
+  lora?: LoraSpec;
+}
+
+function base(cfg: LlamaShape, weights: Map<string, Weight>, name: string, o: GraphOptions) {
+  const dtype = o.dtype ?? "float32";
+  const g = new Graph(name);
+  const inp = decoderInputs(g, cfg, dtype);
+  const lora: LoraParams | null = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
+  const p = initializerParams(g, weights, dtype);
+  const targets = g.input("target_ids", "int64", ["B", "T"]);
+  const { hidden } = decoder(cfg, p, lora, inp);
+  const logits = lmHead(cfg, p, hidden); // [B, T, V]
+  return { g, dtype, lora, logits, targets };
+}
+
+/** Log-probs graph: outputs `logprobs` and `entropy`, both [B, T] in next-token alignment. */
+export function buildLogprobGraph(
+  cfg: LlamaShape,
+  weights: Map<string, Weight>,
+  o: GraphOptions = {},
+): Graph {
+  const { g, logits, targets } = base(cfg, weights, "logprobs", o);
+  const { logp, lse } = tokenLogprobs(logits, targets);
+  // entropy = lse − Σ p·logits  with p = exp(logits − lse)
+  const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
+  const entropy = op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1]));
+  g.output(logp, "logprobs");
+  g.output(entropy, "entropy");
+  return g;
+}
+
+/** Options of the GRPO training graph. */
+export interface GrpoGraphOptions extends GraphOptions {
+  lora: LoraSpec;
+  /** KL coefficient β (0: no reference input). */
+  beta: number;
+  /** Lower clip ε. */
+  epsilon: number;
+  /** Upper clip ε_high (defaults to ε). */
+  epsilonHigh?: number;
+  /** Feed `old_logprobs` (else the ratio is 1 with the current log-probs detached). */
+  useOld: boolean;
+}
+
+/**
+ * GRPO training graph. Inputs: decoder inputs, `target_ids`, `token_weights` [B, T] (0 off the completion),
+ * `advantages` [B], optional `old_logprobs` and `ref_logprobs` [B, T], LoRA factors. Outputs: `loss`,
+ * `logprobs` [B, T] and `grad.<PEFT name>` for every LoRA factor.
+ */
+export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GrpoGraphOptions): Graph {
+  const { g, dtype, lora, logits, targets } = base(cfg, weights, "grpo", o);
+  const w = g.input("token_weights", dtype, ["B", "T"]);
+  const adv = op.unsqueeze(g.input("advantages", dtype, ["B"]), [1]); // [B, 1]
+  const { logp } = tokenLogprobs(logits, targets); // [B, T]
+  const on = op.greater(w, 0); // positions that enter the loss
+  const detached = op.stopGradient(logp);
+  const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["B", "T"]), detached) : detached;
+  const ratio = op.exp(op.sub(logp, old));
+  const clipped = clamp(ratio, 1 - o.epsilon, 1 + (o.epsilonHigh ?? o.epsilon));
+  let perTok = op.neg(op.minimum(op.mul(ratio, adv), op.mul(clipped, adv))); // [B, T]
+  if (o.beta) {
+    const ref = op.where(on, g.input("ref_logprobs", dtype, ["B", "T"]), detached);
+    const d = op.sub(ref, logp); // k3 estimator: e^d − d − 1
+    perTok = op.add(perTok, op.mul(op.sub(op.sub(op.exp(d), d), 1), o.beta));
+  }
+  const loss = op.reduceSum(op.mul(perTok, w), [0, 1]);
+  const params = [...lora!.modules.values()].flatMap((m) => [m.a, m.b]);
+  const grads = gradients(loss, params);
+  g.output(loss, "loss");
+  g.output(logp, "logprobs");
+  params.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
+  return g;
+}
+
+/**
+ * Next-token cross-entropy with gradients of every weight (full fine-tuning). Inputs: decoder inputs,
+ * `target_ids`, `token_weights` [B, T]; every weight is an input named as in `model.safetensors`.
+ * Outputs: `loss` = −Σ w·log p and `grad.<weight name>`.
+ */
+export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): Graph {
+  const dtype = o.dtype ?? "float32";
+  const g = new Graph("lm_train");
+  const inp = decoderInputs(g, cfg, dtype);
+  const { fn, inputs } = inputParams(g, cfg, dtype);
+  const targets = g.input("target_ids", "int64", ["B", "T"]);
+  const w = g.input("token_weights", dtype, ["B", "T"]);
+  const { hidden } = decoder(cfg, fn, null, inp);
+  const { logp } = tokenLogprobs(lmHead(cfg, fn, hidden), targets);
+  const loss = op.neg(op.reduceSum(op.mul(logp, w), [0, 1]));
+  const grads = gradients(loss, inputs);
+  g.output(loss, "loss");
+  inputs.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
+  return g;
+}
+
+/**
+ * One decoding step with a KV cache: inputs `input_ids` [B, T], RoPE tables, `attn_bias` [B, T, S],
+ * `past.<i>.key|value` [B, nkv, P, hd]; outputs `logits` [B, 1, V] of the last position and
+ * `present.<i>.key|value` [B, nkv, S, hd]. With T = prompt length and P = 0 it is the prefill.
+ */
+export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GraphOptions = {}): Graph {
+  const dtype = o.dtype ?? "float32";
+  const g = new Graph("decode");
+  const inp = decoderInputs(g, cfg, dtype, "S");
+  inp.past = Array.from({ length: cfg.numLayers }, (_, i) => ({
+    k: g.input(`past.${i}.key`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
+    v: g.input(`past.${i}.value`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
+  }));
+  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
+  const p = initializerParams(g, weights, dtype);
+  const { hidden, present } = decoder(cfg, p, lora, inp);
+  const last = op.slice(hidden, [-1], [2 ** 53], [1]); // [B, 1, H]
+  g.output(lmHead(cfg, p, last), "logits");
+  present.forEach((kv, i) => {
+    g.output(kv.k, `present.${i}.key`);
+    g.output(kv.v, `present.${i}.value`);
+  });
+  return g;
+}

@@ -1,0 +1,68 @@
+/**
+ * Host-side inputs of the decoder graphs: positions from attention masks, RoPE tables and additive attention
+ * biases. Small arrays (B·T·hd, B·T·S), computed once per call.
+ * @module
+ */
+
+/** The additive bias for masked attention (large, finite: fully masked rows stay NaN-free). */
+export const MASKED = -1e9;
+
+/**
+ * Positions that count real tokens (left padding safe): `cumsum(mask) − 1`, clamped at 0.
+ * @param mask [B, T] 0/1
+ */
+export function positionsFromMask(mask: ArrayLike<number>, B: number, T: number): Int32Array {
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let c = 0;
+    for (let t = 0; t < T; t++) {
+      c += mask[b * T + t] ? 1 : 0;
+      pos[b * T + t] = Math.max(0, c - 1);
+    }
+  }
+  return pos;
+}
+
+/** RoPE tables `[B·T, hd]` (cos and sin, both halves as in HF `rotate_half`). */
+export function ropeTables(
+  positions: Int32Array,
+  options: { headDim: number; theta: number; dtype?: "float32" | "float64" },
+): { cos: Float32Array | Float64Array; sin: Float32Array | Float64Array } {
+  const hd = options.headDim, half = hd / 2;
+  const Arr = options.dtype === "float64" ? Float64Array : Float32Array;
+  const cos = new Arr(positions.length * hd), sin = new Arr(positions.length * hd);
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(options.theta, (2 * i) / hd);
+  for (let n = 0; n < positions.length; n++) {
+    for (let i = 0; i < half; i++) {
+      const a = positions[n] * inv[i];
+      const c = Math.cos(a), s = Math.sin(a);
+      cos[n * hd + i] = c;
+      cos[n * hd + half + i] = c;
+      sin[n * hd + i] = s;
+      sin[n * hd + half + i] = s;
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * Additive attention bias `[B, T, S]` for T new queries after P cached keys (S = P + T): query t sees key j
+ * when j ≤ P + t and `keyMask[b, j]` is 1.
+ * @param keyMask [B, S] 0/1 over all keys (cached and new)
+ */
+export function attentionBias(
+  keyMask: ArrayLike<number>,
+  options: { batch: number; queries: number; keys: number; dtype?: "float32" | "float64" },
+): Float32Array | Float64Array {
+  const { batch: B, queries: T, keys: S } = options;
+  const P = S - T;
+  const out = new (options.dtype === "float64" ? Float64Array : Float32Array)(B * T * S);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * S;
+      for (let j = 0; j < S; j++) out[row + j] = j <= P + t && keyMask[b * S + j] ? 0 : MASKED;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,224 @@
+/**
+ * The Llama-family decoder (Llama, Qwen2 with q/k/v biases, SmolLM) as an ONNX graph. Shapes in comments use
+ * B batch, T query length, P past length, S = P + T key length, H hidden, nh heads, nkv key/value heads,
+ * r = nh / nkv, hd head size, I intermediate size, V vocabulary.
+ *
+ * GQA uses broadcast matmuls on `[B, nkv, r, T, hd]` queries against `[B, nkv, 1, S, hd]` keys, so keys and
+ * values are never copied per head. LoRA adds `scale · (x Aᵀ) Bᵀ` to targeted projections.
+ * @module
+ */
+import { type Dim, type DType, Graph, type Tensor } from "../onnx/graph.ts";
+import * as op from "../onnx/ops.ts";
+import { linear, rmsNorm, silu, softmax } from "../onnx/composites.ts";
+
+/** The config fields the graph needs (satisfied by `ModelConfig`). */
+export interface LlamaShape {
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  tieWordEmbeddings: boolean;
+  qkvBias: boolean;
+}
+
+/** The seven projections LoRA can target. */
+export const LORA_TARGETS = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+] as const;
+/** One LoRA target module name. */
+export type LoraTarget = typeof LORA_TARGETS[number];
+
+/** Where each projection lives in the HF module tree. */
+export const MODULE_SECTION: Record<LoraTarget, "self_attn" | "mlp"> = {
+  q_proj: "self_attn",
+  k_proj: "self_attn",
+  v_proj: "self_attn",
+  o_proj: "self_attn",
+  gate_proj: "mlp",
+  up_proj: "mlp",
+  down_proj: "mlp",
+};
+
+/** `[in, out]` sizes of a projection. */
+export function projectionDims(cfg: LlamaShape, t: LoraTarget): [number, number] {
+  const { hiddenSize: H, intermediateSize: I, numHeads: nh, numKvHeads: nkv, headDim: hd } = cfg;
+  switch (t) {
+    case "q_proj":
+      return [H, nh * hd];
+    case "k_proj":
+    case "v_proj":
+      return [H, nkv * hd];
+    case "o_proj":
+      return [nh * hd, H];
+    case "gate_proj":
+    case "up_proj":
+      return [H, I];
+    case "down_proj":
+      return [I, H];
+  }
+}
+
+/** Shape of each named HF weight for `cfg` (the layout `model.safetensors` uses). */
+export function weightShapes(cfg: LlamaShape): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const { hiddenSize: H, vocabSize: V } = cfg;
+  m.set("model.embed_tokens.weight", [V, H]);
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    m.set(p + "input_layernorm.weight", [H]);
+    m.set(p + "post_attention_layernorm.weight", [H]);
+    for (const t of LORA_TARGETS) {
+      const [fin, fout] = projectionDims(cfg, t);
+      m.set(`${p}${MODULE_SECTION[t]}.${t}.weight`, [fout, fin]);
+      if (cfg.qkvBias && (t === "q_proj" || t === "k_proj" || t === "v_proj")) {
+        m.set(`${p}self_attn.${t}.bias`, [fout]);
+      }
+    }
+  }
+  m.set("model.norm.weight", [H]);
+  if (!cfg.tieWordEmbeddings) m.set("lm_head.weight", [V, H]);
+  return m;
+}
+
+/** Gives the graph tensor for a named HF weight (an initializer or a trainable input). */
+export type ParamFn = (name: string) => Tensor;
+
+/** LoRA factors for each targeted module path (e.g. `model.layers.0.self_attn.q_proj`). */
+export interface LoraParams {
+  /** alpha / r */
+  scale: number;
+  /** A: [r, in], B: [out, r] (PEFT layout). */
+  modules: Map<string, { a: Tensor; b: Tensor }>;
+}
+
+/** Declares LoRA inputs named as PEFT does (`base_model.model.<module>.lora_A.weight`). */
+export function loraInputs(
+  g: Graph,
+  cfg: LlamaShape,
+  spec: { r: number; alpha: number; targets: readonly LoraTarget[] },
+  dtype: DType,
+): LoraParams {
+  const modules = new Map<string, { a: Tensor; b: Tensor }>();
+  for (let i = 0; i < cfg.numLayers; i++) {
+    for (const t of spec.targets) {
+      const path = `model.layers.${i}.${MODULE_SECTION[t]}.${t}`;
+      const [fin, fout] = projectionDims(cfg, t);
+      const a = g.input(`base_model.model.${path}.lora_A.weight`, dtype, [spec.r, fin]);
+      const b = g.input(`base_model.model.${path}.lora_B.weight`, dtype, [fout, spec.r]);
+      modules.set(path, { a, b });
+    }
+  }
+  return { scale: spec.alpha / spec.r, modules };
+}
+
+/** Run-time inputs of the decoder. */
+export interface DecoderInputs {
+  /** [B, T] int64 token ids */
+  ids: Tensor;
+  /** [B, T, hd] RoPE cosines (both halves), from the token positions */
+  cos: Tensor;
+  /** [B, T, hd] RoPE sines */
+  sin: Tensor;
+  /** [B, T, S] additive attention bias: 0 where allowed, a large negative number elsewhere */
+  bias: Tensor;
+  /** Per layer [B, nkv, P, hd] cached keys and values (decoding); absent for full-sequence graphs. */
+  past?: { k: Tensor; v: Tensor }[];
+}
+
+/** What the decoder returns. */
+export interface DecoderOutputs {
+  /** [B, T, H] final-norm hidden states */
+  hidden: Tensor;
+  /** Per layer [B, nkv, S, hd] keys and values including this call's tokens. */
+  present: { k: Tensor; v: Tensor }[];
+}
+
+function proj(x: Tensor, p: ParamFn, path: string, lora: LoraParams | null, bias: boolean): Tensor {
+  // x: [..., in]; W: [out, in] -> y: [..., out]
+  let y = linear(x, op.transposeLast(p(`${path}.weight`)), bias ? p(`${path}.bias`) : undefined);
+  const l = lora?.modules.get(path);
+  if (l) {
+    // [..., in] @ [in, r] -> [..., r] @ [r, out] -> [..., out]
+    const low = op.matmul(op.matmul(x, op.transposeLast(l.a)), op.transposeLast(l.b));
+    y = op.add(y, op.mul(low, lora!.scale));
+  }
+  return y;
+}
+
+function rope(x: Tensor, cos: Tensor, sin: Tensor, hd: number): Tensor {
+  // x: [B, T, heads, hd]; cos/sin: [B, T, 1, hd]
+  const [x1, x2] = op.split(x, [hd / 2, hd / 2], -1);
+  const rotated = op.concat([op.neg(x2), x1], -1);
+  return op.add(op.mul(x, cos), op.mul(rotated, sin));
+}
+
+/** Builds the decoder stack up to the final norm. */
+export function decoder(
+  cfg: LlamaShape,
+  p: ParamFn,
+  lora: LoraParams | null,
+  inp: DecoderInputs,
+): DecoderOutputs {
+  const { numHeads: nh, numKvHeads: nkv, headDim: hd } = cfg;
+  const r = nh / nkv;
+  let x = op.gather(p("model.embed_tokens.weight"), inp.ids); // [B, T, H]
+  const cos = op.unsqueeze(inp.cos, [2]); // [B, T, 1, hd]
+  const sin = op.unsqueeze(inp.sin, [2]);
+  const bias = op.unsqueeze(inp.bias, [1, 2]); // [B, 1, 1, T, S]
+  const present: { k: Tensor; v: Tensor }[] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const L = `model.layers.${i}`;
+    const h = rmsNorm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [B, T, H]
+    const qb = cfg.qkvBias;
+    const q = rope(op.reshape(proj(h, p, `${L}.self_attn.q_proj`, lora, qb), [0, 0, nh, hd]), cos, sin, hd);
+    const k = rope(op.reshape(proj(h, p, `${L}.self_attn.k_proj`, lora, qb), [0, 0, nkv, hd]), cos, sin, hd);
+    const v = op.reshape(proj(h, p, `${L}.self_attn.v_proj`, lora, qb), [0, 0, nkv, hd]); // [B, T, nkv, hd]
+    let kt = op.transpose(k, [0, 2, 1, 3]); // [B, nkv, T, hd]
+    let vt = op.transpose(v, [0, 2, 1, 3]);
+    if (inp.past) {
+      kt = op.concat([inp.past[i].k, kt], 2); // [B, nkv, S, hd]
+      vt = op.concat([inp.past[i].v, vt], 2);
+    }
+    present.push({ k: kt, v: vt });
+    // queries [B, T, nh, hd] -> [B, T, nkv, r, hd] -> [B, nkv, r, T, hd], pre-scaled by 1/sqrt(hd)
+    const q5 = op.mul(op.transpose(op.reshape(q, [0, 0, nkv, r, hd]), [0, 2, 3, 1, 4]), 1 / Math.sqrt(hd));
+    const k5 = op.unsqueeze(kt, [2]); // [B, nkv, 1, S, hd]
+    const v5 = op.unsqueeze(vt, [2]);
+    const scores = op.add(op.matmul(q5, op.transposeLast(k5)), bias); // [B, nkv, r, T, S]
+    const att = op.matmul(softmax(scores, -1), v5); // [B, nkv, r, T, hd]
+    const merged = op.reshape(op.transpose(att, [0, 3, 1, 2, 4]), [0, 0, nh * hd]); // [B, T, nh*hd]
+    x = op.add(x, proj(merged, p, `${L}.self_attn.o_proj`, lora, false));
+    const h2 = rmsNorm(x, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
+    const gate = proj(h2, p, `${L}.mlp.gate_proj`, lora, false); // [B, T, I]
+    const up = proj(h2, p, `${L}.mlp.up_proj`, lora, false);
+    x = op.add(x, proj(op.mul(silu(gate), up), p, `${L}.mlp.down_proj`, lora, false)); // [B, T, H]
+  }
+  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
+}
+
+/** Logits `[..., V]` from hidden states `[..., H]` (tied or untied head). */
+export function lmHead(cfg: LlamaShape, p: ParamFn, hidden: Tensor): Tensor {
+  const w = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight"); // [V, H]
+  return op.matmul(hidden, op.transposeLast(w));
+}
+
+/** Declares the standard decoder inputs (ids, cos, sin, bias) with symbolic B, T, S. */
+export function decoderInputs(g: Graph, cfg: LlamaShape, dtype: DType, keyLen: Dim = "T"): DecoderInputs {
+  return {
+    ids: g.input("input_ids", "int64", ["B", "T"]),
+    cos: g.input("rope_cos", dtype, ["B", "T", cfg.headDim]),
+    sin: g.input("rope_sin", dtype, ["B", "T", cfg.headDim]),
+    bias: g.input("attn_bias", dtype, ["B", "T", keyLen]),
+  };
+}
