@@ -120,6 +120,9 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
       ? ort.InferenceSession.create(src, { ...base, executionProviders: eps })
       : ort.InferenceSession.create(src, { ...base, executionProviders: eps });
   if (device === "cpu" || (device === "auto" && cudaBroken)) return new Session(await make(["cpu"]), "cpu");
+  // ORT logs the failed CUDA load itself at error level; our own one-line notice replaces it.
+  const level = ort.env.logLevel;
+  ort.env.logLevel = "fatal";
   try {
     return new Session(await make(["cuda"]), "cuda");
   } catch (e) {
@@ -133,5 +136,7 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
       console.error(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
     }
     return new Session(await make(["cpu"]), "cpu");
+  } finally {
+    ort.env.logLevel = level;
   }
 }

@@ -6,7 +6,8 @@ import { deepStrictEqual } from "node:assert";
 
 /** Fails unless `actual` deep-equals `expected`. */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  deepStrictEqual(actual, expected, msg);
+  if (msg === undefined) deepStrictEqual(actual, expected);
+  else deepStrictEqual(actual, expected, msg);
 }
 
 /** Fails unless `cond` is truthy. */

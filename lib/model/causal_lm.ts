@@ -1,0 +1,315 @@
+/**
+ * A loaded causal LM (config, weights, tokenizer) with cached ONNX sessions for log-probs, KV-cache
+ * generation, the GRPO training step and the full-weight LM training step.
+ * @module
+ */
+import * as ort from "onnxruntime-node";
+import { checkWeightsFit, loadModelConfig, type ModelConfig } from "./config.ts";
+import { loadModelWeights } from "./safetensors.ts";
+import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { resolveModelDir } from "./hub.ts";
+import {
+  buildDecodeGraph,
+  buildGrpoGraph,
+  buildLmTrainGraph,
+  buildLogprobGraph,
+  type LoraSpec,
+  type Weight,
+} from "./graphs.ts";
+import { attentionBias, positionsFromMask, ropeTables } from "./inputs.ts";
+import type { LoraAdapter } from "./lora.ts";
+import { sampleToken, type SamplingOptions } from "./sampling.ts";
+import { createSession, type Device, type Session } from "../onnx/session.ts";
+import type { Graph } from "../onnx/graph.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** A batch of token rows, right- or left-padded, flat row-major. */
+export interface TokenBatch {
+  /** [B·T] token ids */
+  ids: ArrayLike<number>;
+  /** [B·T] 1 on real tokens */
+  mask: ArrayLike<number>;
+  batch: number;
+  length: number;
+}
+
+/** Options of {@linkcode CausalLM.load}. */
+export interface LoadOptions {
+  /** "auto" (default), "cuda" or "cpu". */
+  device?: Device;
+  /** ORT intra-op threads (default: all cores). */
+  threads?: number;
+  /** Load the tokenizer too (default true). */
+  tokenizer?: boolean;
+}
+
+/** What {@linkcode CausalLM.generate} returns. */
+export interface GenerateResult {
+  /** New tokens per row, up to and including the first EOS. */
+  tokens: number[][];
+  /** Whether each row ended with EOS (else it hit `maxNewTokens`). */
+  finished: boolean[];
+  /** With `returnLogprobs`: log p(token) under the unscaled model distribution, per new token. */
+  logprobs?: number[][];
+}
+
+/** Options of {@linkcode CausalLM.generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  rng: Rng;
+  /** Policy adapter (absent: the base model). */
+  lora?: LoraAdapter | null;
+  /** Called after each decoding step with the number of steps done. */
+  onStep?: (step: number) => void;
+  /** Also return each new token's log-prob (default false). */
+  returnLogprobs?: boolean;
+}
+
+const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
+const i64 = (data: ArrayLike<number>, dims: number[]) =>
+  new ort.Tensor("int64", BigInt64Array.from(Array.from(data), (v) => BigInt(v)), dims);
+
+/** A causal LM ready to run. */
+export class CausalLM {
+  readonly dir: string;
+  readonly config: ModelConfig;
+  readonly weights: Map<string, Weight>;
+  readonly tokenizer: Tokenizer | null;
+  readonly options: LoadOptions;
+  #sessions = new Map<string, Promise<Session>>();
+
+  /** Use {@linkcode CausalLM.load} or {@linkcode CausalLM.fromParts}. */
+  constructor(
+    dir: string,
+    config: ModelConfig,
+    weights: Map<string, Weight>,
+    tokenizer: Tokenizer | null,
+    options: LoadOptions,
+  ) {
+    this.dir = dir;
+    this.config = config;
+    this.weights = weights;
+    this.tokenizer = tokenizer;
+    this.options = options;
+  }
+
+  /** Loads a local folder or a Hugging Face hub id (downloaded into a cache). */
+  static async load(idOrDir: string, options: LoadOptions = {}): Promise<CausalLM> {
+    const dir = await resolveModelDir(idOrDir);
+    const config = await loadModelConfig(dir);
+    const weights = await loadModelWeights(dir);
+    const { unexpected } = checkWeightsFit(config, weights, { source: dir });
+    if (unexpected.length) {
+      console.warn(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
+    }
+    const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
+    return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
+  }
+
+  /** The tokenizer, or an error when the model was loaded without one. */
+  get tok(): Tokenizer {
+    if (!this.tokenizer) throw new Error(`model ${this.dir} was loaded without a tokenizer`);
+    return this.tokenizer;
+  }
+
+  /** A cached session for `key`, built by `build` on first use. */
+  session(key: string, build: () => Graph): Promise<Session> {
+    let s = this.#sessions.get(key);
+    if (!s) {
+      s = createSession(build(), { device: this.options.device, threads: this.options.threads });
+      this.#sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Frees every session. */
+  async release(): Promise<void> {
+    for (const s of this.#sessions.values()) await (await s).release();
+    this.#sessions.clear();
+  }
+
+  /** Decoder feeds for full sequences: ids, next-token targets, RoPE tables, causal+padding bias. */
+  sequenceFeeds(b: TokenBatch): Record<string, ort.Tensor> {
+    const { batch: B, length: T } = b;
+    const hd = this.config.headDim;
+    const pos = positionsFromMask(b.mask, B, T);
+    const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
+    const targets = new Array<number>(B * T).fill(0);
+    for (let r = 0; r < B; r++) for (let t = 0; t + 1 < T; t++) targets[r * T + t] = b.ids[r * T + t + 1];
+    return {
+      input_ids: i64(b.ids, [B, T]),
+      target_ids: i64(targets, [B, T]),
+      rope_cos: f(cos as Float32Array, [B, T, hd]),
+      rope_sin: f(sin as Float32Array, [B, T, hd]),
+      attn_bias: f(attentionBias(b.mask, { batch: B, queries: T, keys: T }) as Float32Array, [B, T, T]),
+    };
+  }
+
+  /** The adapter's factors as feeds. */
+  loraFeeds(lora: LoraAdapter): Record<string, ort.Tensor> {
+    const out: Record<string, ort.Tensor> = {};
+    for (const [name, t] of lora.tensors) out[name] = f(t.data, t.shape);
+    return out;
+  }
+
+  /** Next-token log-probs and entropies `[B·T]` (position t: token t+1), with or without an adapter. */
+  async logprobs(
+    b: TokenBatch,
+    lora?: LoraAdapter | null,
+  ): Promise<{ logprobs: Float32Array; entropy: Float32Array }> {
+    const spec = lora?.spec;
+    const s = await this.session(
+      `logprobs|${specKey(spec)}`,
+      () => buildLogprobGraph(this.config, this.weights, { lora: spec }),
+    );
+    const out = await s.run({ ...this.sequenceFeeds(b), ...(lora ? this.loraFeeds(lora) : {}) });
+    return { logprobs: out.logprobs.data as Float32Array, entropy: out.entropy.data as Float32Array };
+  }
+
+  /**
+   * One GRPO forward+backward. `tokenWeights`, `old` and `ref` are `[B·T]` in next-token alignment.
+   * Returns the loss, the policy's next-token log-probs and the LoRA gradients by PEFT name.
+   */
+  async grpoStep(
+    b: TokenBatch,
+    inputs: {
+      lora: LoraAdapter;
+      tokenWeights: ArrayLike<number>;
+      advantages: ArrayLike<number>;
+      old?: ArrayLike<number>;
+      ref?: ArrayLike<number>;
+      beta: number;
+      epsilon: number;
+      epsilonHigh: number;
+    },
+  ): Promise<{ loss: number; logprobs: Float32Array; grads: Map<string, { data: Float32Array }> }> {
+    const { lora, beta, epsilon, epsilonHigh } = inputs;
+    const useOld = !!inputs.old;
+    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}`;
+    const s = await this.session(
+      key,
+      () =>
+        buildGrpoGraph(this.config, this.weights, { lora: lora.spec, beta, epsilon, epsilonHigh, useOld }),
+    );
+    const B = b.batch, T = b.length;
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.sequenceFeeds(b),
+      ...this.loraFeeds(lora),
+      token_weights: f(Float32Array.from(inputs.tokenWeights), [B, T]),
+      advantages: f(Float32Array.from(inputs.advantages), [B]),
+    };
+    if (useOld) feeds.old_logprobs = f(Float32Array.from(inputs.old!), [B, T]);
+    if (beta) {
+      if (!inputs.ref) throw new Error("grpoStep: beta > 0 needs reference log-probs");
+      feeds.ref_logprobs = f(Float32Array.from(inputs.ref), [B, T]);
+    }
+    const out = await s.run(feeds);
+    const grads = new Map<string, { data: Float32Array }>();
+    for (const name of lora.tensors.keys()) {
+      grads.set(name, { data: out[`grad.${name}`].data as Float32Array });
+    }
+    return { loss: (out.loss.data as Float32Array)[0], logprobs: out.logprobs.data as Float32Array, grads };
+  }
+
+  /** One full-weight next-token cross-entropy step: loss = −Σ w·log p; gradients of every weight. */
+  async lmStep(
+    b: TokenBatch,
+    tokenWeights: ArrayLike<number>,
+  ): Promise<{ loss: number; grads: Map<string, { data: Float32Array }> }> {
+    const s = await this.session("lm_train", () => buildLmTrainGraph(this.config));
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.sequenceFeeds(b),
+      token_weights: f(Float32Array.from(tokenWeights), [b.batch, b.length]),
+    };
+    for (const [name, w] of this.weights) feeds[name] = f(w.data as Float32Array, w.shape);
+    const out = await s.run(feeds);
+    const grads = new Map<string, { data: Float32Array }>();
+    for (const name of this.weights.keys()) {
+      grads.set(name, { data: out[`grad.${name}`].data as Float32Array });
+    }
+    return { loss: (out.loss.data as Float32Array)[0], grads };
+  }
+
+  /**
+   * Samples continuations of `prompts` (token ids, any lengths: left-padded into one batch) with a KV cache.
+   */
+  async generate(prompts: number[][], o: GenerateOptions): Promise<GenerateResult> {
+    const cfg = this.config, hd = cfg.headDim, V = cfg.vocabSize;
+    const spec = o.lora?.spec;
+    const s = await this.session(
+      `decode|${specKey(spec)}`,
+      () => buildDecodeGraph(cfg, this.weights, { lora: spec }),
+    );
+    const B = prompts.length, P0 = Math.max(...prompts.map((p) => p.length));
+    const pad = this.tokenizer?.padTokenId ?? cfg.padTokenId ?? 0;
+    const eos = new Set(this.tokenizer?.eosTokenIds ?? cfg.eosTokenIds);
+    const lora = o.lora ? this.loraFeeds(o.lora) : {};
+    let keyMask: number[] = [];
+    const ids: number[] = [];
+    for (const p of prompts) {
+      for (let i = 0; i < P0 - p.length; i++) ids.push(pad), keyMask.push(0);
+      for (const t of p) ids.push(t), keyMask.push(1);
+    }
+    const nextPos = prompts.map((p) => p.length);
+    let pos = positionsFromMask(keyMask, B, P0);
+    let past: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < cfg.numLayers; i++) {
+      past[`past.${i}.key`] = f(new Float32Array(0), [B, cfg.numKvHeads, 0, hd]);
+      past[`past.${i}.value`] = f(new Float32Array(0), [B, cfg.numKvHeads, 0, hd]);
+    }
+    let feedIds = ids, T = P0;
+    const tokens: number[][] = prompts.map(() => []), finished = prompts.map(() => false);
+    const lps: number[][] = prompts.map(() => []);
+    for (let step = 0; step < o.maxNewTokens; step++) {
+      const S = keyMask.length / B;
+      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta });
+      const out = await s.run({
+        input_ids: i64(feedIds, [B, T]),
+        rope_cos: f(cos as Float32Array, [B, T, hd]),
+        rope_sin: f(sin as Float32Array, [B, T, hd]),
+        attn_bias: f(attentionBias(keyMask, { batch: B, queries: T, keys: S }) as Float32Array, [B, T, S]),
+        ...past,
+        ...lora,
+      });
+      const logits = out.logits.data as Float32Array;
+      const next: number[] = [];
+      for (let r = 0; r < B; r++) {
+        if (finished[r]) {
+          next.push(pad);
+          continue;
+        }
+        const t = sampleToken(logits, { ...o, offset: r * V, size: V });
+        tokens[r].push(t);
+        if (o.returnLogprobs) lps[r].push(logSoftmaxAt(logits, r * V, V, t));
+        if (eos.has(t)) finished[r] = true;
+        next.push(t);
+      }
+      o.onStep?.(step + 1);
+      if (finished.every(Boolean)) break;
+      past = {};
+      for (let i = 0; i < cfg.numLayers; i++) {
+        past[`past.${i}.key`] = out[`present.${i}.key`];
+        past[`past.${i}.value`] = out[`present.${i}.value`];
+      }
+      const km: number[] = [];
+      for (let r = 0; r < B; r++) km.push(...keyMask.slice(r * S, (r + 1) * S), 1);
+      keyMask = km;
+      pos = Int32Array.from(nextPos.map((p, r) => (nextPos[r] = p + 1) - 1));
+      feedIds = next;
+      T = 1;
+    }
+    return o.returnLogprobs ? { tokens, finished, logprobs: lps } : { tokens, finished };
+  }
+}
+
+function logSoftmaxAt(x: Float32Array, off: number, n: number, t: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, x[off + i]);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
+  return x[off + t] - m - Math.log(s);
+}
+
+function specKey(spec?: LoraSpec): string {
+  return spec ? `${spec.r}:${spec.alpha}:${spec.targets.join(",")}` : "base";
+}

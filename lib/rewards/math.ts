@@ -1,0 +1,50 @@
+/**
+ * Math correctness rewards against the gold answer: `mathHard` (2 or 0) and `mathSoft`
+ * (2 scaled down by the relative error).
+ * @module
+ */
+import { UserError } from "../util/errors.ts";
+import { checkContext, type RewardContext } from "./types.ts";
+import { extractAnswer, extractNumber, parseNumber } from "./extract.ts";
+
+/** Lower-cases and drops spaces, commas, `$` and a trailing period, for string comparison. */
+export function normalizeAnswer(s: string): string {
+  return s.trim().toLowerCase().replace(/[\s,$]/g, "").replace(/\.$/, "");
+}
+
+/** Points for a correct answer. */
+export const MATH_CORRECT = 2.0;
+
+/** True when `completion`'s answer equals `gold` as a normalized string or numerically within 0.01. */
+export function isCorrect(completion: string, gold: string): boolean {
+  const a = extractAnswer(completion);
+  if (a === null) return false;
+  if (normalizeAnswer(a) === normalizeAnswer(gold)) return true;
+  const p = extractNumber(completion), g = parseNumber(gold);
+  return p !== null && g !== null && Math.abs(p - g) <= 0.01;
+}
+
+/** 2.0 when the extracted answer equals the gold answer (string after normalization, or within 0.01), else 0. */
+export function mathHard(ctx: RewardContext): number[] {
+  checkContext(ctx, "math_hard", "answers");
+  return ctx.completions.map((c, i) => (isCorrect(c, ctx.answers![i]) ? MATH_CORRECT : 0));
+}
+
+/**
+ * `2·(1 − min(|err|/|gold|, 1))`; with gold 0 the absolute error stands in for the relative one.
+ * No parseable answer → 0. A gold answer that is not a number → UserError naming it.
+ */
+export function mathSoft(ctx: RewardContext): number[] {
+  checkContext(ctx, "math_soft", "answers");
+  return ctx.completions.map((c, i) => {
+    const gold = parseNumber(ctx.answers![i]);
+    if (gold === null) {
+      throw new UserError(`reward "math_soft": gold answer "${ctx.answers![i]}" is not a number`);
+    }
+    const p = extractNumber(c);
+    if (p === null) return 0;
+    const err = Math.abs(p - gold);
+    const rel = gold === 0 ? err : err / Math.abs(gold);
+    return MATH_CORRECT * (1 - Math.min(rel, 1));
+  });
+}
