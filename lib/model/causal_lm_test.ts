@@ -33,7 +33,7 @@ for (const [type, tie] of [["llama", false], ["qwen2", true]] as const) {
     const ids = rows.flatMap((r) => [...r, ...Array(T - r.length).fill(0)]);
     const mask = rows.flatMap((r) => [...r.map(() => 1), ...Array(T - r.length).fill(0)]);
     const { logprobs } = await m.logprobs({ ids, mask, batch: 2, length: T }, lora);
-    rows.forEach((row, r) => {
+    rows.forEach((_row, r) => {
       res.tokens[r].forEach((_, k) => {
         const pos = prompts[r].length + k - 1; // next-token alignment: position pos predicts token pos+1
         const full = logprobs[r * T + pos], cached = res.logprobs![r][k];

@@ -1,0 +1,61 @@
+/**
+ * Showing plotly specs in Deno's Jupyter kernel; outside a notebook a one-line note is printed.
+ * @module
+ */
+import { type Dashboard, dashboardFigures, type DashboardOptions } from "./dashboard.ts";
+import type { PlotSpec } from "./figures.ts";
+import type { ColumnTable } from "./table.ts";
+
+/** MIME type Jupyter front-ends render with plotly. */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/** The part of `Deno.jupyter` used here. */
+export interface JupyterLike {
+  display(obj: Record<string, unknown>, opts: { raw: boolean }): Promise<void> | void;
+}
+
+/** The Deno Jupyter API when running inside the kernel, else undefined (outside it, `Deno.jupyter` throws). */
+export function jupyter(): JupyterLike | undefined {
+  try {
+    const j = (Deno as unknown as { jupyter?: JupyterLike }).jupyter;
+    return j && typeof j.display === "function" ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@linkcode showFigure}. */
+export interface ShowOptions {
+  /** Where the note goes outside a notebook (default console.log). */
+  log?: (line: string) => void;
+  /** Jupyter API to use instead of `Deno.jupyter` (null: act as outside a notebook). */
+  jupyter?: JupyterLike | null;
+}
+
+/**
+ * Shows a figure: in the Jupyter kernel as a plotly output; elsewhere prints one line
+ * (`figure "<title>": N traces (plotly output needs the Deno Jupyter kernel)`). Returns whether it displayed.
+ */
+export async function showFigure(spec: PlotSpec, opts: ShowOptions = {}): Promise<boolean> {
+  const j = opts.jupyter === undefined ? jupyter() : opts.jupyter;
+  if (j) {
+    await j.display({ [PLOTLY_MIME]: spec }, { raw: true });
+    return true;
+  }
+  const title = (spec.layout.title as { text?: string } | undefined)?.text ?? "untitled";
+  (opts.log ?? console.log)(
+    `figure "${title}": ${spec.data.length} traces (plotly output needs the Deno Jupyter kernel)`,
+  );
+  return false;
+}
+
+/** Shows every standard figure of `table` ({@linkcode dashboardFigures}) and one line per figure left out. */
+export async function showDashboard(
+  table: ColumnTable,
+  opts: DashboardOptions & ShowOptions = {},
+): Promise<Dashboard> {
+  const dash = dashboardFigures(table, opts);
+  for (const f of dash.figures) await showFigure(f.spec, opts);
+  for (const o of dash.omitted) (opts.log ?? console.log)(`not drawn: ${o.title} (${o.reason})`);
+  return dash;
+}

@@ -1,0 +1,404 @@
+/**
+ * Plotly figure specs (`{data, layout}`, plain JSON) built from the tidy run table: smoothed curves
+ * with a seed band, per-reward-function panels (one subplot per experiment), bar charts with
+ * bootstrap CI error bars. Pure functions: table (or statistics) in, spec out.
+ * @module
+ */
+import type { ExperimentStats } from "./stats.ts";
+import {
+  type ColumnTable,
+  groupLabel,
+  heldOutUnit,
+  KNOWN_EXPERIMENTS,
+  rewardFunctions,
+  rewardSeries,
+  type Run,
+  runsOf,
+  type Series,
+  type Source,
+} from "./table.ts";
+
+/** A plotly figure: traces and layout, as plain JSON. */
+export interface PlotSpec {
+  /** Traces. */
+  data: Record<string, unknown>[];
+  /** Layout. */
+  layout: Record<string, unknown>;
+}
+
+/** Options of the curve figures. */
+export interface CurveOptions {
+  /** Figure title. */
+  title?: string;
+  /** Y-axis title (default: the metric). */
+  yTitle?: string;
+  /** EMA weight of the previous value, 0 (none) to <1 (default 0.8; 0 for held-out metrics). */
+  smoothing?: number;
+  /** Seed band: min–max (default) or mean ± std. */
+  band?: "minmax" | "std";
+  /** Multiply values by this (default 1). */
+  scale?: number;
+}
+
+const PALETTE: Record<string, string> = {
+  math_hard: "#1f77b4",
+  dialogue_hard: "#ff7f0e",
+  math_soft: "#2ca02c",
+  dialogue_soft: "#d62728",
+  math_perplexity: "#9467bd",
+  dialogue_perplexity: "#8c564b",
+};
+const FN_COLORS = ["#e45756", "#4c78a8", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d"];
+const EXTRA = ["#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"];
+
+/** Color of an experiment (fixed for the six known ones). */
+export function experimentColor(experiment: string, index = 0): string {
+  return PALETTE[experiment] ?? EXTRA[index % EXTRA.length];
+}
+
+function rgba(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+/** Exponential moving average: `s = w·s + (1 − w)·x`, starting at the first value. */
+export function ema(values: readonly number[], weight: number): number[] {
+  const out: number[] = [];
+  let s = values[0];
+  for (const x of values) out.push(s = weight * s + (1 - weight) * x);
+  return out;
+}
+
+/** Series of `metric` in one run; "reward" falls back to the sum of reward functions. */
+export function metricSeries(run: Run, metric: string): Series | undefined {
+  return metric === "reward" ? rewardSeries(run) : run.metrics.get(metric);
+}
+
+/** Cross-seed aggregate of one metric of one (source, experiment). */
+export interface GroupCurve {
+  /** "ours" or "trl". */
+  source: Source;
+  /** Experiment id. */
+  experiment: string;
+  /** Seeds. */
+  seeds: number;
+  /** Union of steps. */
+  steps: number[];
+  /** Mean across seeds of the raw values. */
+  raw: number[];
+  /** Mean across seeds of the smoothed values. */
+  mean: number[];
+  /** Band low / high (min–max or mean ± std of the smoothed values). */
+  lo: number[];
+  /** Band high. */
+  hi: number[];
+}
+
+/** Aggregates `metric` across seeds per (source, experiment), smoothing each seed before the band. */
+export function groupCurves(
+  table: ColumnTable,
+  metric: string,
+  opts: Pick<CurveOptions, "smoothing" | "band" | "scale"> = {},
+): GroupCurve[] {
+  const groups = new Map<string, { source: Source; experiment: string; series: Series[] }>();
+  for (const run of runsOf(table)) {
+    const s = metricSeries(run, metric);
+    if (!s?.values.length) continue;
+    const k = `${run.source}\u0000${run.experiment}`;
+    if (!groups.has(k)) groups.set(k, { source: run.source, experiment: run.experiment, series: [] });
+    groups.get(k)!.series.push(s);
+  }
+  const w = opts.smoothing ?? 0.8, scale = opts.scale ?? 1;
+  return [...groups.values()].map((g) => {
+    const raw = new Map<number, number[]>(), smooth = new Map<number, number[]>();
+    for (const s of g.series) {
+      const sm = ema(s.values, w);
+      s.steps.forEach((st, i) => {
+        if (!raw.has(st)) raw.set(st, []), smooth.set(st, []);
+        raw.get(st)!.push(s.values[i] * scale);
+        smooth.get(st)!.push(sm[i] * scale);
+      });
+    }
+    const steps = [...raw.keys()].sort((a, b) => a - b);
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = (xs: number[]) =>
+      Math.sqrt(xs.reduce((a, x) => a + (x - avg(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+    const mean = steps.map((s) => avg(smooth.get(s)!));
+    const band = (s: number, i: number, sign: 1 | -1) => {
+      const xs = smooth.get(s)!;
+      if (opts.band === "std") return mean[i] + sign * sd(xs);
+      return sign > 0 ? Math.max(...xs) : Math.min(...xs);
+    };
+    return {
+      source: g.source,
+      experiment: g.experiment,
+      seeds: g.series.length,
+      steps,
+      raw: steps.map((s) => avg(raw.get(s)!)),
+      mean,
+      lo: steps.map((s, i) => band(s, i, -1)),
+      hi: steps.map((s, i) => band(s, i, 1)),
+    };
+  });
+}
+
+function baseLayout(title: string, yTitle: string): Record<string, unknown> {
+  return {
+    title: { text: title },
+    xaxis: { title: { text: "step" } },
+    yaxis: { title: { text: yTitle } },
+    legend: { orientation: "h", y: -0.2 },
+    margin: { l: 60, r: 20, t: 50, b: 60 },
+    height: 420,
+    hovermode: "x unified",
+  };
+}
+
+function curveTraces(
+  c: GroupCurve,
+  color: string,
+  axes: Record<string, string> = {},
+  dashTrl = false,
+): Record<string, unknown>[] {
+  const name = `${groupLabel(c)}${c.seeds > 1 ? ` (${c.seeds} seeds)` : ""}`;
+  const dash = dashTrl && c.source === "trl" ? "dash" : "solid";
+  const out: Record<string, unknown>[] = [];
+  const single = c.steps.length === 1;
+  if (c.seeds > 1) {
+    out.push(
+      {
+        type: "scatter",
+        mode: "lines",
+        x: c.steps,
+        y: c.hi,
+        line: { width: 0 },
+        hoverinfo: "skip",
+        showlegend: false,
+        legendgroup: name,
+        ...axes,
+      },
+      {
+        type: "scatter",
+        mode: "lines",
+        x: c.steps,
+        y: c.lo,
+        fill: "tonexty",
+        fillcolor: rgba(color, 0.18),
+        line: { width: 0 },
+        hoverinfo: "skip",
+        showlegend: false,
+        legendgroup: name,
+        ...axes,
+      },
+    );
+  } else if (c.raw.some((v, i) => v !== c.mean[i])) {
+    out.push({
+      type: "scatter",
+      mode: "lines",
+      x: c.steps,
+      y: c.raw,
+      line: { color: rgba(color, 0.3), width: 1, dash },
+      hoverinfo: "skip",
+      showlegend: false,
+      legendgroup: name,
+      ...axes,
+    });
+  }
+  out.push({
+    type: "scatter",
+    mode: single ? "markers" : c.steps.length <= 25 ? "lines+markers" : "lines",
+    name,
+    legendgroup: name,
+    x: c.steps,
+    y: c.mean,
+    line: { color, width: 2, dash },
+    marker: { color, size: 8 },
+    ...axes,
+  });
+  return out;
+}
+
+/** One metric over steps, one smoothed line (and seed band) per (source, experiment). */
+export function curveFigure(table: ColumnTable, metric: string, opts: CurveOptions = {}): PlotSpec {
+  const curves = groupCurves(table, metric, opts);
+  const dashTrl = new Set(curves.map((c) => c.source)).size > 1;
+  const data = curves.flatMap((c, i) => curveTraces(c, experimentColor(c.experiment, i), {}, dashTrl));
+  const smooth = (opts.smoothing ?? 0.8) > 0 ? `, EMA ${opts.smoothing ?? 0.8}` : "";
+  return { data, layout: baseLayout(opts.title ?? `${metric}${smooth}`, opts.yTitle ?? metric) };
+}
+
+/** Training reward curves (smoothed, with seed band). */
+export function rewardCurves(table: ColumnTable, opts: CurveOptions = {}): PlotSpec {
+  const w = opts.smoothing ?? 0.8;
+  return curveFigure(table, "reward", {
+    title: `Training reward (EMA ${w}; band: seed ${opts.band === "std" ? "±std" : "min–max"})`,
+    yTitle: "reward",
+    ...opts,
+  });
+}
+
+/** Grid placement: the six known experiments in a 3×2 grid (rows: reward type, columns: task), others 2 per row. */
+export function gridLayout(experiments: readonly string[]): { rows: number; cols: number; order: string[] } {
+  const known = KNOWN_EXPERIMENTS as readonly string[];
+  if (experiments.every((e) => known.includes(e))) return { rows: 3, cols: 2, order: [...known] };
+  const order = [...experiments];
+  return { rows: Math.max(1, Math.ceil(order.length / 2)), cols: 2, order };
+}
+
+/** Options of {@linkcode rewardFunctionGrid}. */
+export interface GridOptions {
+  /** EMA weight (default 0.8). */
+  smoothing?: number;
+  /** Figure title. */
+  title?: string;
+}
+
+/** One subplot per experiment with its total reward and each reward function's mean, smoothed. */
+export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): PlotSpec {
+  const runs = runsOf(table);
+  const exps = [...new Set(runs.map((r) => r.experiment))];
+  const grid = gridLayout(exps);
+  const data: Record<string, unknown>[] = [];
+  const annotations: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = {
+    ...baseLayout(opts.title ?? `Reward per reward function (EMA ${opts.smoothing ?? 0.8})`, ""),
+    grid: { rows: grid.rows, columns: grid.cols, pattern: "independent", roworder: "top to bottom" },
+    height: 300 * grid.rows + 80,
+    hovermode: "closest",
+  };
+  const seenNames = new Set<string>();
+  // One color per reward function across all panels, so the legend entry matches every panel.
+  const allFns = rewardFunctions(runs.flatMap((r) => [...r.metrics.keys()]));
+  grid.order.forEach((exp, p) => {
+    const ax = p === 0 ? "" : String(p + 1);
+    const axes = { xaxis: `x${ax}`, yaxis: `y${ax}` };
+    layout[`xaxis${ax}`] = { title: { text: p >= grid.order.length - grid.cols ? "step" : "" } };
+    layout[`yaxis${ax}`] = { title: { text: p % grid.cols === 0 ? "reward" : "" } };
+    annotations.push({
+      text: `<b>${exp}</b>`,
+      xref: `x${ax} domain`,
+      yref: `y${ax} domain`,
+      x: 0.5,
+      y: 1.02,
+      xanchor: "center",
+      yanchor: "bottom",
+      showarrow: false,
+    });
+    const sub = table.params({ exp }).filter((d: { experiment: string }, $: { exp: string }) =>
+      d.experiment === $.exp
+    );
+    const fns = rewardFunctions(runsOf(sub).flatMap((r) => [...r.metrics.keys()]));
+    const metrics = ["reward", ...fns.map((f) => `rewards/${f}/mean`)];
+    let any = false;
+    const dashTrl = new Set(sub.array("source")).size > 1;
+    metrics.forEach((m, i) => {
+      for (const c of groupCurves(sub, m, { smoothing: opts.smoothing })) {
+        any = true;
+        const color = i === 0 ? "#222222" : FN_COLORS[allFns.indexOf(fns[i - 1]) % FN_COLORS.length];
+        const label = `${i === 0 ? "total reward" : fns[i - 1]}${c.source === "trl" ? " (TRL log)" : ""}`;
+        for (const t of curveTraces(c, color, axes, dashTrl)) {
+          t.legendgroup = label;
+          if (t.name) {
+            t.name = label;
+            t.showlegend = !seenNames.has(label);
+            seenNames.add(label);
+          }
+          data.push(t);
+        }
+      }
+    });
+    if (!any) {
+      // An empty trace makes plotly draw the panel's axes, so its title and note land in place.
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        x: [],
+        y: [],
+        showlegend: false,
+        hoverinfo: "skip",
+        ...axes,
+      });
+      const hidden = { showticklabels: false, showgrid: false, zeroline: false };
+      Object.assign(layout[`xaxis${ax}`] as object, hidden);
+      Object.assign(layout[`yaxis${ax}`] as object, hidden);
+      annotations.push({
+        text: "no data",
+        xref: `x${ax} domain`,
+        yref: `y${ax} domain`,
+        x: 0.5,
+        y: 0.5,
+        showarrow: false,
+        font: { color: "#999" },
+      });
+    }
+  });
+  layout.annotations = annotations;
+  return { data, layout };
+}
+
+function bars(
+  stats: readonly ExperimentStats[],
+  pick: (s: ExperimentStats) => { estimate: number; lo: number; hi: number; n: number } | undefined,
+  scale: number,
+  title: string,
+  yTitle: string,
+): PlotSpec {
+  const rows = stats.map((s) => ({ s, ci: pick(s) })).filter((r) => r.ci && Number.isFinite(r.ci.estimate));
+  const x = rows.map((r) => groupLabel(r.s));
+  return {
+    data: [{
+      type: "bar",
+      x,
+      y: rows.map((r) => r.ci!.estimate * scale),
+      marker: {
+        color: rows.map((r, i) => experimentColor(r.s.experiment, i)),
+        pattern: { shape: rows.map((r) => (r.s.source === "trl" ? "/" : "")) },
+      },
+      error_y: {
+        type: "data",
+        symmetric: false,
+        array: rows.map((r) => (r.ci!.hi - r.ci!.estimate) * scale),
+        arrayminus: rows.map((r) => (r.ci!.estimate - r.ci!.lo) * scale),
+        visible: true,
+      },
+      text: rows.map((r) => (r.ci!.n > 1 ? `${r.ci!.n} seeds, 95% CI` : "1 seed, no CI")),
+      textposition: "none",
+      hovertemplate: "%{x}: %{y:.3f} (%{text})<extra></extra>",
+    }],
+    layout: {
+      ...baseLayout(title, yTitle),
+      xaxis: { title: { text: "" }, automargin: true, tickangle: rows.length > 6 ? -30 : 0 },
+      hovermode: "closest",
+      showlegend: false,
+    },
+  };
+}
+
+/** Bar chart of the end-window training reward per experiment, with bootstrap 95% CI over seeds. */
+export function finalRewardBars(stats: readonly ExperimentStats[]): PlotSpec {
+  return bars(
+    stats,
+    (s) => s.rewardEnd,
+    1,
+    "Final training reward (last-window mean; 95% bootstrap CI over seeds)",
+    "reward",
+  );
+}
+
+/** Bar chart of held-out improvement (after − before) per experiment with bootstrap 95% CI; one chart per metric. */
+export function heldOutBars(stats: readonly ExperimentStats[], opts: { metric?: string } = {}): PlotSpec {
+  const metric = opts.metric ?? stats.find((s) => s.heldOutDelta)?.heldOutMetric ?? "eval/accuracy";
+  const sel = stats.filter((s) => s.heldOutMetric === metric);
+  const maxAbs = Math.max(
+    0,
+    ...sel.flatMap((s) => [s.heldOutBefore?.hi ?? 0, s.heldOutAfter?.hi ?? 0].map(Math.abs)),
+  );
+  const u = heldOutUnit(metric, maxAbs);
+  return bars(
+    sel,
+    (s) => s.heldOutDelta,
+    u.scale,
+    `Held-out ${u.name} improvement (after − before; 95% bootstrap CI)`,
+    `Δ ${u.name}${u.unit}`,
+  );
+}

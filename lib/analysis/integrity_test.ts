@@ -1,0 +1,132 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { assert, assertEquals } from "../util/assert.ts";
+import { fakeMetrics, type FakeRunOptions, rowsOf } from "./fixtures.ts";
+import { checkIntegrity, type Finding } from "./integrity.ts";
+import { loadRuns } from "./load.ts";
+import { tableFromRows } from "./table.ts";
+
+const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
+const hasTrl = existsSync(TRL);
+if (!hasTrl) console.warn(`skipping TRL-log integrity test: ${TRL} not found`);
+
+function codes(findings: Finding[], experiment?: string): string[] {
+  return findings.filter((f) => !experiment || f.experiment === experiment).map((f) => f.code);
+}
+
+function check(opts: FakeRunOptions, extra: Record<string, number>[] = []): Finding[] {
+  const recs = fakeMetrics(opts).map((r, i) => ({ ...r, ...(extra[i] ?? {}) }));
+  return checkIntegrity(tableFromRows(rowsOf(recs, opts.experiment, opts.seed)));
+}
+
+Deno.test({
+  name: "integrity on the real TRL logs: duplicated perplexity reward flagged, hard rewards not",
+  ignore: !hasTrl,
+  fn: async () => {
+    const { table } = await loadRuns(TRL);
+    const findings = checkIntegrity(table);
+    const identical = findings.filter((f) => f.code === "identical_reward_columns").map((f) => f.experiment)
+      .sort();
+    assertEquals(identical, ["dialogue_perplexity", "math_perplexity"]);
+    assert(!codes(findings, "math_hard").includes("identical_reward_columns"));
+    assert(!codes(findings, "dialogue_hard").includes("identical_reward_columns"));
+    const mp = findings.find((f) =>
+      f.code === "identical_reward_columns" && f.experiment === "math_perplexity"
+    )!;
+    assertEquals(
+      mp.message,
+      'math_perplexity (TRL log): reward functions "wrapped_func" and "wrapped_func#2" logged identical values at ' +
+        "all 100 steps, so the same reward is probably counted twice.",
+    );
+    // The all-zero dialogue perplexity reward and the never-firing dialogue format reward are caught too.
+    assert(codes(findings, "dialogue_perplexity").includes("all_zero_reward"));
+    assert(codes(findings, "dialogue_perplexity").includes("high_zero_std_fraction"));
+    assert(
+      findings.some((f) =>
+        f.experiment === "dialogue_hard" && f.message.includes('"format_reward_func" is 0')
+      ),
+    );
+    assert(!codes(findings, "math_hard").includes("all_zero_reward"));
+    // No held-out metric in these logs.
+    assertEquals(findings.filter((f) => f.code === "missing_eval").length, 4);
+  },
+});
+
+Deno.test("integrity: a healthy run has no findings", () => {
+  const f = check({
+    experiment: "math_hard",
+    seed: 0,
+    rewards: { a: (s) => 0.2 + 0.01 * s, b: (s) => 0.1 * (s % 3) },
+    extra: {
+      frac_reward_zero_std: () => 0.2,
+      "judge/fallback_frac": () => 0,
+      "completions/mean_length": (s) => 100 + s,
+    },
+  });
+  assertEquals(f, []);
+});
+
+Deno.test("integrity: identical, constant and all-zero reward columns", () => {
+  const f = check({
+    experiment: "x",
+    seed: 0,
+    noise: 0,
+    rewards: { a: (s) => s % 2, b: (s) => s % 2, c: () => 0.5, z: () => 0 },
+    extra: { frac_reward_zero_std: () => 0 },
+  });
+  assertEquals(codes(f), ["identical_reward_columns", "all_zero_reward", "constant_reward"]);
+  assert(f[0].message.includes('"a" and "b" logged identical values at all 20 steps'));
+  assert(f[1].message.includes('reward "z" is 0 at every logged step (20)'));
+  assert(f[2].message.includes('reward "c" stays at 0.50 at all 20 steps'));
+});
+
+Deno.test("integrity: zero-std fraction, judge fallback, length blow-up, single evaluation", () => {
+  const f = check({
+    experiment: "dialogue_soft",
+    seed: 1,
+    noise: 0,
+    rewards: { j: (s) => 1 - 0.001 * s },
+    evalMetric: "eval/judge_score",
+    evalEvery: 1000,
+    extra: {
+      frac_reward_zero_std: () => 0.75,
+      "judge/fallback_frac": (s) => (s > 10 ? 0.4 : 0),
+      "completions/mean_length": (s) => 50 * s,
+    },
+  });
+  assertEquals(codes(f), ["high_zero_std_fraction", "judge_fallback", "length_blowup", "missing_eval"]);
+  assert(f[0].message.includes("on average 75% of prompt groups had identical rewards"));
+  assert(f[1].message.includes("fell back to a default score for 20% of calls on average (max 40%"));
+  assert(
+    f[2].message.includes(
+      "grew from 275 to 775 tokens (×2.82, first vs last 10 steps) while reward did not rise (0.99 → 0.98)",
+    ),
+    f[2].message,
+  );
+  assertEquals(
+    f[3].message,
+    "dialogue_soft: eval/judge_score was evaluated only once (step 0), so its change cannot be measured.",
+  );
+});
+
+Deno.test("integrity: length growth with rising reward is not a blow-up; thresholds are options", () => {
+  const opts: FakeRunOptions = {
+    experiment: "m",
+    seed: 0,
+    rewards: { r: (s) => 0.1 * s },
+    extra: { "completions/mean_length": (s) => 50 * s, frac_reward_zero_std: () => 0.3 },
+  };
+  assertEquals(check(opts), []);
+  const recs = fakeMetrics(opts);
+  const strict = checkIntegrity(tableFromRows(rowsOf(recs, "m", 0)), { zeroStdFraction: 0.25 });
+  assertEquals(codes(strict), ["high_zero_std_fraction"]);
+});
+
+Deno.test("integrity: seeds are named when an experiment has several", () => {
+  const rows = [0, 1].flatMap((seed) =>
+    rowsOf(fakeMetrics({ experiment: "m", seed, evalMetric: null }), "m", seed)
+  );
+  const f = checkIntegrity(tableFromRows(rows));
+  assertEquals(f.map((x) => [x.code, x.seed]), [["missing_eval", 0], ["missing_eval", 1]]);
+  assert(f[1].message.startsWith("m seed 1: no held-out metric"));
+});

@@ -1,0 +1,15 @@
+/**
+ * Analysis of training runs: loading (ours and TRL `trainer_state.json`) into a tidy arquero
+ * table, statistics with bootstrap CIs, integrity checks, plotly figures, findings in words, and the
+ * self-contained HTML report.
+ * @module
+ */
+export * from "./table.ts";
+export * from "./load.ts";
+export * from "./stats.ts";
+export * from "./integrity.ts";
+export * from "./figures.ts";
+export * from "./dashboard.ts";
+export * from "./findings.ts";
+export * from "./display.ts";
+export * from "./report.ts";

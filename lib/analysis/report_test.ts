@@ -1,0 +1,109 @@
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { assert, assertEquals, assertRejects } from "../util/assert.ts";
+import { UserError } from "../util/mod.ts";
+import { fakeMetrics, rowsOf, writeFakeRun } from "./fixtures.ts";
+import { escapeHtml, inlineScript, scriptJson } from "./html.ts";
+import { loadRuns } from "./load.ts";
+import { plotlyBundlePath, renderReport, writeReport } from "./report.ts";
+import { tableFromRows } from "./table.ts";
+
+const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
+const hasTrl = existsSync(TRL);
+if (!hasTrl) console.warn(`skipping TRL-log report tests: ${TRL} not found`);
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+if (!CHROMIUM) console.warn("skipping the headless-Chromium render test: chromium not installed");
+
+Deno.test("html helpers escape markup and keep inline scripts closed", () => {
+  assertEquals(escapeHtml(`<a href="x">&'`), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  assertEquals(scriptJson({ t: "</script><b>" }), '{"t":"\\u003c/script>\\u003cb>"}');
+  assertEquals(JSON.parse(scriptJson({ t: "</script>" })).t, "</script>");
+  assertEquals(inlineScript('var s = "</SCRIPT>";'), 'var s = "<\\/SCRIPT>";');
+});
+
+Deno.test("renderReport: integrity first, findings from the statistics, figure placeholders, no external resources", () => {
+  const rows = [0, 1].flatMap((seed) =>
+    rowsOf(
+      fakeMetrics({ experiment: "math_hard", seed, steps: 20, noise: 0, evalValue: (s) => 0.3 + 0.005 * s }),
+      "math_hard",
+      seed,
+    )
+  );
+  rows.push(
+    ...rowsOf(fakeMetrics({ experiment: "math_soft", seed: 0, steps: 20, evalMetric: null }), "math_soft", 0),
+  );
+  const { html, summary } = renderReport(tableFromRows(rows), {
+    title: "T <test>",
+    plotlySource: "window.Plotly = { newPlot: function () {} };",
+  });
+  assert(html.includes("<title>T &lt;test&gt;</title>"));
+  const order = ["<h2>Integrity checks</h2>", "<h2>Findings</h2>", "<h2>Statistics</h2>", "<h2>Figures</h2>"]
+    .map((h) => html.indexOf(h));
+  assert(order.every((x, i) => x > 0 && (i === 0 || x > order[i - 1])), `section order ${order}`);
+  assertEquals(summary.integrity.map((f) => [f.code, f.experiment]), [["missing_eval", "math_soft"]]);
+  assert(summary.sentences.includes(
+    "math_hard raised held-out accuracy by 10.0 points (95% CI 10.0 to 10.0, 2 seeds), from 30.0% to 40.0%.",
+  ));
+  for (const s of summary.sentences) assert(html.includes(escapeHtml(s)), s);
+  assertEquals((html.match(/<div class="figure" id="fig-\d+"/g) ?? []).length, summary.figures);
+  assert(summary.figures >= 5);
+  assert(!/<script[^>]+src=|<link[^>]+href=|@import|url\(http/i.test(html), "no external resources");
+});
+
+Deno.test("writeReport: writes one file atomically with plotly inlined; a missing bundle is a UserError", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFakeRun(join(dir, "outputs"), { experiment: "math_hard", seed: 0, steps: 12 });
+  const { table } = await loadRuns(join(dir, "outputs"));
+  const out = join(dir, "rep", "report.html");
+  const s = await writeReport(table, { path: out });
+  const html = await Deno.readTextFile(out);
+  assertEquals(s.bytes, new TextEncoder().encode(html).length);
+  assert(s.bytes > 3_000_000, "plotly.js is inlined");
+  assertEquals([...Deno.readDirSync(join(dir, "rep"))].map((e) => e.name), ["report.html"]);
+  assert(plotlyBundlePath().endsWith("plotly.js"));
+  await assertRejects(
+    () => writeReport(table, { path: out, plotlyPath: join(dir, "none.js") }),
+    UserError,
+    "none.js: cannot read plotly.js",
+  );
+});
+
+Deno.test({
+  name: "report of the TRL logs renders every plotly figure in headless Chromium",
+  ignore: !hasTrl || !CHROMIUM,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const loaded = await loadRuns(TRL);
+    const path = join(dir, "report.html");
+    const summary = await writeReport(loaded.table, { path, loaded, title: "TRL logs" });
+    assert(summary.integrity.some((f) => f.code === "identical_reward_columns"));
+    const cmd = new Deno.Command(CHROMIUM!, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${join(dir, "profile")}`,
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        `file://${path}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const res = await cmd.output();
+    const dom = new TextDecoder().decode(res.stdout);
+    assert(res.success, `chromium failed: ${new TextDecoder().decode(res.stderr).slice(-500)}`);
+    const plots = (dom.match(/class="[^"]*js-plotly-plot/g) ?? []).length;
+    const svgs = (dom.match(/class="main-svg"/g) ?? []).length;
+    assertEquals(plots, summary.figures, "every figure div became a plotly plot");
+    assert(svgs >= summary.figures, `main-svg count ${svgs} < ${summary.figures}`);
+    assert(dom.includes("identical_reward_columns"));
+    await Deno.remove(dir, { recursive: true });
+  },
+});

@@ -1,0 +1,344 @@
+/**
+ * Statistics of runs: reward at start vs end (window means), least-squares slope, stability (std
+ * of the step-to-step change), held-out metric before vs after; across seeds the mean with a
+ * percentile-bootstrap 95% CI, and differences between experiments with the same bootstrap.
+ * All functions are pure; randomness comes from a seeded {@linkcode Rng}.
+ * @module
+ */
+import { Rng } from "../util/mod.ts";
+import {
+  type ColumnTable,
+  experimentOrder,
+  heldOutMetric,
+  rewardSeries,
+  runsOf,
+  type Source,
+} from "./table.ts";
+
+/** Arithmetic mean (NaN for an empty list). */
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/** Sample standard deviation (n − 1); 0 for fewer than two values. */
+export function sampleStd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Least-squares slope of `ys` against `xs` (0 when xs has no spread). */
+export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
+  const mx = mean(xs), my = mean(ys);
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < xs.length; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : 0;
+}
+
+/** Stability: sample std of the step-to-step changes `ys[i+1] − ys[i]` (lower is steadier). */
+export function stepChangeStd(ys: readonly number[]): number {
+  return sampleStd(ys.slice(1).map((y, i) => y - ys[i]));
+}
+
+/** Linear-interpolated quantile (type 7) of sorted values. */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return NaN;
+  const h = (sorted.length - 1) * q, lo = Math.floor(h), hi = Math.ceil(h);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** An estimate with its bootstrap confidence interval. */
+export interface CI {
+  /** Point estimate (mean, or difference of means). */
+  estimate: number;
+  /** Lower bound. */
+  lo: number;
+  /** Upper bound. */
+  hi: number;
+  /** Number of values (for a difference: the smaller group). */
+  n: number;
+}
+
+/** Options of the bootstrap functions. */
+export interface BootstrapOptions {
+  /** Rng seed (default 0). */
+  seed?: number;
+  /** Bootstrap resamples (default 2000). */
+  resamples?: number;
+  /** Confidence level (default 0.95). */
+  level?: number;
+}
+
+function resampleMean(xs: readonly number[], rng: Rng): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[rng.int(xs.length)];
+  return s / xs.length;
+}
+
+function percentileCI(estimate: number, draws: number[], n: number, level: number): CI {
+  draws.sort((a, b) => a - b);
+  const a = (1 - level) / 2;
+  return { estimate, lo: quantileSorted(draws, a), hi: quantileSorted(draws, 1 - a), n };
+}
+
+/** Mean of `values` with a percentile-bootstrap CI. With one value the interval is that value. */
+export function bootstrapMeanCI(values: readonly number[], opts: BootstrapOptions = {}): CI {
+  if (!values.length) return { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
+  const rng = new Rng(opts.seed ?? 0);
+  const draws = Array.from({ length: opts.resamples ?? 2000 }, () => resampleMean(values, rng));
+  return percentileCI(mean(values), draws, values.length, opts.level ?? 0.95);
+}
+
+/** `mean(a) − mean(b)` with a percentile-bootstrap CI, resampling both groups independently. */
+export function bootstrapDiffCI(a: readonly number[], b: readonly number[], opts: BootstrapOptions = {}): CI {
+  const n = Math.min(a.length, b.length);
+  if (!n) return { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
+  const rng = new Rng(opts.seed ?? 0);
+  const draws = Array.from(
+    { length: opts.resamples ?? 2000 },
+    () => resampleMean(a, rng) - resampleMean(b, rng),
+  );
+  return percentileCI(mean(a) - mean(b), draws, n, opts.level ?? 0.95);
+}
+
+/** Held-out metric of one run, first vs last evaluation. */
+export interface HeldOut {
+  /** Metric name, e.g. `eval/accuracy`. */
+  metric: string;
+  /** Value at the first evaluation. */
+  before: number;
+  /** Value at the last evaluation (equals `before` when evaluated once). */
+  after: number;
+  /** after − before (NaN when evaluated once). */
+  delta: number;
+  /** Number of evaluations. */
+  evals: number;
+  /** Steps of the first and last evaluation. */
+  steps: [number, number];
+}
+
+/** Statistics of one run. */
+export interface RunStats {
+  /** "ours" or "trl". */
+  source: Source;
+  /** Experiment id. */
+  experiment: string;
+  /** Seed. */
+  seed: number;
+  /** Logged reward steps. */
+  steps: number;
+  /** Steps in each of the start and end windows. */
+  window: number;
+  /** Mean reward over the first `window` steps. */
+  rewardStart: number;
+  /** Mean reward over the last `window` steps. */
+  rewardEnd: number;
+  /** rewardEnd − rewardStart. */
+  rewardDelta: number;
+  /** Least-squares reward slope per step. */
+  slope: number;
+  /** Std of the step-to-step reward change. */
+  stability: number;
+  /** Held-out metric, when logged. */
+  heldOut?: HeldOut;
+}
+
+/** Options of {@linkcode runStats}. */
+export interface RunStatsOptions {
+  /** Steps in the start and end windows (default 10; at most half the run). */
+  window?: number;
+}
+
+/** Per-run statistics of every run in the table that logged a reward. */
+export function runStats(table: ColumnTable, opts: RunStatsOptions = {}): RunStats[] {
+  const out: RunStats[] = [];
+  for (const run of runsOf(table)) {
+    const r = rewardSeries(run);
+    if (!r || !r.values.length) continue;
+    const n = r.values.length;
+    const w = Math.max(1, Math.min(opts.window ?? 10, Math.floor(n / 2)));
+    const rewardStart = mean(r.values.slice(0, w)), rewardEnd = mean(r.values.slice(n - w));
+    const stats: RunStats = {
+      source: run.source,
+      experiment: run.experiment,
+      seed: run.seed,
+      steps: n,
+      window: w,
+      rewardStart,
+      rewardEnd,
+      rewardDelta: rewardEnd - rewardStart,
+      slope: leastSquaresSlope(r.steps, r.values),
+      stability: stepChangeStd(r.values),
+    };
+    const h = heldOutMetric(run.metrics.keys());
+    const hs = h ? run.metrics.get(h) : undefined;
+    if (h && hs?.values.length) {
+      const k = hs.values.length;
+      stats.heldOut = {
+        metric: h,
+        before: hs.values[0],
+        after: hs.values[k - 1],
+        delta: k > 1 ? hs.values[k - 1] - hs.values[0] : NaN,
+        evals: k,
+        steps: [hs.steps[0], hs.steps[k - 1]],
+      };
+    }
+    out.push(stats);
+  }
+  return out;
+}
+
+/** Statistics of one experiment (one source) across its seeds. */
+export interface ExperimentStats {
+  /** "ours" or "trl". */
+  source: Source;
+  /** Experiment id. */
+  experiment: string;
+  /** Seeds included. */
+  seeds: number[];
+  /** Smallest start/end window (steps) among the seeds. */
+  window: number;
+  /** Start-window reward across seeds. */
+  rewardStart: CI;
+  /** End-window reward across seeds. */
+  rewardEnd: CI;
+  /** End − start reward across seeds. */
+  rewardDelta: CI;
+  /** Reward slope across seeds. */
+  slope: CI;
+  /** Stability across seeds. */
+  stability: CI;
+  /** Held-out metric name (when every seed logged the same one). */
+  heldOutMetric?: string;
+  /** Held-out before, across seeds. */
+  heldOutBefore?: CI;
+  /** Held-out after, across seeds. */
+  heldOutAfter?: CI;
+  /** Held-out after − before, across seeds with two or more evaluations. */
+  heldOutDelta?: CI;
+}
+
+/** Measures a comparison can use. */
+export type Measure = "heldOutDelta" | "heldOutAfter" | "rewardDelta" | "rewardEnd" | "slope";
+
+function measureOf(s: RunStats, m: Measure): number {
+  switch (m) {
+    case "heldOutDelta":
+      return s.heldOut?.delta ?? NaN;
+    case "heldOutAfter":
+      return s.heldOut?.after ?? NaN;
+    default:
+      return s[m];
+  }
+}
+
+function groups(stats: readonly RunStats[]): RunStats[][] {
+  const m = new Map<string, RunStats[]>();
+  for (const s of stats) {
+    const k = `${s.source}\u0000${s.experiment}`;
+    if (!m.has(k)) m.set(k, []);
+    m.get(k)!.push(s);
+  }
+  return [...m.values()].sort((a, b) =>
+    experimentOrder(a[0].experiment, b[0].experiment) || (a[0].source === "ours" ? -1 : 1)
+  );
+}
+
+/** Aggregates run statistics per (source, experiment) with bootstrap CIs across seeds. */
+export function experimentStats(stats: readonly RunStats[], opts: BootstrapOptions = {}): ExperimentStats[] {
+  return groups(stats).map((g) => {
+    const ci = (f: (s: RunStats) => number) => bootstrapMeanCI(g.map(f).filter(Number.isFinite), opts);
+    const out: ExperimentStats = {
+      source: g[0].source,
+      experiment: g[0].experiment,
+      seeds: g.map((s) => s.seed),
+      window: Math.min(...g.map((s) => s.window)),
+      rewardStart: ci((s) => s.rewardStart),
+      rewardEnd: ci((s) => s.rewardEnd),
+      rewardDelta: ci((s) => s.rewardDelta),
+      slope: ci((s) => s.slope),
+      stability: ci((s) => s.stability),
+    };
+    const names = new Set(g.map((s) => s.heldOut?.metric));
+    if (names.size === 1 && g[0].heldOut) {
+      out.heldOutMetric = g[0].heldOut.metric;
+      out.heldOutBefore = ci((s) => s.heldOut!.before);
+      out.heldOutAfter = ci((s) => s.heldOut!.after);
+      const d = ci((s) => s.heldOut!.delta);
+      if (d.n > 0) out.heldOutDelta = d;
+    }
+    return out;
+  });
+}
+
+/** A difference between two experiments on one measure. */
+export interface Comparison {
+  /** Source of both experiments. */
+  source: Source;
+  /** First experiment. */
+  a: string;
+  /** Second experiment. */
+  b: string;
+  /** The measure compared. */
+  measure: Measure;
+  /** Held-out metric name for held-out measures. */
+  metric?: string;
+  /** mean(a) − mean(b) with its bootstrap CI. */
+  diff: CI;
+  /** Seeds in each group. */
+  nA: number;
+  /** Seeds in the second group. */
+  nB: number;
+}
+
+/** Options of {@linkcode compareExperimentStats}. */
+export interface CompareOptions extends BootstrapOptions {
+  /** Measure compared (default "heldOutDelta"). */
+  measure?: Measure;
+  /**
+   * Pairs [a, b] of experiment ids. Default: every pair in the same source whose runs share the held-out
+   * metric (held-out measures) or the task prefix before the first "_" (reward measures).
+   */
+  pairs?: readonly (readonly [string, string])[];
+}
+
+/** Differences between experiments on one measure, each with a bootstrap CI over seeds. */
+export function compareExperimentStats(stats: readonly RunStats[], opts: CompareOptions = {}): Comparison[] {
+  const measure = opts.measure ?? "heldOutDelta";
+  const heldOut = measure.startsWith("heldOut");
+  const gs = groups(stats).map((g) => ({
+    source: g[0].source,
+    experiment: g[0].experiment,
+    values: g.map((s) => measureOf(s, measure)).filter(Number.isFinite),
+    kind: heldOut ? g[0].heldOut?.metric : g[0].experiment.split("_")[0],
+  })).filter((g) => g.values.length && g.kind !== undefined);
+  const out: Comparison[] = [];
+  for (let i = 0; i < gs.length; i++) {
+    for (let j = i + 1; j < gs.length; j++) {
+      const [a, b] = [gs[i], gs[j]];
+      if (a.source !== b.source) continue;
+      const wanted = opts.pairs
+        ? opts.pairs.some(([x, y]) =>
+          (x === a.experiment && y === b.experiment) || (x === b.experiment && y === a.experiment)
+        )
+        : a.kind === b.kind;
+      if (!wanted) continue;
+      const flip = opts.pairs?.some(([x, y]) => x === b.experiment && y === a.experiment) ?? false;
+      const [p, q] = flip ? [b, a] : [a, b];
+      out.push({
+        source: p.source,
+        a: p.experiment,
+        b: q.experiment,
+        measure,
+        ...(heldOut ? { metric: p.kind } : {}),
+        diff: bootstrapDiffCI(p.values, q.values, opts),
+        nA: p.values.length,
+        nB: q.values.length,
+      });
+    }
+  }
+  return out;
+}

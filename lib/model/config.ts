@@ -1,0 +1,283 @@
+/**
+ * A model folder's `config.json`, validated and normalized into {@linkcode ModelConfig}, and a check
+ * that a weight file fits it. Supported: Llama (incl. SmolLM/SmolLM2) and Qwen2 (incl. Qwen2.5).
+ * @module
+ */
+import { join } from "node:path";
+import { UserError } from "../util/mod.ts";
+
+/** The architectures the graph builders implement. */
+export type Architecture = "llama" | "qwen2";
+
+/** A validated, normalized model configuration. */
+export interface ModelConfig {
+  /** "llama" (Llama, SmolLM) or "qwen2" (Qwen2, Qwen2.5). */
+  architecture: Architecture;
+  /** Rows of the embedding matrix. */
+  vocabSize: number;
+  /** Model width. */
+  hiddenSize: number;
+  /** MLP width. */
+  intermediateSize: number;
+  /** Decoder layers. */
+  numLayers: number;
+  /** Query heads. */
+  numHeads: number;
+  /** Key/value heads (grouped-query attention when fewer than `numHeads`). */
+  numKvHeads: number;
+  /** Width of one head (`head_dim`, else hidden / heads). */
+  headDim: number;
+  /** RoPE base. */
+  ropeTheta: number;
+  /** RMSNorm epsilon. */
+  rmsNormEps: number;
+  /** The LM head reuses the embedding matrix. */
+  tieWordEmbeddings: boolean;
+  /** q/k/v projections have biases (Qwen2 always; Llama with `attention_bias`). */
+  qkvBias: boolean;
+  /** `max_position_embeddings`. */
+  maxPositions: number;
+  /** Beginning-of-sequence token id, when the config names one. */
+  bosTokenId?: number;
+  /** End-of-sequence token ids (config's `eos_token_id`, a number or a list). */
+  eosTokenIds: number[];
+  /** Padding token id, when the config names one. */
+  padTokenId?: number;
+  /** The parsed config.json as read. */
+  raw: Record<string, unknown>;
+}
+
+const ARCHITECTURES: Record<string, Architecture> = {
+  LlamaForCausalLM: "llama",
+  Qwen2ForCausalLM: "qwen2",
+};
+const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2" };
+const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768 };
+
+/** Reads `dir/config.json` and validates it with {@linkcode parseModelConfig}. */
+export async function loadModelConfig(dir: string): Promise<ModelConfig> {
+  const path = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`model folder ${dir} has no config.json`);
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseModelConfig(raw, { source: path });
+}
+
+/** Options of {@linkcode parseModelConfig}. */
+export interface ParseModelConfigOptions {
+  /** Where the config came from, for error messages (default "config.json"). */
+  source?: string;
+}
+
+/**
+ * Validates a parsed `config.json` object. Unknown architectures, missing or invalid fields,
+ * heads that do not divide, rope scaling, sliding windows, quantization and non-SiLU activations
+ * each throw a {@linkcode UserError} naming the field.
+ */
+export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions = {}): ModelConfig {
+  const src = options.source ?? "config.json";
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new UserError(`${src}: not a JSON object`);
+  const c = raw as Record<string, unknown>;
+  const architecture = detectArchitecture(c, src);
+
+  const int = (field: string, fallback?: number): number => {
+    const v = c[field] ?? fallback;
+    if (v === undefined || v === null) throw new UserError(`${src}: missing field "${field}"`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+      throw new UserError(`${src}: field "${field}" must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const num = (field: string, fallback: number): number => {
+    const v = c[field] ?? fallback;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+      throw new UserError(`${src}: field "${field}" must be a positive number, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const bool = (field: string, fallback: boolean): boolean => {
+    const v = c[field] ?? fallback;
+    if (typeof v !== "boolean") throw new UserError(`${src}: field "${field}" must be true or false`);
+    return v;
+  };
+  const tokenId = (field: string): number[] => {
+    const v = c[field];
+    if (v === undefined || v === null) return [];
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.every((x) => Number.isInteger(x) && x >= 0)) {
+      throw new UserError(
+        `${src}: field "${field}" must be a token id or a list of them, got ${JSON.stringify(v)}`,
+      );
+    }
+    return list as number[];
+  };
+
+  const vocabSize = int("vocab_size");
+  const hiddenSize = int("hidden_size");
+  const intermediateSize = int("intermediate_size");
+  const numLayers = int("num_hidden_layers");
+  const numHeads = int("num_attention_heads");
+  const numKvHeads = int("num_key_value_heads", numHeads);
+  if (numHeads % numKvHeads !== 0) {
+    throw new UserError(
+      `${src}: num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`,
+    );
+  }
+  if (c.head_dim == null && hiddenSize % numHeads !== 0) {
+    throw new UserError(
+      `${src}: hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`,
+    );
+  }
+  const headDim = int("head_dim", hiddenSize / numHeads);
+  if (headDim % 2 !== 0) throw new UserError(`${src}: head_dim ${headDim} must be even for RoPE`);
+
+  const rope = (c.rope_parameters ?? null) as Record<string, unknown> | null;
+  const ropeTheta = rope && typeof rope === "object" && rope.rope_theta !== undefined
+    ? num("rope_theta", rope.rope_theta as number)
+    : num("rope_theta", 10000);
+  checkRopeScaling(c.rope_scaling, "rope_scaling", src);
+  checkRopeScaling(rope, "rope_parameters", src);
+  if (c.use_sliding_window === true) {
+    throw new UserError(`${src}: use_sliding_window = true is not supported`);
+  }
+  if (c.hidden_act !== undefined && c.hidden_act !== "silu") {
+    throw new UserError(`${src}: hidden_act ${JSON.stringify(c.hidden_act)} is not supported (only "silu")`);
+  }
+  if (c.rope_interleaved === true) throw new UserError(`${src}: rope_interleaved = true is not supported`);
+  if (c.mlp_bias === true) throw new UserError(`${src}: mlp_bias = true is not supported`);
+  if (c.quantization_config != null) throw new UserError(`${src}: quantized models are not supported`);
+
+  const qkvBias = architecture === "qwen2" ? true : bool("attention_bias", false);
+  const bos = tokenId("bos_token_id"), pad = tokenId("pad_token_id");
+  return {
+    architecture,
+    vocabSize,
+    hiddenSize,
+    intermediateSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    ropeTheta,
+    rmsNormEps: num("rms_norm_eps", 1e-6),
+    tieWordEmbeddings: bool("tie_word_embeddings", false),
+    qkvBias,
+    maxPositions: int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
+    ...(bos.length ? { bosTokenId: bos[0] } : {}),
+    eosTokenIds: tokenId("eos_token_id"),
+    ...(pad.length ? { padTokenId: pad[0] } : {}),
+    raw: c,
+  };
+}
+
+function detectArchitecture(c: Record<string, unknown>, src: string): Architecture {
+  const supported = Object.keys(ARCHITECTURES).join(", ");
+  const archs = c.architectures;
+  if (Array.isArray(archs) && archs.length > 0) {
+    const name = archs[0];
+    const a = ARCHITECTURES[String(name)];
+    if (!a) throw new UserError(`${src}: architecture "${name}" is not supported (supported: ${supported})`);
+    return a;
+  }
+  if (typeof c.model_type === "string") {
+    const a = MODEL_TYPES[c.model_type];
+    if (!a) {
+      throw new UserError(
+        `${src}: model_type "${c.model_type}" is not supported (supported: ${
+          Object.keys(MODEL_TYPES).join(", ")
+        })`,
+      );
+    }
+    return a;
+  }
+  throw new UserError(`${src}: missing field "architectures" (or "model_type"); supported: ${supported}`);
+}
+
+function checkRopeScaling(v: unknown, field: string, src: string): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw new UserError(`${src}: field "${field}" must be an object`);
+  }
+  const r = v as Record<string, unknown>;
+  const type = r.rope_type ?? r.type ?? "default";
+  if (type !== "default") {
+    throw new UserError(`${src}: ${field} type ${JSON.stringify(type)} is not supported`);
+  }
+}
+
+/** The tensor names and shapes a model with `config` needs, in a fixed order. */
+export function expectedWeightShapes(config: ModelConfig): Map<string, number[]> {
+  const { vocabSize: V, hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
+  const q = numHeads * headDim, kv = numKvHeads * headDim;
+  const out = new Map<string, number[]>([["model.embed_tokens.weight", [V, H]]]);
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    out.set(p + "input_layernorm.weight", [H]);
+    out.set(p + "self_attn.q_proj.weight", [q, H]);
+    out.set(p + "self_attn.k_proj.weight", [kv, H]);
+    out.set(p + "self_attn.v_proj.weight", [kv, H]);
+    if (config.qkvBias) {
+      out.set(p + "self_attn.q_proj.bias", [q]);
+      out.set(p + "self_attn.k_proj.bias", [kv]);
+      out.set(p + "self_attn.v_proj.bias", [kv]);
+    }
+    out.set(p + "self_attn.o_proj.weight", [H, q]);
+    out.set(p + "post_attention_layernorm.weight", [H]);
+    out.set(p + "mlp.gate_proj.weight", [I, H]);
+    out.set(p + "mlp.up_proj.weight", [I, H]);
+    out.set(p + "mlp.down_proj.weight", [H, I]);
+  }
+  out.set("model.norm.weight", [H]);
+  if (!config.tieWordEmbeddings) out.set("lm_head.weight", [V, H]);
+  return out;
+}
+
+/** Options of {@linkcode checkWeightsFit}. */
+export interface CheckWeightsFitOptions {
+  /** The weights' file or folder, named in error messages. */
+  source?: string;
+}
+
+/** What {@linkcode checkWeightsFit} found besides the expected tensors. */
+export interface WeightsFitReport {
+  /** Tensors present but not used by the model (e.g. `rotary_emb.inv_freq`), for the caller to report. */
+  unexpected: string[];
+}
+
+/**
+ * Checks that `weights` hold every tensor `config` needs with the right shape; the first missing
+ * or misshapen tensor throws a {@linkcode UserError} naming it. A tied model may still carry an
+ * `lm_head.weight` of the embedding's shape.
+ */
+export function checkWeightsFit(
+  config: ModelConfig,
+  weights: Map<string, { shape: number[] }>,
+  options: CheckWeightsFitOptions = {},
+): WeightsFitReport {
+  const where = options.source ? `${options.source}: ` : "";
+  const expected = expectedWeightShapes(config);
+  if (config.tieWordEmbeddings) expected.set("lm_head.weight", [config.vocabSize, config.hiddenSize]);
+  for (const [name, shape] of expected) {
+    const t = weights.get(name);
+    if (!t) {
+      if (name === "lm_head.weight" && config.tieWordEmbeddings) continue;
+      throw new UserError(`${where}missing tensor ${name} (config expects shape ${JSON.stringify(shape)})`);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new UserError(
+        `${where}${name} has shape ${JSON.stringify(t.shape)}, config expects ${JSON.stringify(shape)}`,
+      );
+    }
+  }
+  return { unexpected: [...weights.keys()].filter((n) => !expected.has(n)) };
+}
