@@ -1,0 +1,63 @@
+/**
+ * `deno task eval-math --model DIR [--adapter DIR] [--dataset synthetic|gsm8k|PATH] [--n 200] [--device cpu]`
+ * Greedy accuracy on math problems. The last line is exactly `accuracy: <fraction> (<correct>/<n>)`.
+ * `synthetic` is the tiny model's 200 held-out generated problems; `gsm8k` the GSM8K test split from the hub
+ * (or `../shared/data/gsm8k/test.jsonl` when present); a path is a local GSM8K-style `.jsonl`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { CausalLM } from "../lib/model/causal_lm.ts";
+import { loadLora } from "../lib/model/lora.ts";
+import { loadGsm8k } from "../lib/data/gsm8k.ts";
+import { heldOutProblems } from "../lib/pretrain/corpus.ts";
+import { evaluateMath, formatAccuracy } from "../lib/eval/math.ts";
+import { runMain, UserError } from "../lib/util/errors.ts";
+import type { MathExample } from "../lib/data/types.ts";
+import type { Device } from "../lib/onnx/session.ts";
+
+const SHARED_TEST = new URL("../../shared/data/gsm8k/test.jsonl", import.meta.url).pathname;
+
+async function problems(dataset: string, n: number): Promise<MathExample[]> {
+  if (dataset === "synthetic") return heldOutProblems(n, 0);
+  if (dataset === "gsm8k") {
+    const local = await Deno.stat(SHARED_TEST).then(() => true, () => false);
+    return (await loadGsm8k(local ? SHARED_TEST : "openai/gsm8k", { split: "test", limit: n })).rows;
+  }
+  return (await loadGsm8k(dataset, { limit: n })).rows;
+}
+
+await runMain(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        model: { type: "string", default: "data/tiny" },
+        adapter: { type: "string" },
+        dataset: { type: "string", default: "synthetic" },
+        n: { type: "string", default: "200" },
+        device: { type: "string", default: "auto" },
+        "max-new-tokens": { type: "string", default: "128" },
+      },
+    }));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const n = Number(values.n);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--n must be a positive integer, got "${values.n}"`);
+  const maxNew = Number(values["max-new-tokens"]);
+  if (!Number.isInteger(maxNew) || maxNew < 1) {
+    throw new UserError(`--max-new-tokens must be a positive integer, got "${values["max-new-tokens"]}"`);
+  }
+  const model = await CausalLM.load(values.model!, { device: values.device as Device });
+  const lora = values.adapter ? await loadLora(values.adapter, model.config) : null;
+  const probs = await problems(values.dataset!, n);
+  console.error(
+    `eval-math: ${probs.length} problems from ${values.dataset}, model ${values.model}${
+      lora ? ` + ${values.adapter}` : ""
+    }`,
+  );
+  const r = await evaluateMath(model, probs, { lora, maxNewTokens: maxNew, progress: true });
+  await model.release();
+  console.log(formatAccuracy(r));
+});
