@@ -20,3 +20,4 @@ export { JudgeCache, judgeCacheKey } from "./cache.ts";
 export type { JudgeCacheOptions } from "./cache.ts";
 export { extractBlock, startFakeGemini } from "./fake_gemini.ts";
 export type { FakeFailKind, FakeGemini, FakeGeminiOptions, FakeGeminiRequest } from "./fake_gemini.ts";
+export * from "./local_judge.ts";

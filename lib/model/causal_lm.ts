@@ -63,6 +63,8 @@ export interface GenerateOptions extends SamplingOptions {
   onStep?: (step: number) => void;
   /** Also return each new token's log-prob (default false). */
   returnLogprobs?: boolean;
+  /** Stop a row at an end-of-sequence token (default true; benchmarks turn it off). */
+  stopAtEos?: boolean;
 }
 
 const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
@@ -281,7 +283,7 @@ export class CausalLM {
         const t = sampleToken(logits, { ...o, offset: r * V, size: V });
         tokens[r].push(t);
         if (o.returnLogprobs) lps[r].push(logSoftmaxAt(logits, r * V, V, t));
-        if (eos.has(t)) finished[r] = true;
+        if (eos.has(t) && o.stopAtEos !== false) finished[r] = true;
         next.push(t);
       }
       o.onStep?.(step + 1);

@@ -50,6 +50,8 @@ export const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
 export interface ExportTransformersJsOptions {
   /** An adapter merged into the exported weights (W + alpha/r · B·A). */
   lora?: LoraAdapter | null;
+  /** Initializer bytes from which the weights go to `onnx/model.onnx_data` (default {@linkcode EXTERNAL_DATA_BYTES}). */
+  externalDataBytes?: number;
 }
 
 /** What {@linkcode exportTransformersJs} wrote. */
@@ -203,7 +205,7 @@ export async function exportTransformersJs(
   await Deno.mkdir(join(outDir, "onnx"), { recursive: true });
   const files: string[] = [];
   const graph = buildTransformersJsGraph(cfg, mergeLora(model.weights, options.lora));
-  const externalData = graph.initializerBytes() >= EXTERNAL_DATA_BYTES;
+  const externalData = graph.initializerBytes() >= (options.externalDataBytes ?? EXTERNAL_DATA_BYTES);
   if (externalData) {
     const chunks: Uint8Array[] = [];
     const bytes = graph.toBytes({

@@ -80,6 +80,10 @@ export const VJP_RULES: Record<string, VjpRule> = {
     unbroadcast(op.where(c, 0, g!), b),
   ],
   MatMul: ({ inputs: [a, b] }, [g]) => matmulGrad(a, b, g!),
+  Gemm: (
+    { inputs: [a, b, c], attrs },
+    [g],
+  ) => [...gemmGrad(a, b, g!, attrs), ...(c ? [unbroadcast(g!, c)] : [])],
   Transpose: ({ attrs }, [g]) => {
     const perm = attrs.perm as number[];
     const inv = perm.map((_, i) => perm.indexOf(i));
@@ -132,6 +136,18 @@ export const VJP_RULES: Record<string, VjpRule> = {
     null,
   ],
 };
+
+/** Y = op(A)·op(B): dA and dB as Gemms on the stored layouts (no explicit transposes). */
+function gemmGrad(a: Tensor, b: Tensor, g: Tensor, attrs: Record<string, unknown>): [Tensor, Tensor] {
+  const tA = attrs.transA === 1, tB = attrs.transB === 1;
+  const gA = tA
+    ? op.gemm(b, g, { transA: tB, transB: true }) // [K, M]
+    : op.gemm(g, b, { transB: !tB }); // [M, K]
+  const gB = tB
+    ? op.gemm(g, a, { transA: true, transB: tA }) // [N, K]
+    : op.gemm(a, g, { transA: !tA }); // [K, N]
+  return [gA, gB];
+}
 
 function minMaxGrad(a: Tensor, b: Tensor, g: Tensor, wins: typeof op.greater): [Tensor, Tensor] {
   const dt = g.dtype;

@@ -4,7 +4,7 @@ import { Graph } from "./graph.ts";
 import * as op from "./ops.ts";
 import * as C from "./composites.ts";
 import { gradients, VJP_RULES } from "./autodiff.ts";
-import { assert, assertThrows } from "../util/assert.ts";
+import { assert, assertEquals, assertThrows } from "../util/assert.ts";
 
 type Case = {
   name: string;
@@ -62,6 +62,14 @@ const CASES: Case[] = [
     fn: op.matmul,
     inputs: [F(2, 1, 3, 4), F(3, 4, 2)],
   },
+  ...[false, true].flatMap((tA) =>
+    [false, true].map((tB): Case => ({
+      name: `Gemm transA=${tA} transB=${tB} + bias`,
+      rule: "Gemm",
+      fn: (a, b, c) => op.gemm(a, b, { transA: tA, transB: tB, c }),
+      inputs: [tA ? F(4, 3) : F(3, 4), tB ? F(2, 4) : F(4, 2), F(2)],
+    }))
+  ),
   { name: "Transpose", rule: "Transpose", fn: (x) => op.transpose(x, [1, 2, 0]), inputs: [F(2, 3, 4)] },
   { name: "Reshape", rule: "Reshape", fn: (x) => op.reshape(x, [0, -1]), inputs: [F(2, 3, 4)] },
   { name: "Unsqueeze", rule: "Unsqueeze", fn: (x) => op.unsqueeze(x, [0, 2]), inputs: [F(2, 3)] },
@@ -145,4 +153,17 @@ Deno.test("stopGradient blocks the gradient", async () => {
   const x = g.input("x", "float64", [3]);
   const [dx] = gradients(op.reduceSum(op.stopGradient(op.mul(x, x)), [0]), [x]);
   assert(dx.producer?.opType === "ConstantOfShape", "zero gradient when every path is stopped");
+});
+
+Deno.test("serialization drops nodes no output needs (e.g. gradients of frozen weights)", () => {
+  const g = new Graph();
+  const x = g.input("x", "float32", [2, 3]);
+  const w = g.initializer("w", new Float32Array(12), [4, 3]);
+  const y = op.reduceSum(op.gemm(x, w, { transB: true }), [0, 1]);
+  const [dx] = gradients(y, [x]);
+  g.output(dx, "dx");
+  const dW = (nodes: typeof g.nodes) =>
+    nodes.filter((n) => n.opType === "Gemm" && n.attrs.transA === 1).length;
+  assertEquals(dW(g.nodes), 1, "the Gemm rule records dW too");
+  assertEquals(dW(g.liveNodes()), 0, "but nobody needs it, so it is not serialized");
 });

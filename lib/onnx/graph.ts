@@ -180,7 +180,7 @@ export class Graph {
   toBytes(
     options: { external?: { file: string; minBytes?: number; sink: (chunk: Uint8Array) => void } } = {},
   ): Uint8Array {
-    const nodes: NodeData[] = this.nodes.map((n, i) => ({
+    const nodes: NodeData[] = this.liveNodes().map((n, i) => ({
       opType: n.opType,
       inputs: n.inputs.map((t) => t.name),
       outputs: n.outputs.map((t) => t.name),
@@ -188,7 +188,7 @@ export class Graph {
       attrs: n.attrs,
     }));
     const used = new Set<string>();
-    for (const n of this.nodes) for (const t of n.inputs) used.add(t.name);
+    for (const n of this.liveNodes()) for (const t of n.inputs) used.add(t.name);
     for (const t of this.outputs) used.add(t.name);
     const initializers: TensorData[] = [];
     let offset = 0;
@@ -213,6 +213,23 @@ export class Graph {
       inputs: this.inputs.map(vi),
       outputs: this.outputs.map(vi),
     });
+  }
+
+  /**
+   * The nodes the outputs depend on, in recording order. Autodiff rules may record gradients nobody asked
+   * for (e.g. of a frozen weight); they are dropped here, before ONNX Runtime sees them.
+   */
+  liveNodes(): Node[] {
+    const need = new Set<string>(this.outputs.map((t) => t.name));
+    const keep: boolean[] = new Array(this.nodes.length).fill(false);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      if (n.outputs.some((o) => need.has(o.name))) {
+        keep[i] = true;
+        for (const t of n.inputs) need.add(t.name);
+      }
+    }
+    return this.nodes.filter((_, i) => keep[i]);
   }
 
   /** Total bytes of initializers. */

@@ -389,3 +389,22 @@ export function argMax(x: Tensor, axis: number): Tensor {
   const shape = x.shape.filter((_, i) => i !== a);
   return x.graph.node("ArgMax", [x], [{ dtype: "int64", shape }], { axis: a, keepdims: 0 })[0];
 }
+
+/**
+ * General matrix multiply on 2-D operands: `op(A) @ op(B) (+ C)`, where op transposes when `transA` /
+ * `transB` is set. With `transB` a weight stored `[out, in]` is used as is (no transposed copy).
+ */
+export function gemm(
+  a: Tensor,
+  b: Tensor,
+  options: { transA?: boolean; transB?: boolean; c?: Tensor } = {},
+): Tensor {
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`gemm needs 2-D operands: ${a}, ${b}`);
+  const tA = options.transA ? 1 : 0, tB = options.transB ? 1 : 0;
+  const M = a.shape[tA ? 1 : 0], K1 = a.shape[tA ? 0 : 1], K2 = b.shape[tB ? 1 : 0], N = b.shape[tB ? 0 : 1];
+  if (typeof K1 === "number" && typeof K2 === "number" && K1 !== K2) {
+    throw new Error(`gemm inner dims differ: ${a}, ${b}`);
+  }
+  const inputs = options.c ? [a, b, options.c] : [a, b];
+  return a.graph.node("Gemm", inputs, [{ dtype: a.dtype, shape: [M, N] }], { transA: tA, transB: tB })[0];
+}

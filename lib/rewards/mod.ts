@@ -11,3 +11,4 @@ export * from "./format.ts";
 export * from "./perplexity.ts";
 export * from "./judge.ts";
 export * from "./registry.ts";
+export * from "./scorers.ts";

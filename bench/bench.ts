@@ -1,0 +1,229 @@
+/**
+ * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers]`
+ *
+ * Times one GRPO training step (reference forward, policy forward + backward, AdamW) and sampled decoding on a
+ * random model of the SmolLM2-135M shape, next to eager PyTorch (the oracle's `bench` / `bench-generate`) and
+ * transformers.js `generate()` on the same weights, and reports the distance to this machine's limits
+ * (measured ORT MatMul peak and memory bandwidth).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { prepareWorkload, SMOL135M, WORK } from "./workload.ts";
+import { matmulPeakGflops, memoryBandwidthGbs, peakRssBytes } from "./limits.ts";
+import { timeTransformersJs } from "./peers.ts";
+import { CausalLM } from "../lib/model/causal_lm.ts";
+import { readOracleCase } from "../lib/grpo/oracle_case.ts";
+import { readSafetensors } from "../lib/model/safetensors.ts";
+import { adamwInit, adamwStep, clipGradNorm } from "../lib/model/adamw.ts";
+import { shiftToNext, tokenWeights } from "../lib/grpo/math.ts";
+import type { LoraAdapter } from "../lib/model/lora.ts";
+import { Rng } from "../lib/util/rng.ts";
+import { runMain, UserError } from "../lib/util/errors.ts";
+import { writeJsonAtomic } from "../lib/util/atomic.ts";
+import type { Device } from "../lib/onnx/session.ts";
+
+const ORACLE = new URL("../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Seconds of one GRPO step, median over `repeat` runs after one warm-up. */
+async function timeTrainStep(model: CausalLM, casePath: string, repeat: number): Promise<number> {
+  const c = await readOracleCase(casePath);
+  const read = await readSafetensors(casePath.replace(/\.json$/, ".lora.safetensors"));
+  const lora: LoraAdapter = {
+    spec: c.lora,
+    baseModel: model.dir,
+    tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
+  };
+  const B = c.input_ids.length, T = c.input_ids[0].length;
+  const batch = { ids: c.input_ids.flat(), mask: c.attention_mask.flat(), batch: B, length: T };
+  const w = shiftToNext(
+    tokenWeights(c.completion_mask.flat(), { batch: B, lossType: c.loss_type, maxCompletionLength: T }),
+    B,
+  );
+  const state = adamwInit(lora.tensors);
+  const times: number[] = [];
+  for (let i = 0; i <= repeat; i++) {
+    const t0 = performance.now();
+    const ref = (await model.logprobs(batch, null)).logprobs;
+    const { grads } = await model.grpoStep(batch, {
+      lora,
+      tokenWeights: w,
+      advantages: c.advantages,
+      ref,
+      beta: c.beta,
+      epsilon: c.epsilon,
+      epsilonHigh: c.epsilon_high ?? c.epsilon,
+    });
+    clipGradNorm(grads, 1);
+    adamwStep(lora.tensors, grads, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, state });
+    const dt = (performance.now() - t0) / 1000;
+    if (i > 0) times.push(dt);
+    console.error(`  train step ${i === 0 ? "(warm-up)" : i}: ${dt.toFixed(2)} s`);
+  }
+  return median(times);
+}
+
+/** New tokens per second for 8 × 128 sampled tokens after 64-token prompts. */
+async function timeDecode(model: CausalLM, repeat: number): Promise<number> {
+  const rng = new Rng(0);
+  const prompts = Array.from(
+    { length: WORK.batch },
+    () => Array.from({ length: WORK.prompt }, () => 2 + rng.int(model.config.vocabSize - 2)),
+  );
+  const rates: number[] = [];
+  for (let i = 0; i <= repeat; i++) {
+    const t0 = performance.now();
+    const r = await model.generate(prompts, { maxNewTokens: WORK.completion, rng, stopAtEos: false });
+    const n = r.tokens.reduce((a, t) => a + t.length, 0);
+    const rate = n / ((performance.now() - t0) / 1000);
+    if (i > 0) rates.push(rate);
+    console.error(`  decode ${i === 0 ? "(warm-up)" : i}: ${rate.toFixed(1)} tokens/s`);
+  }
+  return median(rates);
+}
+
+function torchPeer(args: string[], pattern: RegExp): number | null {
+  try {
+    const r = new Deno.Command("/usr/bin/python3", {
+      args: [ORACLE, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .outputSync();
+    const out = new TextDecoder().decode(r.stdout);
+    const m = out.match(pattern);
+    if (!r.success || !m) {
+      console.error(`  PyTorch peer failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").pop()}`);
+      return null;
+    }
+    return Number(m[1]);
+  } catch {
+    console.error("  PyTorch peer unavailable (/usr/bin/python3 with torch not found)");
+    return null;
+  }
+}
+
+/** Training FLOPs of one step: three forward-equivalents (reference fwd, policy fwd, policy bwd to activations). */
+function trainFlops(cfg: CausalLM["config"], tokens: number, seq: number): number {
+  const H = cfg.hiddenSize, I = cfg.intermediateSize, hd = cfg.headDim;
+  const perLayer = H * cfg.numHeads * hd * 2 + H * cfg.numKvHeads * hd * 2 + 3 * H * I;
+  const attn = 2 * 2 * seq * cfg.numHeads * hd; // scores + weighted sum, per token per layer (full T)
+  const fwd = tokens * (2 * perLayer * cfg.numLayers + attn * cfg.numLayers + 2 * H * cfg.vocabSize);
+  return 3 * fwd;
+}
+
+await runMain(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        json: { type: "string" },
+        repeat: { type: "string", default: "3" },
+        device: { type: "string", default: "cpu" },
+        threads: { type: "string", default: "2" },
+        dir: { type: "string", default: "outputs/bench" },
+        small: { type: "boolean", default: false },
+        "no-peers": { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const repeat = Number(values.repeat), threads = Number(values.threads);
+  if (!(repeat >= 1)) throw new UserError(`--repeat must be ≥ 1, got "${values.repeat}"`);
+  const preset = values.small
+    ? { ...SMOL135M, num_hidden_layers: 2, vocab_size: 4096 } // a quick smoke run of the same code
+    : SMOL135M;
+  const dir = join(values.dir!, values.small ? "small" : "smol135m");
+  console.error(`bench: preparing ${values.small ? "a 2-layer" : "the SmolLM2-135M-shaped"} model in ${dir}`);
+  const { modelDir, casePath } = await prepareWorkload(dir, preset);
+  const model = await CausalLM.load(modelDir, { device: values.device as Device, threads, tokenizer: false });
+  console.error("bench: GRPO training step");
+  const train = await timeTrainStep(model, casePath, repeat);
+  const rssTrain = peakRssBytes();
+  console.error("bench: decoding");
+  const decode = await timeDecode(model, repeat);
+  await model.release();
+  const peers = !values["no-peers"];
+  console.error("bench: machine limits");
+  const peak = await matmulPeakGflops(threads);
+  const bw = await memoryBandwidthGbs(threads);
+  const torchTrain = peers
+    ? torchPeer([
+      "bench",
+      "--model",
+      modelDir,
+      "--case",
+      casePath,
+      "--threads",
+      String(threads),
+      "--repeat",
+      String(repeat),
+    ], /median ([\d.]+) s/)
+    : null;
+  const torchDecode = peers
+    ? torchPeer([
+      "bench-generate",
+      "--model",
+      modelDir,
+      "--batch",
+      "8",
+      "--prompt",
+      "64",
+      "--new",
+      "128",
+      "--threads",
+      String(threads),
+    ], /([\d.]+) tokens\/s/)
+    : null;
+  const tfjs = peers ? await timeTransformersJs(modelDir, { threads, dir: join(dir, "tfjs") }) : null;
+  const tokens = WORK.batch * (WORK.prompt + WORK.completion);
+  const mfu = trainFlops(model.config, tokens, WORK.prompt + WORK.completion) / train / 1e9 / peak;
+  const weightBytes = [...model.weights.values()].reduce((a, w) => a + w.data.length * 4, 0);
+  const decodeLimit = (WORK.batch * bw * 1e9) / weightBytes;
+  const result = {
+    train_step_s: train,
+    torch_train_step_s: torchTrain,
+    decode_tokens_per_s: decode,
+    torch_decode_tokens_per_s: torchDecode,
+    transformersjs_decode_tokens_per_s: tfjs,
+    peak_rss_bytes: rssTrain,
+    matmul_peak_gflops: peak,
+    train_mfu: mfu,
+    memory_bandwidth_gbs: bw,
+    decode_fraction_of_bandwidth_limit: decode / decodeLimit,
+  };
+  const ratio = (a: number | null, b: number | null) => (a && b ? (a / b).toFixed(2) + "×" : "—");
+  const rows = [
+    [
+      "GRPO train step (s)",
+      train.toFixed(2),
+      torchTrain?.toFixed(2) ?? "—",
+      "—",
+      ratio(train, torchTrain) + " of PyTorch's time (target ≤ 0.35×)",
+    ],
+    [
+      "decode (new tokens/s)",
+      decode.toFixed(1),
+      torchDecode?.toFixed(1) ?? "—",
+      tfjs?.toFixed(1) ?? "—",
+      `${ratio(decode, torchDecode)} PyTorch (≥ 5×), ${ratio(decode, tfjs)} transformers.js (≥ 2×)`,
+    ],
+    ["peak RSS, train step (GB)", (rssTrain / 1e9).toFixed(2), "—", "—", "target ≤ 3 GB"],
+  ];
+  console.log(`\n| measure | grpo-ts | PyTorch eager | transformers.js | ratio |\n|---|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  console.log(
+    `\nMachine: ORT MatMul peak ${peak.toFixed(1)} GFLOP/s, memory bandwidth ${
+      bw.toFixed(1)
+    } GB/s (${threads} threads).`,
+  );
+  console.log(
+    `Training FLOP utilization ${(100 * mfu).toFixed(1)}% of that peak; decoding at ${
+      (100 * result.decode_fraction_of_bandwidth_limit).toFixed(1)
+    }% of the weight-bandwidth limit (${decodeLimit.toFixed(0)} tokens/s).`,
+  );
+  if (values.json) await writeJsonAtomic(values.json, result);
+});

@@ -1,0 +1,300 @@
+/**
+ * Perplexity scorers for {@linkcode perplexityReward}: PPL of each completion given its prompt,
+ * `exp(−mean log p(completion token | prompt, earlier completion tokens))`.
+ *
+ * - {@linkcode policyPerplexityScorer}: the policy itself (with the trainer's current LoRA adapter).
+ * - {@linkcode lmPerplexityScorer}: a separate frozen LM, either one our engine loads (Llama/Qwen2
+ *   folders or hub ids) or a `@huggingface/transformers` ONNX causal LM such as `Xenova/DialoGPT-small`.
+ *
+ * Prompt and completion are encoded separately and their ids concatenated, so the boundary is exact;
+ * with no prompt tokens the row starts with the tokenizer's BOS (else its EOS) so the first completion
+ * token has a context. Rows longer than `maxLength` lose context tokens from the left (then completion
+ * tokens from the right), counted in `truncated`. A row with no completion tokens or a non-finite
+ * mean is scored `Infinity` and counted in `nonFinite`; the reward scores those 0.
+ *
+ * DialoGPT (transformers.js models of type `gpt2`) separates turns with its EOS token, so there the
+ * scored text is `prompt <eos> completion <eos>` and the closing EOS is one of the scored tokens
+ * (the likelihood that the completion is a whole turn). Other models score `prompt completion`.
+ * @module
+ */
+import { CausalLM } from "../model/causal_lm.ts";
+import type { LoraAdapter } from "../model/lora.ts";
+import {
+  openTransformersJs,
+  type TfjsCausalLM,
+  tfjsInt64,
+  type TfjsTokenizer,
+} from "../model/export_tfjs.ts";
+import type { Device } from "../onnx/session.ts";
+import { UserError } from "../util/errors.ts";
+import type { PerplexityScorer } from "./perplexity.ts";
+
+/** A perplexity scorer with counters. */
+export interface CountingPerplexityScorer extends PerplexityScorer {
+  /** Completions scored so far. */
+  scored: number;
+  /** Rows cut to fit `maxLength`. */
+  truncated: number;
+  /** Completions scored `Infinity` (no completion tokens, or a non-finite log-prob). */
+  nonFinite: number;
+}
+
+/** One row to score: context ids, then the ids whose log-probs count. */
+interface Row {
+  context: number[];
+  target: number[];
+}
+
+/** Log-probs of each row's target ids given its context (one array per row, same lengths). */
+type BatchScorer = (rows: Row[]) => Promise<number[][]>;
+
+/** Fits a row into `maxLength` tokens (context from the left first); returns whether it was cut. */
+function fitRow(row: Row, maxLength: number): boolean {
+  const over = row.context.length + row.target.length - maxLength;
+  if (over <= 0) return false;
+  const fromContext = Math.min(over, row.context.length - 1);
+  row.context = row.context.slice(fromContext);
+  if (over > fromContext) row.target = row.target.slice(0, row.target.length - (over - fromContext));
+  return true;
+}
+
+/** exp(−mean); Infinity for an empty list or a non-finite result. */
+export function perplexityOf(logprobs: ArrayLike<number>): number {
+  if (logprobs.length === 0) return Infinity;
+  let s = 0;
+  for (let i = 0; i < logprobs.length; i++) s += logprobs[i];
+  const ppl = Math.exp(-s / logprobs.length);
+  return Number.isFinite(ppl) ? ppl : Infinity;
+}
+
+function makeScorer(
+  name: string,
+  o: { batchSize: number; maxLength: number },
+  encode: (prompt: string, completion: string) => Row,
+  run: BatchScorer,
+): CountingPerplexityScorer {
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) {
+    throw new UserError(
+      `perplexity scorer ${name}: batchSize must be a positive integer, got ${o.batchSize}`,
+    );
+  }
+  const scorer: CountingPerplexityScorer = {
+    name,
+    scored: 0,
+    truncated: 0,
+    nonFinite: 0,
+    async perplexities(prompts, completions) {
+      if (prompts.length !== completions.length) {
+        throw new UserError(
+          `perplexity scorer ${name}: ${prompts.length} prompts for ${completions.length} completions`,
+        );
+      }
+      const rows = prompts.map((p, i) => encode(p, completions[i]));
+      for (const r of rows) if (fitRow(r, o.maxLength)) scorer.truncated++;
+      // Similar lengths together: less padding.
+      const order = rows.map((_, i) => i).sort((a, b) =>
+        rows[a].context.length + rows[a].target.length - rows[b].context.length - rows[b].target.length
+      );
+      const out = new Array<number>(rows.length).fill(Infinity);
+      for (let s = 0; s < order.length; s += o.batchSize) {
+        const idx = order.slice(s, s + o.batchSize).filter((i) => rows[i].target.length > 0);
+        if (!idx.length) continue;
+        const lps = await run(idx.map((i) => rows[i]));
+        idx.forEach((i, k) => (out[i] = perplexityOf(lps[k])));
+      }
+      scorer.scored += out.length;
+      scorer.nonFinite += out.filter((p) => p === Infinity).length;
+      return out;
+    },
+  };
+  return scorer;
+}
+
+/** Right-pads rows into one flat batch. */
+function padBatch(rows: Row[], pad: number): { ids: number[]; mask: number[]; T: number } {
+  const seqs = rows.map((r) => [...r.context, ...r.target]);
+  const T = Math.max(...seqs.map((s) => s.length));
+  const ids: number[] = [], mask: number[] = [];
+  for (const s of seqs) {
+    for (let t = 0; t < T; t++) {
+      ids.push(t < s.length ? s[t] : pad);
+      mask.push(t < s.length ? 1 : 0);
+    }
+  }
+  return { ids, mask, T };
+}
+
+/** Options of {@linkcode policyPerplexityScorer}. */
+export interface PolicyPerplexityScorerOptions {
+  /** The adapter to score with, read at every call (the trainer's current one); absent: the base model. */
+  lora?: () => LoraAdapter | null;
+  /** Rows per forward pass (default 8). */
+  batchSize?: number;
+  /** Longest row in tokens (default the model's `max_position_embeddings`). */
+  maxLength?: number;
+  /** Scorer name in logs (default "policy"). */
+  name?: string;
+}
+
+function engineRows(model: CausalLM): (prompt: string, completion: string) => Row {
+  const tok = model.tok;
+  const start = tok.bosTokenId ?? tok.eosTokenIds[0] ?? tok.padTokenId;
+  return (prompt, completion) => {
+    const context = tok.encode(prompt);
+    return { context: context.length ? context : [start], target: tok.encode(completion) };
+  };
+}
+
+function engineRun(model: CausalLM, lora: () => LoraAdapter | null): BatchScorer {
+  const pad = model.tok.padTokenId;
+  return async (rows) => {
+    const { ids, mask, T } = padBatch(rows, pad);
+    const { logprobs } = await model.logprobs({ ids, mask, batch: rows.length, length: T }, lora());
+    // position t holds log p(token t+1 | ≤ t)
+    return rows.map((r, b) => {
+      const c = r.context.length;
+      return r.target.map((_, k) => logprobs[b * T + c + k - 1]);
+    });
+  };
+}
+
+/** A scorer backed by the policy `model` itself (with `options.lora()`'s adapter when given). */
+export function policyPerplexityScorer(
+  model: CausalLM,
+  options: PolicyPerplexityScorerOptions = {},
+): CountingPerplexityScorer {
+  const lora = options.lora ?? (() => null);
+  return makeScorer(
+    options.name ?? "policy",
+    { batchSize: options.batchSize ?? 8, maxLength: options.maxLength ?? model.config.maxPositions },
+    engineRows(model),
+    engineRun(model, lora),
+  );
+}
+
+/** Options of {@linkcode lmPerplexityScorer}. */
+export interface LmPerplexityScorerOptions {
+  /** "auto" (default), "cuda" or "cpu". */
+  device?: Device;
+  /** ORT intra-op threads. */
+  threads?: number;
+  /** Rows per forward pass (default 8 for the engine, 4 for transformers.js: its logits are [B, T, V]). */
+  batchSize?: number;
+  /** Longest row in tokens (default the model's maximum positions). */
+  maxLength?: number;
+  /** Which runtime (default: transformers.js for a folder with `onnx/model.onnx` or an id starting with "Xenova/" or "onnx-community/", else the engine). */
+  kind?: "engine" | "transformers.js";
+  /** DialoGPT-style `prompt <eos> completion <eos>` (default: on for transformers.js models of type gpt2). */
+  eosSeparated?: boolean;
+}
+
+/** A frozen-LM scorer: counters, the runtime used, and `release()` to free its sessions. */
+export interface LmPerplexityScorer extends CountingPerplexityScorer {
+  /** The runtime that scores. */
+  kind: "engine" | "transformers.js";
+  /** Frees the model. */
+  release(): Promise<void>;
+}
+
+async function hasOnnx(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(`${dir}/onnx/model.onnx`)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Which runtime {@linkcode lmPerplexityScorer} uses for `idOrDir` when no `kind` is given. */
+export async function detectScorerKind(idOrDir: string): Promise<"engine" | "transformers.js"> {
+  if (await hasOnnx(idOrDir)) return "transformers.js";
+  return /^(Xenova|onnx-community)\//.test(idOrDir) ? "transformers.js" : "engine";
+}
+
+/** A scorer backed by a separate frozen causal LM (see the module documentation). */
+export async function lmPerplexityScorer(
+  idOrDir: string,
+  options: LmPerplexityScorerOptions = {},
+): Promise<LmPerplexityScorer> {
+  const kind = options.kind ?? (await detectScorerKind(idOrDir));
+  if (kind !== "engine" && kind !== "transformers.js") {
+    throw new UserError(`perplexity scorer kind "${kind}" (expected "engine" or "transformers.js")`);
+  }
+  if (kind === "engine") {
+    if (options.eosSeparated) {
+      throw new UserError(`perplexity scorer ${idOrDir}: eosSeparated needs transformers.js`);
+    }
+    let model: CausalLM;
+    try {
+      model = await CausalLM.load(idOrDir, { device: options.device, threads: options.threads });
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`perplexity scorer model "${idOrDir}": ${e.message}`);
+      throw e;
+    }
+    const base = policyPerplexityScorer(model, {
+      batchSize: options.batchSize,
+      maxLength: options.maxLength,
+      name: idOrDir,
+    });
+    return Object.assign(base, { kind, release: () => model.release() });
+  }
+  const { model, tokenizer } = await openTransformersJs(idOrDir, {
+    device: options.device,
+    threads: options.threads,
+  });
+  const cfg = model.config;
+  const eosSep = options.eosSeparated ?? cfg.model_type === "gpt2";
+  const maxPos = Number(cfg.n_positions ?? cfg.max_position_embeddings);
+  const base = makeScorer(
+    idOrDir,
+    {
+      batchSize: options.batchSize ?? 4,
+      maxLength: options.maxLength ?? (Number.isFinite(maxPos) && maxPos > 1 ? maxPos : Infinity),
+    },
+    tfjsRows(tokenizer, eosSep, idOrDir),
+    tfjsRun(model, tokenizer),
+  );
+  return Object.assign(base, { kind, release: async () => void (await model.dispose()) });
+}
+
+function idOf(v: unknown): number | undefined {
+  const x = Array.isArray(v) ? v[0] : v;
+  return Number.isInteger(x) && x >= 0 ? x : undefined;
+}
+
+function tfjsRows(tok: TfjsTokenizer, eosSep: boolean, name: string): (p: string, c: string) => Row {
+  const eos = idOf(tok.eos_token_id), bos = idOf(tok.bos_token_id);
+  if (eosSep && eos === undefined) {
+    throw new UserError(`perplexity scorer ${name}: tokenizer has no eos token`);
+  }
+  const start = bos ?? eos ?? idOf(tok.pad_token_id) ?? 0;
+  return (prompt, completion) => {
+    const enc = (s: string) => tok.encode(s, { add_special_tokens: false });
+    if (eosSep) return { context: [...enc(prompt), eos!], target: [...enc(completion), eos!] };
+    const context = enc(prompt);
+    return { context: context.length ? context : [start], target: enc(completion) };
+  };
+}
+
+function tfjsRun(model: TfjsCausalLM, tok: TfjsTokenizer): BatchScorer {
+  const pad = idOf(tok.pad_token_id) ?? idOf(tok.eos_token_id) ?? 0;
+  return async (rows) => {
+    const { ids, mask, T } = padBatch(rows, pad);
+    const B = rows.length;
+    const { logits } = await model({
+      input_ids: tfjsInt64(ids, [B, T]),
+      attention_mask: tfjsInt64(mask, [B, T]),
+    });
+    const V = logits.dims[2], x = logits.data as Float32Array;
+    return rows.map((r, b) => {
+      const c = r.context.length;
+      return r.target.map((t, k) => logSoftmaxAt(x, (b * T + c + k - 1) * V, V, t));
+    });
+  };
+}
+
+function logSoftmaxAt(x: ArrayLike<number>, off: number, n: number, t: number): number {
+  let m = -Infinity, s = 0;
+  for (let i = 0; i < n; i++) if (x[off + i] > m) m = x[off + i];
+  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
+  return x[off + t] - m - Math.log(s);
+}
