@@ -1,5 +1,5 @@
 /**
- * `deno task gradcheck --model DIR --case CASE.json --out GRADS.safetensors [--dtype float32|float64]`
+ * `deno task gradcheck --model DIR --case CASE.json --out GRADS.safetensors [--device cpu|cuda|auto]`
  * Runs an oracle case (see `/usr/bin/python3 ../shared/oracle/grpo_reference.py --help`) through the engine
  * and writes `loss`, `logprobs` and the LoRA gradients under their PEFT names (float64).
  * @module
@@ -18,7 +18,6 @@ await runMain(async () => {
         model: { type: "string" },
         case: { type: "string" },
         out: { type: "string" },
-        dtype: { type: "string", default: "float32" },
         device: { type: "string", default: "cpu" },
       },
     }));
@@ -28,13 +27,10 @@ await runMain(async () => {
   if (!values.model || !values.case || !values.out) {
     throw new UserError("usage: deno task gradcheck --model DIR --case CASE.json --out GRADS.safetensors");
   }
-  if (values.dtype !== "float32" && values.dtype !== "float64") {
-    throw new UserError(`--dtype must be float32 or float64, got "${values.dtype}"`);
+  if (!["cpu", "cuda", "auto"].includes(values.device!)) {
+    throw new UserError(`--device must be cpu, cuda or auto, got "${values.device}"`);
   }
-  const result = await runOracleCase(values.model, values.case, {
-    dtype: values.dtype,
-    device: values.device as "cpu",
-  });
+  const result = await runOracleCase(values.model, values.case, { device: values.device as "cpu" });
   await writeSafetensors(values.out, result);
   console.log(`loss ${result.get("loss")!.data[0].toPrecision(10)}  tensors ${result.size}`);
 });

@@ -6,11 +6,11 @@
  */
 import { loadModelConfig } from "../model/config.ts";
 import { loadModelWeights, readSafetensors } from "../model/safetensors.ts";
-import { buildGrpoGraph, buildLogprobGraph, type Weight } from "../model/graphs.ts";
-import { type LoraTarget } from "../model/llama.ts";
-import { attentionBias, positionsFromMask, ropeTables } from "../model/inputs.ts";
-import { createSession, type Device } from "../onnx/session.ts";
-import * as ort from "onnxruntime-node";
+import type { Weight } from "../model/graphs.ts";
+import type { LoraTarget } from "../model/llama.ts";
+import type { LoraAdapter } from "../model/lora.ts";
+import { CausalLM } from "../model/causal_lm.ts";
+import type { Device } from "../onnx/session.ts";
 import { LOSS_TYPES, type LossType, shiftFromNext, shiftToNext, tokenWeights } from "./math.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -46,71 +46,59 @@ export async function readOracleCase(path: string): Promise<OracleCase> {
 
 const flat = (rows: number[][]) => rows.flat();
 
+/** Options of {@linkcode runOracleCase}. */
+export interface OracleRunOptions {
+  device?: Device;
+  /** Reference log-probs: "graph" (inside the GRPO graph, default) or "separate" (the log-probs graph). */
+  ref?: "graph" | "separate";
+}
+
 /** Loss, log-probs (oracle alignment) and LoRA gradients for a case. */
 export async function runOracleCase(
   modelDir: string,
   casePath: string,
-  options: { dtype?: "float32" | "float64"; device?: Device } = {},
+  options: OracleRunOptions = {},
 ): Promise<Map<string, { shape: number[]; data: Float64Array }>> {
-  const dtype = options.dtype ?? "float32";
-  const cfg = await loadModelConfig(modelDir);
+  const config = await loadModelConfig(modelDir);
   const weights = await loadModelWeights(modelDir) as unknown as Map<string, Weight>;
+  const model = new CausalLM(modelDir, config, weights, null, { device: options.device ?? "cpu" });
   const c = await readOracleCase(casePath);
-  const lora = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
-  const B = c.input_ids.length, T = c.input_ids[0].length;
-  const am = flat(c.attention_mask), cm = flat(c.completion_mask);
-  const Arr = dtype === "float64" ? Float64Array : Float32Array;
-  const F = (data: ArrayLike<number>, dims: number[]) => new ort.Tensor(dtype, Arr.from(data), dims);
-  const ids = flat(c.input_ids);
-  const pos = positionsFromMask(am, B, T);
-  const { cos, sin } = ropeTables(pos, { headDim: cfg.headDim, theta: cfg.ropeTheta, dtype });
-  const targets = shiftToNext(ids, B);
-  const common: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [B, T]),
-    target_ids: new ort.Tensor("int64", BigInt64Array.from(targets, (v) => BigInt(v)), [B, T]),
-    rope_cos: new ort.Tensor(dtype, cos, [B, T, cfg.headDim]),
-    rope_sin: new ort.Tensor(dtype, sin, [B, T, cfg.headDim]),
-    attn_bias: new ort.Tensor(dtype, attentionBias(am, { batch: B, queries: T, keys: T, dtype }), [B, T, T]),
+  const read = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
+  const lora: LoraAdapter = {
+    spec: { r: c.lora.r, alpha: c.lora.alpha, targets: c.lora.targets },
+    baseModel: modelDir,
+    tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
   };
-  const loraFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of lora) loraFeeds[name] = F(t.data as Float32Array, t.shape);
-  const spec = { r: c.lora.r, alpha: c.lora.alpha, targets: c.lora.targets };
-  const feeds: Record<string, ort.Tensor> = { ...common, ...loraFeeds };
-  const w = tokenWeights(cm, {
+  const B = c.input_ids.length, T = c.input_ids[0].length;
+  const am = flat(c.attention_mask);
+  const batch = { ids: flat(c.input_ids), mask: am, batch: B, length: T };
+  const w = tokenWeights(flat(c.completion_mask), {
     batch: B,
     lossType: c.loss_type,
     maxCompletionLength: c.max_completion_length,
   });
-  feeds.token_weights = F(shiftToNext(w, B), [B, T]);
-  feeds.advantages = F(c.advantages, [B]);
-  if (c.old_logprobs) feeds.old_logprobs = F(shiftToNext(flat(c.old_logprobs), B), [B, T]);
-  if (c.beta) {
-    const refSession = await createSession(buildLogprobGraph(cfg, weights, { dtype }), {
-      device: options.device,
-    });
-    const ref = await refSession.run(common, ["logprobs"]);
-    feeds.ref_logprobs = ref.logprobs;
-    await refSession.release();
-  }
-  const graph = buildGrpoGraph(cfg, weights, {
-    dtype,
-    lora: spec,
+  const ref = c.beta && options.ref === "separate" ? (await model.logprobs(batch, null)).logprobs : undefined;
+  const out = await model.grpoStep(batch, {
+    lora,
+    tokenWeights: shiftToNext(w, B),
+    advantages: c.advantages,
+    old: c.old_logprobs ? shiftToNext(flat(c.old_logprobs), B) : undefined,
+    ref,
     beta: c.beta,
     epsilon: c.epsilon,
-    epsilonHigh: c.epsilon_high ?? undefined,
-    useOld: !!c.old_logprobs,
+    epsilonHigh: c.epsilon_high ?? c.epsilon,
   });
-  const session = await createSession(graph, { device: options.device });
-  const out = await session.run(feeds);
-  await session.release();
+  await model.release();
+  // Log-probs of every real token (the oracle's alignment): one more pass with the adapter.
+  const all = (await new CausalLM(modelDir, config, weights, null, { device: options.device ?? "cpu" })
+    .logprobs(batch, lora)).logprobs;
   const result = new Map<string, { shape: number[]; data: Float64Array }>();
-  result.set("loss", { shape: [1], data: Float64Array.from(out.loss.data as Float32Array) });
-  const lp = shiftFromNext(out.logprobs.data as Float32Array, B);
+  result.set("loss", { shape: [1], data: Float64Array.of(out.loss) });
+  const lp = shiftFromNext(all, B);
   for (let i = 0; i < lp.length; i++) if (!am[i] || i % T === 0) lp[i] = 0;
   result.set("logprobs", { shape: [B, T], data: lp });
-  for (const name of lora.keys()) {
-    const g = out[`grad.${name}`];
-    result.set(name, { shape: [...g.dims], data: Float64Array.from(g.data as Float32Array) });
+  for (const [name, g] of out.grads) {
+    result.set(name, { shape: lora.tensors.get(name)!.shape, data: Float64Array.from(g.data) });
   }
   return result;
 }

@@ -60,9 +60,11 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "oracle-" });
     await makeReferences(dir);
     const failures: string[] = [];
-    for (const c of CASES) {
+    for (const [ci, c] of CASES.entries()) {
       const name = `${dir}/${c.preset}_${c.lt}_${c.beta}_${c.old}`;
-      const ours = await runOracleCase(`${dir}/${c.preset}`, `${name}.json`, { device: "cpu" });
+      // alternate where the reference log-probs come from: inside the GRPO graph, or the log-probs graph
+      const refFrom = ci % 2 ? "separate" : "graph";
+      const ours = await runOracleCase(`${dir}/${c.preset}`, `${name}.json`, { device: "cpu", ref: refFrom });
       const ref = await readSafetensors(`${name}.ref.safetensors`);
       assert(ref.size === ours.size, `${name}: ${ours.size} tensors, oracle has ${ref.size}`);
       for (const [k, e] of ref) {

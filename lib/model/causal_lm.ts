@@ -130,20 +130,25 @@ export class CausalLM {
     this.#sessions.clear();
   }
 
-  /** Decoder feeds for full sequences: ids, next-token targets, RoPE tables, causal+padding bias. */
+  /** Decoder feeds for full sequences: ids, RoPE tables, causal + padding bias. */
   sequenceFeeds(b: TokenBatch): Record<string, ort.Tensor> {
     const { batch: B, length: T } = b;
     const hd = this.config.headDim;
     const pos = positionsFromMask(b.mask, B, T);
     const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
-    const targets = new Array<number>(B * T).fill(0);
-    for (let r = 0; r < B; r++) for (let t = 0; t + 1 < T; t++) targets[r * T + t] = b.ids[r * T + t + 1];
     return {
       input_ids: i64(b.ids, [B, T]),
-      target_ids: i64(targets, [B, T]),
       rope_cos: f(cos as Float32Array, [B, T, hd]),
       rope_sin: f(sin as Float32Array, [B, T, hd]),
       attn_bias: f(attentionBias(b.mask, { batch: B, queries: T, keys: T }) as Float32Array, [B, T, T]),
+    };
+  }
+
+  /** Scored positions (flat b·T + t whose next token counts) and their targets, as feeds. */
+  positionFeeds(b: TokenBatch, positions: number[]): Record<string, ort.Tensor> {
+    return {
+      positions: i64(positions, [positions.length]),
+      target_ids: i64(positions.map((i) => b.ids[i + 1]), [positions.length]),
     };
   }
 
@@ -154,23 +159,36 @@ export class CausalLM {
     return out;
   }
 
-  /** Next-token log-probs and entropies `[B·T]` (position t: token t+1), with or without an adapter. */
+  /**
+   * Next-token log-probs and entropies `[B·T]` (position t: token t+1; 0 where token t+1 is padding or past
+   * the end), with or without an adapter.
+   */
   async logprobs(
     b: TokenBatch,
     lora?: LoraAdapter | null,
   ): Promise<{ logprobs: Float32Array; entropy: Float32Array }> {
     const spec = lora?.spec;
+    const positions = nextTokenPositions(b, (i) => !!b.mask[i]);
+    const logprobs = new Float32Array(b.batch * b.length), entropy = new Float32Array(b.batch * b.length);
+    if (!positions.length) return { logprobs, entropy };
     const s = await this.session(
       `logprobs|${specKey(spec)}`,
       () => buildLogprobGraph(this.config, this.weights, { lora: spec }),
     );
-    const out = await s.run({ ...this.sequenceFeeds(b), ...(lora ? this.loraFeeds(lora) : {}) });
-    return { logprobs: out.logprobs.data as Float32Array, entropy: out.entropy.data as Float32Array };
+    const out = await s.run({
+      ...this.sequenceFeeds(b),
+      ...this.positionFeeds(b, positions),
+      ...(lora ? this.loraFeeds(lora) : {}),
+    });
+    scatter(out.logprobs.data as Float32Array, positions, logprobs);
+    scatter(out.entropy.data as Float32Array, positions, entropy);
+    return { logprobs, entropy };
   }
 
   /**
-   * One GRPO forward+backward. `tokenWeights`, `old` and `ref` are `[B·T]` in next-token alignment.
-   * Returns the loss, the policy's next-token log-probs and the LoRA gradients by PEFT name.
+   * One GRPO forward+backward. `tokenWeights`, `old` and `ref` are `[B·T]` in next-token alignment;
+   * `advantages` one per sequence. Without `ref` (and β > 0) the reference log-probs are computed inside the
+   * same graph and returned as `ref`. Returns the loss, the policy's log-probs `[B·T]` and the LoRA gradients.
    */
   async grpoStep(
     b: TokenBatch,
@@ -184,33 +202,53 @@ export class CausalLM {
       epsilon: number;
       epsilonHigh: number;
     },
-  ): Promise<{ loss: number; logprobs: Float32Array; grads: Map<string, { data: Float32Array }> }> {
+  ): Promise<
+    { loss: number; logprobs: Float32Array; ref?: Float32Array; grads: Map<string, { data: Float32Array }> }
+  > {
     const { lora, beta, epsilon, epsilonHigh } = inputs;
-    const useOld = !!inputs.old;
-    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}`;
+    const useOld = !!inputs.old, computeRef = !!beta && !inputs.ref;
+    const B = b.batch, T = b.length;
+    const positions = nextTokenPositions(b, (i) => inputs.tokenWeights[i] > 0);
+    const logprobs = new Float32Array(B * T);
+    const grads = new Map<string, { data: Float32Array }>();
+    if (!positions.length) {
+      for (const [name, t] of lora.tensors) grads.set(name, { data: new Float32Array(t.data.length) });
+      return { loss: 0, logprobs, grads };
+    }
+    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}`;
     const s = await this.session(
       key,
       () =>
-        buildGrpoGraph(this.config, this.weights, { lora: lora.spec, beta, epsilon, epsilonHigh, useOld }),
+        buildGrpoGraph(this.config, this.weights, {
+          lora: lora.spec,
+          beta,
+          epsilon,
+          epsilonHigh,
+          useOld,
+          computeRef,
+        }),
     );
-    const B = b.batch, T = b.length;
+    const M = positions.length;
+    const at = (x: ArrayLike<number>) => f(Float32Array.from(positions, (i) => x[i]), [M]);
     const feeds: Record<string, ort.Tensor> = {
       ...this.sequenceFeeds(b),
+      ...this.positionFeeds(b, positions),
       ...this.loraFeeds(lora),
-      token_weights: f(Float32Array.from(inputs.tokenWeights), [B, T]),
-      advantages: f(Float32Array.from(inputs.advantages), [B]),
+      token_weights: at(inputs.tokenWeights),
+      advantages: f(Float32Array.from(positions, (i) => inputs.advantages[Math.floor(i / T)]), [M]),
     };
-    if (useOld) feeds.old_logprobs = f(Float32Array.from(inputs.old!), [B, T]);
-    if (beta) {
-      if (!inputs.ref) throw new Error("grpoStep: beta > 0 needs reference log-probs");
-      feeds.ref_logprobs = f(Float32Array.from(inputs.ref), [B, T]);
-    }
+    if (useOld) feeds.old_logprobs = at(inputs.old!);
+    if (beta && !computeRef) feeds.ref_logprobs = at(inputs.ref!);
     const out = await s.run(feeds);
-    const grads = new Map<string, { data: Float32Array }>();
     for (const name of lora.tensors.keys()) {
       grads.set(name, { data: out[`grad.${name}`].data as Float32Array });
     }
-    return { loss: (out.loss.data as Float32Array)[0], logprobs: out.logprobs.data as Float32Array, grads };
+    scatter(out.logprobs.data as Float32Array, positions, logprobs);
+    let ref: Float32Array | undefined;
+    if (computeRef) {
+      scatter(out.ref_logprobs_out.data as Float32Array, positions, ref = new Float32Array(B * T));
+    }
+    return { loss: (out.loss.data as Float32Array)[0], logprobs, ref, grads };
   }
 
   /** One full-weight next-token cross-entropy step: loss = −Σ w·log p; gradients of every weight. */
@@ -219,9 +257,11 @@ export class CausalLM {
     tokenWeights: ArrayLike<number>,
   ): Promise<{ loss: number; grads: Map<string, { data: Float32Array }> }> {
     const s = await this.session("lm_train", () => buildLmTrainGraph(this.config));
+    const positions = nextTokenPositions(b, (i) => tokenWeights[i] > 0);
     const feeds: Record<string, ort.Tensor> = {
       ...this.sequenceFeeds(b),
-      token_weights: f(Float32Array.from(tokenWeights), [b.batch, b.length]),
+      ...this.positionFeeds(b, positions),
+      token_weights: f(Float32Array.from(positions, (i) => tokenWeights[i]), [positions.length]),
     };
     for (const [name, w] of this.weights) feeds[name] = f(w.data as Float32Array, w.shape);
     const out = await s.run(feeds);
@@ -270,6 +310,7 @@ export class CausalLM {
         rope_cos: f(cos as Float32Array, [B, T, hd]),
         rope_sin: f(sin as Float32Array, [B, T, hd]),
         attn_bias: f(attentionBias(keyMask, { batch: B, queries: T, keys: S }) as Float32Array, [B, T, S]),
+        positions: i64(Array.from({ length: B }, (_, r) => r * T + T - 1), [B]),
         ...past,
         ...lora,
       });
@@ -310,6 +351,22 @@ function logSoftmaxAt(x: Float32Array, off: number, n: number, t: number): numbe
   let s = 0;
   for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
   return x[off + t] - m - Math.log(s);
+}
+
+/** Flat indices b·T + t (t < T − 1) whose next token is real and `select` holds. */
+export function nextTokenPositions(b: TokenBatch, select: (i: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < b.batch; r++) {
+    for (let t = 0; t + 1 < b.length; t++) {
+      const i = r * b.length + t;
+      if (b.mask[i + 1] && select(i)) out.push(i);
+    }
+  }
+  return out;
+}
+
+function scatter(values: Float32Array, positions: number[], into: Float32Array): void {
+  positions.forEach((p, k) => (into[p] = values[k]));
 }
 
 function specKey(spec?: LoraSpec): string {

@@ -145,7 +145,13 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
   const bias = op.where(blocked, g.scalar("float32", MASKED), 0);
   const p = initializerParams(g, weights, "float32");
   const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past });
-  g.output(lmHead(cfg, p, hidden), "logits");
+  const logits2d = lmHead(cfg, p, hidden); // [B·T, V]
+  const bt = op.shapeOf(ids);
+  const logits = g.node("Reshape", [logits2d, op.concat([bt, g.ints([cfg.vocabSize])], 0)], [{
+    dtype: "float32",
+    shape: [ids.shape[0], ids.shape[1], cfg.vocabSize],
+  }])[0]; // [B, T, V]
+  g.output(logits, "logits");
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);
     g.output(kv.v, `present.${i}.value`);

@@ -3,9 +3,10 @@
  * (loss + LoRA gradients), the language-model training graph (loss + gradients of every weight, for
  * pretraining), and one KV-cache decoding step.
  *
- * Token alignment inside the graphs is "next-token": position t holds log p(token t+1 | tokens ≤ t). Loss
- * aggregation (grpo, bnpo, dr_grpo, dapo) is folded into per-token weights computed on the host
- * (`lib/grpo/loss.ts`), so one graph serves every loss type and gradient accumulation.
+ * The graphs score only the positions they are given (`positions`: flat indices b·T + t, each scoring
+ * log p(token t+1 | tokens ≤ t)), so the LM head never runs on prompt or padding rows. Loss aggregation
+ * (grpo, bnpo, dr_grpo, dapo) is folded into per-token weights computed on the host (`lib/grpo/math.ts`), so
+ * one graph serves every loss type and gradient accumulation.
  * @module
  */
 import { type DType, Graph, type Tensor } from "../onnx/graph.ts";
@@ -73,15 +74,15 @@ export function inputParams(g: Graph, cfg: LlamaShape, dtype: DType): { fn: Para
 }
 
 /**
- * log p(target) per position and the logsumexp: `logits[target] − logsumexp(logits)`.
- * @param logits [B, T, V]
- * @param targets [B, T] int64
- * @returns [B, T]
+ * log p(target) per row and the logsumexp: `logits[target] − logsumexp(logits)`.
+ * @param logits [M, V]
+ * @param targets [M] int64
+ * @returns logp and lse, both [M]
  */
 export function tokenLogprobs(logits: Tensor, targets: Tensor): { logp: Tensor; lse: Tensor } {
-  const m = op.stopGradient(op.reduceMax(logits, [-1], true)); // [B, T, 1]
-  const lse = op.add(op.log(op.reduceSum(op.exp(op.sub(logits, m)), [-1], true)), m); // [B, T, 1]
-  const picked = op.gatherElements(logits, op.unsqueeze(targets, [-1]), -1); // [B, T, 1]
+  const m = op.stopGradient(op.reduceMax(logits, [-1], true)); // [M, 1]
+  const lse = op.add(op.log(op.reduceSum(op.exp(op.sub(logits, m)), [-1], true)), m); // [M, 1]
+  const picked = op.gatherElements(logits, op.unsqueeze(targets, [-1]), -1); // [M, 1]
   return { logp: op.squeeze(op.sub(picked, lse), [-1]), lse: op.squeeze(lse, [-1]) };
 }
 
@@ -93,38 +94,43 @@ export interface GraphOptions {
   lora?: LoraSpec;
 }
 
-function base(cfg: LlamaShape, weights: Map<string, Weight>, name: string, o: GraphOptions) {
-  const dtype = o.dtype ?? "float32";
-  const g = new Graph(name);
+/**
+ * Decoder inputs plus `positions` [M] (flat row indices b·T + t whose next token is scored) and
+ * `target_ids` [M]; returns the scored log-probs at those rows.
+ */
+function scored(cfg: LlamaShape, p: ParamFn, lora: LoraParams | null, g: Graph, dtype: DType) {
   const inp = decoderInputs(g, cfg, dtype);
-  const lora: LoraParams | null = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const p = initializerParams(g, weights, dtype);
-  const targets = g.input("target_ids", "int64", ["B", "T"]);
-  const { hidden } = decoder(cfg, p, lora, inp);
-  const logits = lmHead(cfg, p, hidden); // [B, T, V]
-  return { g, dtype, lora, logits, targets };
+  const positions = g.input("positions", "int64", ["M"]);
+  const targets = g.input("target_ids", "int64", ["M"]);
+  const logitsAt = (l: LoraParams | null) => {
+    const { hidden } = decoder(cfg, p, l, inp); // [N, H]
+    return lmHead(cfg, p, op.gather(hidden, positions)); // [M, V]
+  };
+  return { inp, targets, logitsAt, logits: logitsAt(lora) };
 }
 
-/** Log-probs graph: outputs `logprobs` and `entropy`, both [B, T] in next-token alignment. */
+/** Log-probs graph: outputs `logprobs` and `entropy`, both [M] at the given positions. */
 export function buildLogprobGraph(
   cfg: LlamaShape,
   weights: Map<string, Weight>,
   o: GraphOptions = {},
 ): Graph {
-  const { g, logits, targets } = base(cfg, weights, "logprobs", o);
+  const dtype = o.dtype ?? "float32";
+  const g = new Graph("logprobs");
+  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
+  const { logits, targets } = scored(cfg, initializerParams(g, weights, dtype), lora, g, dtype);
   const { logp, lse } = tokenLogprobs(logits, targets);
   // entropy = lse − Σ p·logits  with p = exp(logits − lse)
   const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
-  const entropy = op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1]));
   g.output(logp, "logprobs");
-  g.output(entropy, "entropy");
+  g.output(op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1])), "entropy");
   return g;
 }
 
 /** Options of the GRPO training graph. */
 export interface GrpoGraphOptions extends GraphOptions {
   lora: LoraSpec;
-  /** KL coefficient β (0: no reference input). */
+  /** KL coefficient β (0: no reference). */
   beta: number;
   /** Lower clip ε. */
   epsilon: number;
@@ -132,31 +138,45 @@ export interface GrpoGraphOptions extends GraphOptions {
   epsilonHigh?: number;
   /** Feed `old_logprobs` (else the ratio is 1 with the current log-probs detached). */
   useOld: boolean;
+  /**
+   * With β > 0: compute the reference log-probs inside this graph (a second, gradient-free pass without
+   * LoRA over the same initializers: one session, one copy of the weights) instead of feeding `ref_logprobs`.
+   */
+  computeRef?: boolean;
 }
 
 /**
- * GRPO training graph. Inputs: decoder inputs, `target_ids`, `token_weights` [B, T] (0 off the completion),
- * `advantages` [B], optional `old_logprobs` and `ref_logprobs` [B, T], LoRA factors. Outputs: `loss`,
- * `logprobs` [B, T] and `grad.<PEFT name>` for every LoRA factor.
+ * GRPO training graph on M scored positions. Inputs: decoder inputs, `positions`, `target_ids`,
+ * `token_weights` [M], `advantages` [M] (each position's sequence advantage), optional `old_logprobs` and
+ * `ref_logprobs` [M], LoRA factors. Outputs: `loss`, `logprobs` [M], `ref_logprobs_out` [M] when computed,
+ * and `grad.<PEFT name>` for every LoRA factor.
  */
 export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GrpoGraphOptions): Graph {
-  const { g, dtype, lora, logits, targets } = base(cfg, weights, "grpo", o);
-  const w = g.input("token_weights", dtype, ["B", "T"]);
-  const adv = op.unsqueeze(g.input("advantages", dtype, ["B"]), [1]); // [B, 1]
-  const { logp } = tokenLogprobs(logits, targets); // [B, T]
+  const dtype = o.dtype ?? "float32";
+  const g = new Graph("grpo");
+  const lora = loraInputs(g, cfg, o.lora, dtype);
+  const p = initializerParams(g, weights, dtype);
+  const { logits, targets, logitsAt } = scored(cfg, p, lora, g, dtype);
+  const w = g.input("token_weights", dtype, ["M"]);
+  const adv = g.input("advantages", dtype, ["M"]);
+  const { logp } = tokenLogprobs(logits, targets); // [M]
   const on = op.greater(w, 0); // positions that enter the loss
   const detached = op.stopGradient(logp);
-  const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["B", "T"]), detached) : detached;
+  const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["M"]), detached) : detached;
   const ratio = op.exp(op.sub(logp, old));
   const clipped = clamp(ratio, 1 - o.epsilon, 1 + (o.epsilonHigh ?? o.epsilon));
-  let perTok = op.neg(op.minimum(op.mul(ratio, adv), op.mul(clipped, adv))); // [B, T]
+  let perTok = op.neg(op.minimum(op.mul(ratio, adv), op.mul(clipped, adv))); // [M]
   if (o.beta) {
-    const ref = op.where(on, g.input("ref_logprobs", dtype, ["B", "T"]), detached);
+    const refIn = o.computeRef
+      ? op.stopGradient(tokenLogprobs(logitsAt(null), targets).logp)
+      : g.input("ref_logprobs", dtype, ["M"]);
+    if (o.computeRef) g.output(refIn, "ref_logprobs_out");
+    const ref = op.where(on, refIn, detached);
     const d = op.sub(ref, logp); // k3 estimator: e^d − d − 1
     perTok = op.add(perTok, op.mul(op.sub(op.sub(op.exp(d), d), 1), o.beta));
   }
-  const loss = op.reduceSum(op.mul(perTok, w), [0, 1]);
-  const params = [...lora!.modules.values()].flatMap((m) => [m.a, m.b]);
+  const loss = op.reduceSum(op.mul(perTok, w), [0]);
+  const params = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
   const grads = gradients(loss, params);
   g.output(loss, "loss");
   g.output(logp, "logprobs");
@@ -166,19 +186,16 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
 
 /**
  * Next-token cross-entropy with gradients of every weight (full fine-tuning). Inputs: decoder inputs,
- * `target_ids`, `token_weights` [B, T]; every weight is an input named as in `model.safetensors`.
+ * `positions`, `target_ids`, `token_weights` [M]; every weight is an input named as in `model.safetensors`.
  * Outputs: `loss` = −Σ w·log p and `grad.<weight name>`.
  */
 export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("lm_train");
-  const inp = decoderInputs(g, cfg, dtype);
   const { fn, inputs } = inputParams(g, cfg, dtype);
-  const targets = g.input("target_ids", "int64", ["B", "T"]);
-  const w = g.input("token_weights", dtype, ["B", "T"]);
-  const { hidden } = decoder(cfg, fn, null, inp);
-  const { logp } = tokenLogprobs(lmHead(cfg, fn, hidden), targets);
-  const loss = op.neg(op.reduceSum(op.mul(logp, w), [0, 1]));
+  const { logits, targets } = scored(cfg, fn, null, g, dtype);
+  const w = g.input("token_weights", dtype, ["M"]);
+  const loss = op.neg(op.reduceSum(op.mul(tokenLogprobs(logits, targets).logp, w), [0]));
   const grads = gradients(loss, inputs);
   g.output(loss, "loss");
   inputs.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
@@ -187,8 +204,9 @@ export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): G
 
 /**
  * One decoding step with a KV cache: inputs `input_ids` [B, T], RoPE tables, `attn_bias` [B, T, S],
- * `past.<i>.key|value` [B, nkv, P, hd]; outputs `logits` [B, 1, V] of the last position and
- * `present.<i>.key|value` [B, nkv, S, hd]. With T = prompt length and P = 0 it is the prefill.
+ * `past.<i>.key|value` [B, nkv, P, hd] and `positions` [B] (each row's last flat index b·T + T − 1); outputs
+ * `logits` [B, V] and `present.<i>.key|value` [B, nkv, S, hd]. With T = prompt length and P = 0 it is the
+ * prefill.
  */
 export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GraphOptions = {}): Graph {
   const dtype = o.dtype ?? "float32";
@@ -198,11 +216,11 @@ export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, 
     k: g.input(`past.${i}.key`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
     v: g.input(`past.${i}.value`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
   }));
+  const positions = g.input("positions", "int64", ["B"]);
   const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
   const p = initializerParams(g, weights, dtype);
   const { hidden, present } = decoder(cfg, p, lora, inp);
-  const last = op.slice(hidden, [-1], [2 ** 53], [1]); // [B, 1, H]
-  g.output(lmHead(cfg, p, last), "logits");
+  g.output(lmHead(cfg, p, op.gather(hidden, positions)), "logits");
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);
     g.output(kv.v, `present.${i}.value`);

@@ -9,7 +9,7 @@
  */
 import { type Dim, type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
-import { linear, rmsNorm, silu, softmax } from "../onnx/composites.ts";
+import { rmsNorm, silu, softmax } from "../onnx/composites.ts";
 
 /** The config fields the graph needs (satisfied by `ModelConfig`). */
 export interface LlamaShape {
@@ -138,22 +138,31 @@ export interface DecoderInputs {
 
 /** What the decoder returns. */
 export interface DecoderOutputs {
-  /** [B, T, H] final-norm hidden states */
+  /** [N = B·T, H] final-norm hidden states (row b·T + t) */
   hidden: Tensor;
   /** Per layer [B, nkv, S, hd] keys and values including this call's tokens. */
   present: { k: Tensor; v: Tensor }[];
 }
 
 function proj(x: Tensor, p: ParamFn, path: string, lora: LoraParams | null, bias: boolean): Tensor {
-  // x: [..., in]; W: [out, in] -> y: [..., out]
-  let y = linear(x, op.transposeLast(p(`${path}.weight`)), bias ? p(`${path}.bias`) : undefined);
+  // x: [N, in]; W: [out, in] used as stored (Gemm transB) -> y: [N, out]
+  let y = op.gemm(x, p(`${path}.weight`), { transB: true, c: bias ? p(`${path}.bias`) : undefined });
   const l = lora?.modules.get(path);
   if (l) {
-    // [..., in] @ [in, r] -> [..., r] @ [r, out] -> [..., out]
-    const low = op.matmul(op.matmul(x, op.transposeLast(l.a)), op.transposeLast(l.b));
+    // [N, in] · A[r, in]ᵀ -> [N, r] · B[out, r]ᵀ -> [N, out]
+    const low = op.gemm(op.gemm(x, l.a, { transB: true }), l.b, { transB: true });
     y = op.add(y, op.mul(low, lora!.scale));
   }
   return y;
+}
+
+/** [N, heads·hd] -> [B, T, heads, hd], with `bt` the run-time [B, T]. */
+function toHeads(y: Tensor, bt: Tensor, like: Tensor, heads: number, hd: number): Tensor {
+  const shape = op.concat([bt, y.graph.ints([heads, hd])], 0);
+  return y.graph.node("Reshape", [y, shape], [{
+    dtype: y.dtype,
+    shape: [like.shape[0], like.shape[1], heads, hd],
+  }])[0];
 }
 
 function rope(x: Tensor, cos: Tensor, sin: Tensor, hd: number): Tensor {
@@ -163,27 +172,33 @@ function rope(x: Tensor, cos: Tensor, sin: Tensor, hd: number): Tensor {
   return op.add(op.mul(x, cos), op.mul(rotated, sin));
 }
 
-/** Builds the decoder stack up to the final norm. */
+/**
+ * Builds the decoder stack up to the final norm. Activations stay 2-D, `[N = B·T, H]`, so every projection is
+ * one Gemm on the weight as stored.
+ */
 export function decoder(
   cfg: LlamaShape,
   p: ParamFn,
   lora: LoraParams | null,
   inp: DecoderInputs,
 ): DecoderOutputs {
-  const { numHeads: nh, numKvHeads: nkv, headDim: hd } = cfg;
+  const { numHeads: nh, numKvHeads: nkv, headDim: hd, hiddenSize: H } = cfg;
   const r = nh / nkv;
-  let x = op.gather(p("model.embed_tokens.weight"), inp.ids); // [B, T, H]
+  const bt = op.shapeOf(inp.ids); // [2] = (B, T)
+  let x = op.reshape(op.gather(p("model.embed_tokens.weight"), inp.ids), [-1, H]); // [N, H]
   const cos = op.unsqueeze(inp.cos, [2]); // [B, T, 1, hd]
   const sin = op.unsqueeze(inp.sin, [2]);
   const bias = op.unsqueeze(inp.bias, [1, 2]); // [B, 1, 1, T, S]
   const present: { k: Tensor; v: Tensor }[] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `model.layers.${i}`;
-    const h = rmsNorm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [B, T, H]
+    const h = rmsNorm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [N, H]
     const qb = cfg.qkvBias;
-    const q = rope(op.reshape(proj(h, p, `${L}.self_attn.q_proj`, lora, qb), [0, 0, nh, hd]), cos, sin, hd);
-    const k = rope(op.reshape(proj(h, p, `${L}.self_attn.k_proj`, lora, qb), [0, 0, nkv, hd]), cos, sin, hd);
-    const v = op.reshape(proj(h, p, `${L}.self_attn.v_proj`, lora, qb), [0, 0, nkv, hd]); // [B, T, nkv, hd]
+    const heads = (name: string, n: number) =>
+      toHeads(proj(h, p, `${L}.self_attn.${name}`, lora, qb), bt, inp.ids, n, hd);
+    const q = rope(heads("q_proj", nh), cos, sin, hd); // [B, T, nh, hd]
+    const k = rope(heads("k_proj", nkv), cos, sin, hd); // [B, T, nkv, hd]
+    const v = heads("v_proj", nkv);
     let kt = op.transpose(k, [0, 2, 1, 3]); // [B, nkv, T, hd]
     let vt = op.transpose(v, [0, 2, 1, 3]);
     if (inp.past) {
@@ -197,20 +212,20 @@ export function decoder(
     const v5 = op.unsqueeze(vt, [2]);
     const scores = op.add(op.matmul(q5, op.transposeLast(k5)), bias); // [B, nkv, r, T, S]
     const att = op.matmul(softmax(scores, -1), v5); // [B, nkv, r, T, hd]
-    const merged = op.reshape(op.transpose(att, [0, 3, 1, 2, 4]), [0, 0, nh * hd]); // [B, T, nh*hd]
+    const merged = op.reshape(op.transpose(att, [0, 3, 1, 2, 4]), [-1, nh * hd]); // [N, nh*hd]
     x = op.add(x, proj(merged, p, `${L}.self_attn.o_proj`, lora, false));
     const h2 = rmsNorm(x, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
-    const gate = proj(h2, p, `${L}.mlp.gate_proj`, lora, false); // [B, T, I]
+    const gate = proj(h2, p, `${L}.mlp.gate_proj`, lora, false); // [N, I]
     const up = proj(h2, p, `${L}.mlp.up_proj`, lora, false);
-    x = op.add(x, proj(op.mul(silu(gate), up), p, `${L}.mlp.down_proj`, lora, false)); // [B, T, H]
+    x = op.add(x, proj(op.mul(silu(gate), up), p, `${L}.mlp.down_proj`, lora, false)); // [N, H]
   }
   return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
 }
 
-/** Logits `[..., V]` from hidden states `[..., H]` (tied or untied head). */
+/** Logits `[M, V]` from hidden rows `[M, H]` (tied or untied head, used as stored). */
 export function lmHead(cfg: LlamaShape, p: ParamFn, hidden: Tensor): Tensor {
   const w = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight"); // [V, H]
-  return op.matmul(hidden, op.transposeLast(w));
+  return op.gemm(hidden, w, { transB: true });
 }
 
 /** Declares the standard decoder inputs (ids, cos, sin, bias) with symbolic B, T, S. */
