@@ -16,8 +16,7 @@ export async function timeTransformersJs(
     // @ts-types="../lib/model/hf_transformers.d.ts"
     const tf = await import("@huggingface/transformers");
     const model = await CausalLM.load(modelDir, { device: "cpu", tokenizer: false });
-    // deno-lint-ignore no-explicit-any
-    await (exportTransformersJs as any)(model, o.dir, {});
+    await exportTransformersJs(model, o.dir, { tokenizer: false });
     await model.release();
     // deno-lint-ignore no-explicit-any
     const t: any = tf;

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
+import { weightShapes } from "./llama.ts";
 
 /** The architectures the graph builders implement. */
 export type Architecture = "llama" | "qwen2";
@@ -215,31 +216,9 @@ function checkRopeScaling(v: unknown, field: string, src: string): void {
   }
 }
 
-/** The tensor names and shapes a model with `config` needs, in a fixed order. */
+/** The tensor names and shapes a model with `config` needs, in a fixed order (one table: `weightShapes`). */
 export function expectedWeightShapes(config: ModelConfig): Map<string, number[]> {
-  const { vocabSize: V, hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
-  const q = numHeads * headDim, kv = numKvHeads * headDim;
-  const out = new Map<string, number[]>([["model.embed_tokens.weight", [V, H]]]);
-  for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    out.set(p + "input_layernorm.weight", [H]);
-    out.set(p + "self_attn.q_proj.weight", [q, H]);
-    out.set(p + "self_attn.k_proj.weight", [kv, H]);
-    out.set(p + "self_attn.v_proj.weight", [kv, H]);
-    if (config.qkvBias) {
-      out.set(p + "self_attn.q_proj.bias", [q]);
-      out.set(p + "self_attn.k_proj.bias", [kv]);
-      out.set(p + "self_attn.v_proj.bias", [kv]);
-    }
-    out.set(p + "self_attn.o_proj.weight", [H, q]);
-    out.set(p + "post_attention_layernorm.weight", [H]);
-    out.set(p + "mlp.gate_proj.weight", [I, H]);
-    out.set(p + "mlp.up_proj.weight", [I, H]);
-    out.set(p + "mlp.down_proj.weight", [H, I]);
-  }
-  out.set("model.norm.weight", [H]);
-  if (!config.tieWordEmbeddings) out.set("lm_head.weight", [V, H]);
-  return out;
+  return weightShapes(config);
 }
 
 /** Options of {@linkcode checkWeightsFit}. */

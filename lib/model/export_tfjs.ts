@@ -52,6 +52,8 @@ export interface ExportTransformersJsOptions {
   lora?: LoraAdapter | null;
   /** Initializer bytes from which the weights go to `onnx/model.onnx_data` (default {@linkcode EXTERNAL_DATA_BYTES}). */
   externalDataBytes?: number;
+  /** Require and copy the tokenizer files (default true; false for token-id-only use such as benchmarks). */
+  tokenizer?: boolean;
 }
 
 /** What {@linkcode exportTransformersJs} wrote. */
@@ -197,7 +199,8 @@ async function writeChunksAtomic(path: string, chunks: Uint8Array[]): Promise<vo
 /**
  * Writes `model` (with `options.lora` merged) to `outDir` as a transformers.js model folder; returns
  * the files written. The tokenizer files are copied from the model folder (a model without
- * `tokenizer.json` there cannot be exported: {@linkcode UserError}).
+ * `tokenizer.json` there cannot be exported: {@linkcode UserError}, unless `tokenizer: false`, for
+ * token-id-only use such as benchmarks).
  */
 export async function exportTransformersJs(
   model: CausalLM,
@@ -205,7 +208,7 @@ export async function exportTransformersJs(
   options: ExportTransformersJsOptions = {},
 ): Promise<ExportTransformersJsResult> {
   const cfg = model.config;
-  if (!(await exists(join(model.dir, "tokenizer.json")))) {
+  if (options.tokenizer !== false && !(await exists(join(model.dir, "tokenizer.json")))) {
     throw new UserError(`cannot export ${model.dir}: the model folder has no tokenizer.json`);
   }
   await Deno.mkdir(join(outDir, "onnx"), { recursive: true });
