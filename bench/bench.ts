@@ -7,7 +7,6 @@
  * (measured ORT MatMul peak and memory bandwidth).
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { prepareWorkload, SMOL135M, WORK } from "./workload.ts";
 import { matmulPeakGflops, memoryBandwidthGbs, peakRssBytes } from "./limits.ts";
@@ -19,6 +18,7 @@ import { adamwInit, adamwStep, clipGradNorm } from "../lib/model/adamw.ts";
 import { shiftToNext, tokenWeights } from "../lib/grpo/math.ts";
 import type { LoraAdapter } from "../lib/model/lora.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/atomic.ts";
 import type { Device } from "../lib/onnx/session.ts";
@@ -114,23 +114,15 @@ function trainFlops(cfg: CausalLM["config"], tokens: number, seq: number): numbe
 }
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        json: { type: "string" },
-        repeat: { type: "string", default: "3" },
-        device: { type: "string", default: "cpu" },
-        threads: { type: "string", default: "2" },
-        dir: { type: "string", default: "outputs/bench" },
-        small: { type: "boolean", default: false },
-        "no-peers": { type: "boolean", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  const { values } = parseFlags(Deno.args, {
+    json: { type: "string" },
+    repeat: { type: "string", default: "3" },
+    device: { type: "string", default: "cpu" },
+    threads: { type: "string", default: "2" },
+    dir: { type: "string", default: "outputs/bench" },
+    small: { type: "boolean", default: false },
+    "no-peers": { type: "boolean", default: false },
+  });
   const repeat = Number(values.repeat), threads = Number(values.threads);
   if (!(repeat >= 1)) throw new UserError(`--repeat must be ≥ 1, got "${values.repeat}"`);
   const preset = values.small

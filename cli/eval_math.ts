@@ -5,12 +5,12 @@
  * (or `../shared/data/gsm8k/test.jsonl` when present); a path is a local GSM8K-style `.jsonl`.
  * @module
  */
-import { parseArgs } from "node:util";
 import { CausalLM } from "../lib/model/causal_lm.ts";
 import { loadLora } from "../lib/model/lora.ts";
 import { loadGsm8k } from "../lib/data/gsm8k.ts";
 import { heldOutProblems } from "../lib/pretrain/corpus.ts";
 import { evaluateMath, formatAccuracy } from "../lib/eval/math.ts";
+import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 import type { MathExample } from "../lib/data/types.ts";
 import type { Device } from "../lib/onnx/session.ts";
@@ -27,22 +27,14 @@ async function problems(dataset: string, n: number): Promise<MathExample[]> {
 }
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string", default: "data/tiny" },
-        adapter: { type: "string" },
-        dataset: { type: "string", default: "synthetic" },
-        n: { type: "string", default: "200" },
-        device: { type: "string", default: "auto" },
-        "max-new-tokens": { type: "string", default: "128" },
-      },
-    }));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  const { values } = parseFlags(Deno.args, {
+    model: { type: "string", default: "data/tiny" },
+    adapter: { type: "string" },
+    dataset: { type: "string", default: "synthetic" },
+    n: { type: "string", default: "200" },
+    device: { type: "string", default: "auto" },
+    "max-new-tokens": { type: "string", default: "128" },
+  });
   const n = Number(values.n);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--n must be a positive integer, got "${values.n}"`);
   const maxNew = Number(values["max-new-tokens"]);

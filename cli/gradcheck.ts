@@ -4,26 +4,18 @@
  * and writes `loss`, `logprobs` and the LoRA gradients under their PEFT names (float64).
  * @module
  */
-import { parseArgs } from "node:util";
 import { runOracleCase } from "../lib/grpo/oracle_case.ts";
 import { writeSafetensors } from "../lib/model/safetensors.ts";
+import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string" },
-        case: { type: "string" },
-        out: { type: "string" },
-        device: { type: "string", default: "cpu" },
-      },
-    }));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  const { values } = parseFlags(Deno.args, {
+    model: { type: "string" },
+    case: { type: "string" },
+    out: { type: "string" },
+    device: { type: "string", default: "cpu" },
+  });
   if (!values.model || !values.case || !values.out) {
     throw new UserError("usage: deno task gradcheck --model DIR --case CASE.json --out GRADS.safetensors");
   }

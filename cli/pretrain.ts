@@ -6,7 +6,6 @@
  * held-out generated problems and writes the Hugging Face folder (config, safetensors, tokenizer, README).
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { buildCorpus, corpusTexts, heldOutProblems, tokenizePair } from "../lib/pretrain/corpus.ts";
 import { initTinyWeights, TINY_SIZES, tinyConfigJson } from "../lib/pretrain/tiny.ts";
@@ -17,38 +16,25 @@ import { loadModelConfig } from "../lib/model/config.ts";
 import { CausalLM } from "../lib/model/causal_lm.ts";
 import { writeSafetensors } from "../lib/model/safetensors.ts";
 import { evaluateMath, formatAccuracy } from "../lib/eval/math.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
+import { numberFlag, parseFlags } from "../lib/util/cli.ts";
+import { runMain } from "../lib/util/errors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/util/atomic.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 
-const num = (v: string | undefined, name: string): number => {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0) {
-    throw new UserError(`--${name} must be a non-negative number, got "${v}"`);
-  }
-  return x;
-};
+const num = numberFlag;
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        out: { type: "string", default: "data/tiny" },
-        steps: { type: "string", default: "1500" },
-        batch: { type: "string", default: "24" },
-        lr: { type: "string", default: "0.003" },
-        seed: { type: "string", default: "0" },
-        vocab: { type: "string", default: "1024" },
-        "eval-every": { type: "string", default: "250" },
-        "stop-at": { type: "string", default: "0.45" },
-        threads: { type: "string", default: "2" },
-      },
-    }));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  const { values } = parseFlags(Deno.args, {
+    out: { type: "string", default: "data/tiny" },
+    steps: { type: "string", default: "1500" },
+    batch: { type: "string", default: "24" },
+    lr: { type: "string", default: "0.003" },
+    seed: { type: "string", default: "0" },
+    vocab: { type: "string", default: "1024" },
+    "eval-every": { type: "string", default: "250" },
+    "stop-at": { type: "string", default: "0.45" },
+    threads: { type: "string", default: "2" },
+  });
   const t0 = performance.now();
   const seed = num(values.seed, "seed");
   const out = values.out!;

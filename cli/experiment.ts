@@ -1,0 +1,91 @@
+/**
+ * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the six experiments.
+ * Values are parsed as JSON when they parse (`--param lora={"r":8}`, `--param reward_weights=[1,0.5]`),
+ * else taken as strings; `lora.r=8` sets one LoRA field. An unknown option → an error naming it.
+ * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
+ * @module
+ */
+import { checkOptionName, CONFIG_KEYS, formatConfigHelp } from "../lib/grpo/config.ts";
+import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { runMain, UserError } from "../lib/util/errors.ts";
+
+const USAGE = "usage: deno task experiment <id> [--param key=value …] [--help]";
+
+/** Parses `key=value` params into an options object (JSON values when they parse; `lora.x` nests). */
+export function parseParams(items: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UserError(`--param ${JSON.stringify(item)}: expected key=value`);
+    const key = item.slice(0, eq).trim(), raw = item.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    const dot = key.indexOf(".");
+    if (dot > 0) {
+      const head = key.slice(0, dot);
+      checkOptionName(head, CONFIG_KEYS);
+      if (head !== "lora") {
+        throw new UserError(`--param ${key}: only lora.<field> can be set by a dotted name`);
+      }
+      const sub = (out.lora ??= {}) as Record<string, unknown>;
+      sub[key.slice(dot + 1)] = value;
+    } else {
+      checkOptionName(key, CONFIG_KEYS);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Splits the command line into the experiment id, params and whether help was asked for. */
+export function parseArgs(args: readonly string[]): { id: string | null; params: string[]; help: boolean } {
+  let id: string | null = null, help = false;
+  const params: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--help" || a === "-h") help = true;
+    else if (a === "--param" || a === "-p") {
+      if (i + 1 >= args.length) throw new UserError(`${a} needs key=value`);
+      params.push(args[++i]);
+    } else if (a.startsWith("--param=")) params.push(a.slice("--param=".length));
+    else if (a.startsWith("-")) throw new UserError(`unknown flag ${a}; ${USAGE}`);
+    else if (id === null) id = a;
+    else throw new UserError(`unexpected argument "${a}"; ${USAGE}`);
+  }
+  return { id, params, help };
+}
+
+if (import.meta.main) {
+  await runMain(async () => {
+    const { id, params, help } = parseArgs(Deno.args);
+    if (help || id === null) {
+      const defaults = id ? getExperiment(id).defaults : {};
+      const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
+        id ? ` (defaults of ${id})` : ""
+      }:\n${formatConfigHelp(defaults)}`;
+      if (help) return console.log(text);
+      throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
+    }
+    getExperiment(id);
+    const result = await runExperiment(id, { params: parseParams(params) });
+    const last = [...result.rows].reverse().find((r) =>
+      r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
+    );
+    if (last) {
+      const k = last["eval/accuracy"] !== undefined ? "eval/accuracy" : "eval/judge_score";
+      const first = result.rows.find((r) => r[k] !== undefined)!;
+      console.error(
+        `${k}: ${first[k].toFixed(4)} at step ${first.step} → ${last[k].toFixed(4)} at step ${last.step}`,
+      );
+    }
+    console.log(
+      `output: ${result.outputDir}${
+        result.stopped ? ` (stopped at step ${result.step}; checkpoint ${result.checkpoint})` : ""
+      }`,
+    );
+  });
+}
