@@ -1,6 +1,6 @@
 /**
  * `deno task pretrain [--out data/tiny] [--steps 1500] [--batch 24] [--lr 3e-3] [--seed 0] [--vocab 1024]
- *  [--eval-every 250] [--stop-at 0.45]`
+ *  [--eval-every 250] [--stop-at 0.45] [--init DIR]`  (`--init` continues training an existing tiny model)
  * Builds the embedded tiny model from nothing: generates the corpus, trains a BPE tokenizer, initializes a
  * Llama-architecture model and trains it with the project's own engine, then measures greedy accuracy on 200
  * held-out generated problems and writes the Hugging Face folder (config, safetensors, tokenizer, README).
@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 import { buildCorpus, corpusTexts, heldOutProblems, tokenizePair } from "../lib/pretrain/corpus.ts";
-import { initTinyWeights, TINY_SIZES, tinyConfigJson } from "../lib/pretrain/tiny.ts";
+import { initTinyWeights, TINY_SIZES, tinyConfigJson, type TinySizes } from "../lib/pretrain/tiny.ts";
+import type { Weight } from "../lib/model/graphs.ts";
 import { pretrain, type PretrainOptions } from "../lib/pretrain/train.ts";
 import { trainBpe, writeTokenizerFiles } from "../lib/model/bpe.ts";
 import { loadTokenizer } from "../lib/model/tokenizer.ts";
@@ -34,6 +35,7 @@ await runMain(async () => {
     "eval-every": { type: "string", default: "250" },
     "stop-at": { type: "string", default: "0.45" },
     threads: { type: "string", default: "2" },
+    init: { type: "string" },
   });
   const t0 = performance.now();
   const seed = num(values.seed, "seed");
@@ -47,34 +49,56 @@ await runMain(async () => {
   console.error(
     `[pretrain] corpus: ${corpus.length} examples (${corpus.filter((c) => c.kind === "math").length} math)`,
   );
-  const tokJson = trainBpe(corpusTexts(corpus), {
-    vocabSize: num(values.vocab, "vocab"),
-    maxTexts: 20000,
-    seed,
-  });
-  await writeTokenizerFiles(stage, tokJson);
-  const vocabSize = Object.keys(tokJson.model.vocab).length;
-  const probe = await loadTokenizer(stage);
-  const end = probe.encode("<|end|>"), eot = probe.encode("<|endoftext|>");
-  if (end.length !== 1 || eot.length !== 1) throw new Error("special tokens must be single ids");
-  await writeJsonAtomic(join(stage, "generation_config.json"), {
-    eos_token_id: [end[0], eot[0]],
-    pad_token_id: eot[0],
-  });
-  const sizes = { ...TINY_SIZES, vocabSize };
-  await writeJsonAtomic(
-    join(stage, "config.json"),
-    tinyConfigJson(sizes, { eos: [end[0], eot[0]], pad: eot[0] }),
-  );
+  let weights: Map<string, Weight>;
+  let sizes: TinySizes;
+  if (values.init) {
+    // continue from an existing tiny model: same tokenizer and architecture, its weights as the start
+    for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) {
+      await Deno.copyFile(join(values.init, f), join(stage, f));
+    }
+    const start = await CausalLM.load(values.init, { device: "cpu" });
+    weights = start.weights;
+    const c = start.config;
+    sizes = {
+      ...TINY_SIZES,
+      vocabSize: c.vocabSize,
+      hiddenSize: c.hiddenSize,
+      intermediateSize: c.intermediateSize,
+      numLayers: c.numLayers,
+      numHeads: c.numHeads,
+      numKvHeads: c.numKvHeads,
+    };
+    console.error(`[pretrain] continuing from ${values.init}`);
+  } else {
+    const tokJson = trainBpe(corpusTexts(corpus), {
+      vocabSize: num(values.vocab, "vocab"),
+      maxTexts: 20000,
+      seed,
+    });
+    await writeTokenizerFiles(stage, tokJson);
+    const vocabSize = Object.keys(tokJson.model.vocab).length;
+    const probe = await loadTokenizer(stage);
+    const end = probe.encode("<|end|>"), eot = probe.encode("<|endoftext|>");
+    if (end.length !== 1 || eot.length !== 1) throw new Error("special tokens must be single ids");
+    await writeJsonAtomic(join(stage, "generation_config.json"), {
+      eos_token_id: [end[0], eot[0]],
+      pad_token_id: eot[0],
+    });
+    sizes = { ...TINY_SIZES, vocabSize };
+    await writeJsonAtomic(
+      join(stage, "config.json"),
+      tinyConfigJson(sizes, { eos: [end[0], eot[0]], pad: eot[0] }),
+    );
+    weights = initTinyWeights(sizes, seed);
+  }
   const tok = await loadTokenizer(stage);
   const config = await loadModelConfig(stage);
-  const weights = initTinyWeights(sizes, seed);
   const threads = num(values.threads, "threads");
   const model = new CausalLM(stage, config, weights, tok, { device: "cpu", threads });
   const data = corpus.map((p) => tokenizePair(tok, p));
   const lens = data.map((d) => d.ids.length);
   console.error(
-    `[pretrain] vocab ${vocabSize}; tokens per example: mean ${
+    `[pretrain] vocab ${sizes.vocabSize}; tokens per example: mean ${
       (lens.reduce((a, b) => a + b) / lens.length).toFixed(1)
     }, max ${Math.max(...lens)}`,
   );
@@ -104,7 +128,7 @@ await runMain(async () => {
   });
   await writeFileAtomic(
     join(stage, "README.md"),
-    readme({ sizes, nParams, opts, steps: log.length, r, minutes }),
+    readme({ sizes, nParams, opts, steps: log.length, r, minutes, init: values.init }),
   );
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.rename(stage, out);
@@ -119,7 +143,11 @@ function readme(a: {
   steps: number;
   r: { accuracy: number; correct: number; n: number };
   minutes: number;
+  init?: string;
 }): string {
+  const cont = a.init
+    ? `\n\nThis stage continued training the model previously in \`${a.init}\` (\`deno task pretrain --init ${a.init}\`);\n\`pretrain_log.json\` holds this stage's log.`
+    : "";
   return `# The embedded tiny model
 
 A Llama-architecture causal LM in the Hugging Face layout (\`config.json\`, \`model.safetensors\`,
@@ -134,7 +162,7 @@ project so that experiments, notebooks and CI run offline.
 3. Trained every weight with the project's own ONNX engine (\`lib/pretrain/train.ts\`): next-token loss on the
    assistant completions, AdamW (lr ${a.opts.lr}, warmup ${a.opts.warmup}, cosine to ${a.opts.minLrRatio}×, weight decay
    ${a.opts.weightDecay}), batch ${a.opts.batchSize}, ${a.steps} steps (early stop once held-out accuracy reached
-   ${a.opts.stopAtAccuracy ?? "—"} on 100 problems).
+   ${a.opts.stopAtAccuracy ?? "—"} on 100 problems).${cont}
 
 Architecture: ${a.sizes.numLayers} layers, hidden ${a.sizes.hiddenSize}, MLP ${a.sizes.intermediateSize}, ${a.sizes.numHeads} heads
 (${a.sizes.numKvHeads} key/value heads), tied embeddings, ${(a.nParams / 1e6).toFixed(2)} M parameters.
