@@ -53,4 +53,5 @@ Deno.test("run-notebook CLI: a failing cell exits 1 with a one-line error and st
   const bad = await cli([path, "--param", "m=1", "--out", `${dir}/out2`]);
   assertEquals(bad.code, 2);
   assert(bad.stderr.includes("error: " + path + ': unknown parameter "m"'), bad.stderr);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -1,0 +1,384 @@
+/**
+ * The headless notebook runner: executes a Deno notebook cell by cell in a real `deno jupyter`
+ * kernel (working folder = the notebook's folder, as Jupyter does), collects the outputs in
+ * nbformat 4 shape and writes the executed notebook atomically after every cell.
+ *
+ * Live displays: a `display_data` carrying `transient.display_id` is remembered; a later
+ * `update_display_data` for that id replaces the data/metadata of every output shown under it, in
+ * place, as Jupyter's nbclient does (`update_display_data` is not an nbformat output type, so it
+ * never appears in `outputs`). The number of each iopub message type a cell produced is returned in
+ * {@linkcode CellReport.messages} so callers can see the updates arrived.
+ * @module
+ */
+import { basename, dirname, extname, join, resolve } from "node:path";
+import {
+  type Cell,
+  joinSource,
+  type MimeBundle,
+  type Notebook,
+  type Output,
+  readNotebook,
+  splitLines,
+  writeNotebook,
+} from "./nbformat.ts";
+import { injectParameters } from "./params.ts";
+import { UserError } from "../util/errors.ts";
+import {
+  CellInterruptedError,
+  CellTimeoutError,
+  type ExecuteOutcome,
+  Kernel,
+  KernelDiedError,
+} from "./kernel.ts";
+import type { JupyterMessage } from "./wire.ts";
+
+/** Options of {@linkcode runNotebook}. */
+export interface RunNotebookOptions {
+  /** Parameter overrides (values already parsed), injected after the `parameters` cell. */
+  params?: Record<string, unknown>;
+  /** Folder for the executed notebook (default `outputs/notebooks`, relative to the current folder). */
+  outDir?: string;
+  /** Exact output path (overrides `outDir`). */
+  outPath?: string;
+  /** Per-cell time limit in ms (0 or absent: none). */
+  timeoutMs?: number;
+  /** Kernel working folder (default: the notebook's folder). */
+  cwd?: string;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Kernel stream text as it arrives (default: this process's stdout/stderr). */
+  onStream?: (name: "stdout" | "stderr", text: string) => void;
+  /** Aborting stops the run (the current cell gets an error output; the notebook is still written). */
+  signal?: AbortSignal;
+}
+
+/** How one code cell went. */
+export interface CellReport {
+  /** 1-based number among the executed notebook's code cells, injected cell included (as in progress lines). */
+  number: number;
+  /** Index in `notebook.cells`. */
+  index: number;
+  /** What happened. */
+  status: "ok" | "error" | "skipped" | "not-run";
+  /** Wall seconds. */
+  seconds: number;
+  /** Count of each iopub message type received for this cell (e.g. `update_display_data`). */
+  messages: Record<string, number>;
+}
+
+/** The failure that stopped a run. */
+export interface CellFailure {
+  /** 1-based code cell number. */
+  cell: number;
+  /** Index in `notebook.cells`. */
+  index: number;
+  /** Error name, e.g. `ReferenceError`, `CellTimeoutError`, `KernelDiedError`. */
+  ename: string;
+  /** Error message. */
+  evalue: string;
+  /** Traceback lines (may hold ANSI colour codes). */
+  traceback: string[];
+}
+
+/** Result of {@linkcode runNotebook}. */
+export interface RunNotebookResult {
+  /** The executed notebook, as written. */
+  notebook: Notebook;
+  /** Where it was written. */
+  outPath: string;
+  /** True when every cell ran without error. */
+  ok: boolean;
+  /** The failure, when `ok` is false. */
+  error?: CellFailure;
+  /** One report per code cell. */
+  cells: CellReport[];
+  /** Wall seconds for the whole run (kernel start included). */
+  seconds: number;
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
+
+/** Removes ANSI escape codes (colours) from `text`. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, "");
+}
+
+/** One line `cell 4 failed: ReferenceError: y is not defined` (ANSI stripped, newlines folded). */
+export function formatFailure(f: CellFailure): string {
+  return stripAnsi(`cell ${f.cell} failed: ${f.ename}: ${f.evalue}`).replace(/\s*\n\s*/g, " ");
+}
+
+function isJsonMime(mime: string): boolean {
+  return mime === "application/json" || mime.endsWith("+json");
+}
+
+/** Text mime values as lists of lines (as nbformat stores them); JSON mime values stay objects. */
+function toNbData(data: unknown): MimeBundle {
+  const out: MimeBundle = {};
+  for (const [mime, v] of Object.entries((data ?? {}) as MimeBundle)) {
+    out[mime] = typeof v === "string" && !isJsonMime(mime) ? splitLines(v) : v;
+  }
+  return out;
+}
+
+/** A copy of `nb` with stream texts split into lines, as Jupyter writes them. */
+function finalize(nb: Notebook): Notebook {
+  const copy: Notebook = structuredClone(nb);
+  for (const c of copy.cells) {
+    for (const o of c.outputs ?? []) if (o.output_type === "stream") o.text = splitLines(joinSource(o.text));
+  }
+  return copy;
+}
+
+function oneLine(text: string, max: number): string {
+  const line = stripAnsi(text).replace(/\s*\n\s*/g, " ⏎ ").trim();
+  return line.length > max ? line.slice(0, max - 1) + "…" : line;
+}
+
+/** Collects one cell's iopub messages into its outputs. */
+class OutputCollector {
+  readonly counts: Record<string, number> = {};
+  #clearPending = false;
+  constructor(
+    readonly cell: Cell,
+    readonly displays: Map<string, Output[]>,
+    readonly log: (line: string) => void,
+    readonly stream: (name: "stdout" | "stderr", text: string) => void,
+  ) {}
+
+  #push(o: Output): void {
+    if (this.#clearPending) {
+      this.cell.outputs = [];
+      this.#clearPending = false;
+    }
+    this.cell.outputs!.push(o);
+  }
+
+  handle(m: JupyterMessage): void {
+    const type = m.header.msg_type, c = m.content;
+    this.counts[type] = (this.counts[type] ?? 0) + 1;
+    const outs = this.cell.outputs!;
+    const displayId = (c.transient as { display_id?: string } | undefined)?.display_id;
+    switch (type) {
+      case "stream": {
+        const name = c.name === "stderr" ? "stderr" : "stdout";
+        const text = String(c.text ?? "");
+        this.stream(name, text);
+        const last = outs[outs.length - 1];
+        if (!this.#clearPending && last?.output_type === "stream" && last.name === name) {
+          last.text = joinSource(last.text) + text;
+        } else this.#push({ output_type: "stream", name, text });
+        break;
+      }
+      case "display_data": {
+        const o: Output = {
+          output_type: "display_data",
+          data: toNbData(c.data),
+          metadata: toMeta(c.metadata),
+        };
+        this.#push(o);
+        if (displayId) this.displays.set(displayId, [...(this.displays.get(displayId) ?? []), o]);
+        this.log(
+          `  display: ${Object.keys(o.data).join(", ")}${displayId ? ` (display_id ${displayId})` : ""}`,
+        );
+        break;
+      }
+      case "update_display_data": {
+        const targets = displayId ? this.displays.get(displayId) : undefined;
+        if (!targets?.length) {
+          this.log(
+            `  warning: update_display_data for unknown display_id ${JSON.stringify(displayId)} ignored`,
+          );
+          break;
+        }
+        for (const o of targets) {
+          if (o.output_type !== "display_data" && o.output_type !== "execute_result") continue;
+          o.data = toNbData(c.data);
+          o.metadata = toMeta(c.metadata);
+        }
+        break;
+      }
+      case "execute_result": {
+        const data = toNbData(c.data);
+        const count = typeof c.execution_count === "number" ? c.execution_count : null;
+        this.#push({
+          output_type: "execute_result",
+          data,
+          metadata: toMeta(c.metadata),
+          execution_count: count,
+        });
+        const plain = joinSource(data["text/plain"] as string[] | undefined);
+        this.log(`  Out[${count ?? " "}]: ${plain ? oneLine(plain, 200) : Object.keys(data).join(", ")}`);
+        break;
+      }
+      case "error":
+        if (outs.some((o) => o.output_type === "error" && o.ename === c.ename && o.evalue === c.evalue)) {
+          break;
+        }
+        this.#push({
+          output_type: "error",
+          ename: String(c.ename ?? "Error"),
+          evalue: String(c.evalue ?? ""),
+          traceback: Array.isArray(c.traceback) ? c.traceback.map(String) : [],
+        });
+        break;
+      case "clear_output":
+        if (c.wait) this.#clearPending = true;
+        else this.cell.outputs = [];
+        break;
+      default:
+        break; // execute_input, comm_* and others carry no output (counted above)
+    }
+  }
+}
+
+function toMeta(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null ? v as Record<string, unknown> : {};
+}
+
+function defaultStream(name: "stdout" | "stderr", text: string): void {
+  (name === "stdout" ? Deno.stdout : Deno.stderr).writeSync(new TextEncoder().encode(text));
+}
+
+/**
+ * Runs the notebook at `path` and writes the executed copy to `outputs/notebooks/<name>.ipynb`
+ * (or `options.outPath` / `options.outDir`). Bad notebooks and bad parameters throw a UserError
+ * before any kernel starts; a failing cell, a timeout or a dead kernel does not throw: the run stops
+ * there, the notebook (with the error output) is still written and `result.error` describes it.
+ */
+export async function runNotebook(
+  path: string,
+  options: RunNotebookOptions = {},
+): Promise<RunNotebookResult> {
+  const t0 = performance.now();
+  const startTime = new Date().toISOString();
+  const log = options.log ?? ((l: string) => console.error(l));
+  const userStream = options.onStream ?? defaultStream;
+  const params = options.params ?? {};
+  const nb = injectParameters(await readNotebook(path), params, { file: path });
+  const outPath = options.outPath ??
+    join(options.outDir ?? join("outputs", "notebooks"), basename(path, extname(path)) + ".ipynb");
+  if (resolve(outPath) === resolve(path)) {
+    throw new UserError(
+      `${path}: refusing to overwrite the input notebook with outputs; choose another --out`,
+    );
+  }
+  const code = nb.cells.map((c, i) => ({ c, i })).filter(({ c }) => c.cell_type === "code");
+  for (const { c } of code) {
+    c.outputs = [];
+    c.execution_count = null;
+  }
+  const reports: CellReport[] = code.map(({ i }, k) => ({
+    number: k + 1,
+    index: i,
+    status: "not-run",
+    seconds: 0,
+    messages: {},
+  }));
+  let atLineStart = true;
+  const stream = (name: "stdout" | "stderr", text: string) => {
+    if (!text) return;
+    userStream(name, text);
+    atLineStart = text.endsWith("\n");
+  };
+  const say = (line: string) => {
+    if (!atLineStart) userStream("stderr", "\n");
+    atLineStart = true;
+    log(line);
+  };
+  let failure: CellFailure | undefined;
+  const write = async () => {
+    const out = finalize(nb);
+    out.metadata.runner = {
+      input_path: path,
+      parameters: params,
+      start_time: startTime,
+      end_time: new Date().toISOString(),
+      duration_s: Math.round((performance.now() - t0) / 10) / 100,
+      status: failure ? "failed" : reports.every((r) => r.status !== "not-run") ? "completed" : "running",
+      ...(failure ? { failed_cell: failure.cell, error: formatFailure(failure) } : {}),
+    };
+    await writeNotebook(outPath, out);
+    return out;
+  };
+
+  say(`running ${path} (${code.length} code cells) → ${outPath}`);
+  const kernel = await Kernel.start({ cwd: options.cwd ?? dirname(resolve(path)), onLog: say });
+  const displays = new Map<string, Output[]>();
+  try {
+    for (const [k, { c }] of code.entries()) {
+      const report = reports[k];
+      const tag = `[cell ${k + 1}/${code.length}]`;
+      const source = joinSource(c.source);
+      if (!source.trim()) {
+        report.status = "skipped";
+        say(`${tag} empty, skipped`);
+        continue;
+      }
+      say(`${tag} running… ${oneLine(source.split("\n").find((l) => l.trim()) ?? "", 70)}`);
+      const collector = new OutputCollector(c, displays, say, stream);
+      const t = performance.now();
+      let outcome: ExecuteOutcome | undefined;
+      try {
+        outcome = await kernel.execute(source, {
+          timeoutMs: options.timeoutMs,
+          signal: options.signal,
+          onIopub: (m) => collector.handle(m),
+        });
+      } catch (e) {
+        if (
+          !(e instanceof CellTimeoutError || e instanceof KernelDiedError ||
+            e instanceof CellInterruptedError)
+        ) {
+          throw e;
+        }
+        // Ctrl-C also reaches the kernel (same process group): report the interrupt, not its death.
+        const name = options.signal?.aborted ? "CellInterruptedError" : e.name;
+        const msg = options.signal?.aborted ? `cell ${k + 1} was interrupted` : `cell ${k + 1}: ${e.message}`;
+        c.outputs!.push({ output_type: "error", ename: name, evalue: msg, traceback: [`${name}: ${msg}`] });
+      }
+      report.seconds = (performance.now() - t) / 1000;
+      report.messages = collector.counts;
+      if (outcome) c.execution_count = outcome.executionCount;
+      const err = c.outputs!.find((o) => o.output_type === "error");
+      if (outcome?.status === "ok" && !err) {
+        report.status = "ok";
+        say(`${tag} done in ${report.seconds.toFixed(1)}s`);
+        await write();
+        continue;
+      }
+      report.status = "error";
+      const r = outcome?.reply ?? {};
+      if (err?.output_type === "error") {
+        failure = {
+          cell: k + 1,
+          index: report.index,
+          ename: err.ename,
+          evalue: err.evalue,
+          traceback: err.traceback,
+        };
+      } else {
+        // The reply says error but no iopub error output came: record the reply's error as the output.
+        const ename = String(r.ename ?? "Error"),
+          evalue = String(r.evalue ?? `execute_reply ${outcome?.status}`);
+        const traceback = Array.isArray(r.traceback) ? r.traceback.map(String) : [`${ename}: ${evalue}`];
+        c.outputs!.push({ output_type: "error", ename, evalue, traceback });
+        failure = { cell: k + 1, index: report.index, ename, evalue, traceback };
+      }
+      say(`${tag} failed after ${report.seconds.toFixed(1)}s`);
+      for (
+        const line of failure.traceback.length ? failure.traceback : [`${failure.ename}: ${failure.evalue}`]
+      ) {
+        say(`  ${line}`);
+      }
+      break;
+    }
+  } finally {
+    await kernel.shutdown();
+  }
+  const written = await write();
+  const seconds = (performance.now() - t0) / 1000;
+  say(`${failure ? "stopped" : "finished"} in ${seconds.toFixed(1)}s; wrote ${outPath}`);
+  return { notebook: written, outPath, ok: !failure, error: failure, cells: reports, seconds };
+}
