@@ -98,15 +98,22 @@ export interface GraphOptions {
  * Decoder inputs plus `positions` [M] (flat row indices b·T + t whose next token is scored) and
  * `target_ids` [M]; returns the scored log-probs at those rows.
  */
-function scored(cfg: LlamaShape, p: ParamFn, lora: LoraParams | null, g: Graph, dtype: DType) {
+function scored(
+  cfg: LlamaShape,
+  p: ParamFn,
+  lora: LoraParams | null,
+  g: Graph,
+  dtype: DType,
+  fused: boolean,
+) {
   const inp = decoderInputs(g, cfg, dtype);
   const positions = g.input("positions", "int64", ["M"]);
   const targets = g.input("target_ids", "int64", ["M"]);
-  const logitsAt = (l: LoraParams | null) => {
-    const { hidden } = decoder(cfg, p, l, inp); // [N, H]
+  const logitsAt = (l: LoraParams | null, f: boolean) => {
+    const { hidden } = decoder(cfg, p, l, inp, { fused: f }); // [N, H]
     return lmHead(cfg, p, op.gather(hidden, positions)); // [M, V]
   };
-  return { inp, targets, logitsAt, logits: logitsAt(lora) };
+  return { inp, targets, logitsAt, logits: logitsAt(lora, fused) };
 }
 
 /** Log-probs graph: outputs `logprobs` and `entropy`, both [M] at the given positions. */
@@ -118,7 +125,7 @@ export function buildLogprobGraph(
   const dtype = o.dtype ?? "float32";
   const g = new Graph("logprobs");
   const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const { logits, targets } = scored(cfg, initializerParams(g, weights, dtype), lora, g, dtype);
+  const { logits, targets } = scored(cfg, initializerParams(g, weights, dtype), lora, g, dtype, true);
   const { logp, lse } = tokenLogprobs(logits, targets);
   // entropy = lse − Σ p·logits  with p = exp(logits − lse)
   const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
@@ -156,7 +163,7 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   const g = new Graph("grpo");
   const lora = loraInputs(g, cfg, o.lora, dtype);
   const p = initializerParams(g, weights, dtype);
-  const { logits, targets, logitsAt } = scored(cfg, p, lora, g, dtype);
+  const { logits, targets, logitsAt } = scored(cfg, p, lora, g, dtype, false);
   const w = g.input("token_weights", dtype, ["M"]);
   const adv = g.input("advantages", dtype, ["M"]);
   const { logp } = tokenLogprobs(logits, targets); // [M]
@@ -168,7 +175,7 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   let perTok = op.neg(op.minimum(op.mul(ratio, adv), op.mul(clipped, adv))); // [M]
   if (o.beta) {
     const refIn = o.computeRef
-      ? op.stopGradient(tokenLogprobs(logitsAt(null), targets).logp)
+      ? op.stopGradient(tokenLogprobs(logitsAt(null, true), targets).logp) // gradient-free: fused kernels
       : g.input("ref_logprobs", dtype, ["M"]);
     if (o.computeRef) g.output(refIn, "ref_logprobs_out");
     const ref = op.where(on, refIn, detached);
@@ -193,7 +200,7 @@ export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): G
   const dtype = o.dtype ?? "float32";
   const g = new Graph("lm_train");
   const { fn, inputs } = inputParams(g, cfg, dtype);
-  const { logits, targets } = scored(cfg, fn, null, g, dtype);
+  const { logits, targets } = scored(cfg, fn, null, g, dtype, false);
   const w = g.input("token_weights", dtype, ["M"]);
   const loss = op.neg(op.reduceSum(op.mul(tokenLogprobs(logits, targets).logp, w), [0]));
   const grads = gradients(loss, inputs);
@@ -219,7 +226,7 @@ export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, 
   const positions = g.input("positions", "int64", ["B"]);
   const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
   const p = initializerParams(g, weights, dtype);
-  const { hidden, present } = decoder(cfg, p, lora, inp);
+  const { hidden, present } = decoder(cfg, p, lora, inp, { fused: true });
   g.output(lmHead(cfg, p, op.gather(hidden, positions)), "logits");
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);

@@ -173,15 +173,38 @@ function rope(x: Tensor, cos: Tensor, sin: Tensor, hd: number): Tensor {
 }
 
 /**
+ * RMSNorm and softmax: the primitive composites (differentiable), or, in gradient-free graphs, ONNX Runtime's
+ * fused kernels (`SimplifiedLayerNormalization`, `Softmax`), which have no VJP rule: autodiff through them is a
+ * loud error, never a silent wrong gradient.
+ */
+function kernels(fused: boolean) {
+  return {
+    norm: (x: Tensor, w: Tensor, eps: number) =>
+      fused
+        ? x.graph.node("SimplifiedLayerNormalization", [x, w], [{ dtype: x.dtype, shape: [...x.shape] }], {
+          axis: -1,
+          epsilon: { float: eps },
+        })[0]
+        : rmsNorm(x, w, eps),
+    softmax: (x: Tensor) =>
+      fused
+        ? x.graph.node("Softmax", [x], [{ dtype: x.dtype, shape: [...x.shape] }], { axis: -1 })[0]
+        : softmax(x, -1),
+  };
+}
+
+/**
  * Builds the decoder stack up to the final norm. Activations stay 2-D, `[N = B·T, H]`, so every projection is
- * one Gemm on the weight as stored.
+ * one Gemm on the weight as stored. `fused` picks ORT's fused norm and softmax kernels (gradient-free graphs).
  */
 export function decoder(
   cfg: LlamaShape,
   p: ParamFn,
   lora: LoraParams | null,
   inp: DecoderInputs,
+  options: { fused?: boolean } = {},
 ): DecoderOutputs {
+  const { norm, softmax } = kernels(options.fused ?? false);
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, hiddenSize: H } = cfg;
   const r = nh / nkv;
   const bt = op.shapeOf(inp.ids); // [2] = (B, T)
@@ -192,7 +215,7 @@ export function decoder(
   const present: { k: Tensor; v: Tensor }[] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const L = `model.layers.${i}`;
-    const h = rmsNorm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [N, H]
+    const h = norm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [N, H]
     const qb = cfg.qkvBias;
     const heads = (name: string, n: number) =>
       toHeads(proj(h, p, `${L}.self_attn.${name}`, lora, qb), bt, inp.ids, n, hd);
@@ -211,15 +234,15 @@ export function decoder(
     const k5 = op.unsqueeze(kt, [2]); // [B, nkv, 1, S, hd]
     const v5 = op.unsqueeze(vt, [2]);
     const scores = op.add(op.matmul(q5, op.transposeLast(k5)), bias); // [B, nkv, r, T, S]
-    const att = op.matmul(softmax(scores, -1), v5); // [B, nkv, r, T, hd]
+    const att = op.matmul(softmax(scores), v5); // [B, nkv, r, T, hd]
     const merged = op.reshape(op.transpose(att, [0, 3, 1, 2, 4]), [-1, nh * hd]); // [N, nh*hd]
     x = op.add(x, proj(merged, p, `${L}.self_attn.o_proj`, lora, false));
-    const h2 = rmsNorm(x, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
+    const h2 = norm(x, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
     const gate = proj(h2, p, `${L}.mlp.gate_proj`, lora, false); // [N, I]
     const up = proj(h2, p, `${L}.mlp.up_proj`, lora, false);
     x = op.add(x, proj(op.mul(silu(gate), up), p, `${L}.mlp.down_proj`, lora, false)); // [N, H]
   }
-  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
+  return { hidden: norm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
 }
 
 /** Logits `[M, V]` from hidden rows `[M, H]` (tied or untied head, used as stored). */

@@ -167,3 +167,10 @@ Deno.test("serialization drops nodes no output needs (e.g. gradients of frozen w
   assertEquals(dW(g.nodes), 1, "the Gemm rule records dW too");
   assertEquals(dW(g.liveNodes()), 0, "but nobody needs it, so it is not serialized");
 });
+
+Deno.test("fused inference kernels have no VJP rule: differentiating through one is a loud error", () => {
+  const g = new Graph();
+  const x = g.input("x", "float64", [2, 3]);
+  const [y] = g.node("Softmax", [x], [{ dtype: "float64", shape: [2, 3] }], { axis: -1 });
+  assertThrows(() => gradients(op.reduceSum(y, [0, 1]), [x]), Error, "no VJP rule for op Softmax");
+});

@@ -81,7 +81,7 @@ function toTyped(dtype: DType, values: number[]): ArrayData {
 /** An ONNX graph under construction. */
 export class Graph {
   readonly name: string;
-  readonly opset = 18;
+  readonly opset: number;
   nodes: Node[] = [];
   inputs: Tensor[] = [];
   outputs: Tensor[] = [];
@@ -89,9 +89,13 @@ export class Graph {
   #counter = 0;
   #constCache = new Map<string, Tensor>();
 
-  /** @param name the graph's name (shows in errors and profiles) */
-  constructor(name = "graph") {
+  /**
+   * @param name the graph's name (shows in errors and profiles)
+   * @param options `opset` (default 18; 23 for fused inference ops such as RMSNormalization)
+   */
+  constructor(name = "graph", options: { opset?: number } = {}) {
     this.name = name;
+    this.opset = options.opset ?? 18;
   }
 
   /** A fresh unique tensor name with a readable prefix. */
