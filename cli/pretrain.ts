@@ -1,5 +1,5 @@
 /**
- * `deno task pretrain [--out data/tiny] [--steps 1500] [--batch 24] [--lr 3e-3] [--seed 0] [--vocab 1024]
+ * `deno task pretrain [--out data/tiny] [--steps 3000] [--batch 24] [--lr 2e-3] [--seed 0] [--vocab 1024]
  *  [--eval-every 250] [--stop-at 0.45] [--init DIR]`  (`--init` continues training an existing tiny model)
  * Builds the embedded tiny model from nothing: generates the corpus, trains a BPE tokenizer, initializes a
  * Llama-architecture model and trains it with the project's own engine, then measures greedy accuracy on 200
@@ -27,9 +27,9 @@ const num = numberFlag;
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, {
     out: { type: "string", default: "data/tiny" },
-    steps: { type: "string", default: "1500" },
+    steps: { type: "string", default: "3000" },
     batch: { type: "string", default: "24" },
-    lr: { type: "string", default: "0.003" },
+    lr: { type: "string", default: "0.002" },
     seed: { type: "string", default: "0" },
     vocab: { type: "string", default: "1024" },
     "eval-every": { type: "string", default: "250" },
@@ -155,7 +155,9 @@ A Llama-architecture causal LM in the Hugging Face layout (\`config.json\`, \`mo
 project so that experiments, notebooks and CI run offline.
 
 ## How it was made
-\`deno task pretrain\` (${a.minutes.toFixed(1)} minutes on this machine's CPU with 2 threads):
+\`deno task pretrain${Deno.args.length ? " " + Deno.args.join(" ") : ""}\` (${
+    a.minutes.toFixed(1)
+  } minutes on this machine's CPU with 2 threads):
 1. Generated a corpus (seed ${a.opts.seed}): GSM8K-style word problems with 1–3 arithmetic steps answered as
    \`<reasoning>…</reasoning>\\n<answer>N</answer>\`, and short instruction → response dialogues (\`lib/data/generated.ts\`).
 2. Trained a BPE tokenizer on it (${a.sizes.vocabSize} tokens; digits are single tokens; \`lib/model/bpe.ts\`).
