@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers]`
+ * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers] [--profile]`
  *
  * Times one GRPO training step (reference forward, policy forward + backward, AdamW) and sampled decoding on a
  * random model of the SmolLM2-135M shape, next to eager PyTorch (the oracle's `bench` / `bench-generate`) and
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { prepareWorkload, SMOL135M, WORK } from "./workload.ts";
 import { matmulPeakGflops, memoryBandwidthGbs, peakRssBytes } from "./limits.ts";
 import { timeTransformersJs } from "./peers.ts";
+import { formatProfile, summarizeProfile } from "./profile.ts";
 import { CausalLM } from "../lib/model/causal_lm.ts";
 import { readOracleCase } from "../lib/grpo/oracle_case.ts";
 import { readSafetensors } from "../lib/model/safetensors.ts";
@@ -122,6 +123,7 @@ await runMain(async () => {
     dir: { type: "string", default: "outputs/bench" },
     small: { type: "boolean", default: false },
     "no-peers": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   });
   const repeat = Number(values.repeat), threads = Number(values.threads);
   if (!(repeat >= 1)) throw new UserError(`--repeat must be ≥ 1, got "${values.repeat}"`);
@@ -131,12 +133,25 @@ await runMain(async () => {
   const dir = join(values.dir!, values.small ? "small" : "smol135m");
   console.error(`bench: preparing ${values.small ? "a 2-layer" : "the SmolLM2-135M-shaped"} model in ${dir}`);
   const { modelDir, casePath } = await prepareWorkload(dir, preset);
-  const model = await CausalLM.load(modelDir, { device: values.device as Device, threads, tokenizer: false });
+  const profilePrefix = values.profile ? join(dir, "profile") : undefined;
+  const model = await CausalLM.load(modelDir, {
+    device: values.device as Device,
+    threads,
+    tokenizer: false,
+    profilePrefix,
+  });
   console.error("bench: GRPO training step");
   const train = await timeTrainStep(model, casePath, repeat);
   const rssTrain = peakRssBytes();
   console.error("bench: decoding");
   const decode = await timeDecode(model, repeat);
+  if (profilePrefix) {
+    for (const file of await model.endProfiling()) {
+      console.log(
+        `\nORT profile ${file} (warm-up included):\n${formatProfile(await summarizeProfile(file))}`,
+      );
+    }
+  }
   await model.release();
   const peers = !values["no-peers"];
   console.error("bench: machine limits");

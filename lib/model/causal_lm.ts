@@ -41,6 +41,8 @@ export interface LoadOptions {
   threads?: number;
   /** Load the tokenizer too (default true). */
   tokenizer?: boolean;
+  /** Write ONNX Runtime profiles (JSON) with this file prefix, one per session (see `bench/profile.ts`). */
+  profilePrefix?: string;
 }
 
 /** What {@linkcode CausalLM.generate} returns. */
@@ -118,10 +120,22 @@ export class CausalLM {
   session(key: string, build: () => Graph): Promise<Session> {
     let s = this.#sessions.get(key);
     if (!s) {
-      s = createSession(build(), { device: this.options.device, threads: this.options.threads });
+      const prefix = this.options.profilePrefix;
+      s = createSession(build(), {
+        device: this.options.device,
+        threads: this.options.threads,
+        profilePrefix: prefix ? `${prefix}_${key.split("|")[0]}` : undefined,
+      });
       this.#sessions.set(key, s);
     }
     return s;
+  }
+
+  /** Ends profiling on every session; returns the profile files written. */
+  async endProfiling(): Promise<string[]> {
+    const files: string[] = [];
+    for (const s of this.#sessions.values()) files.push((await s).endProfiling());
+    return files.filter(Boolean);
   }
 
   /** Frees every session. */
