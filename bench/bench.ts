@@ -46,12 +46,11 @@ async function timeTrainStep(model: CausalLM, casePath: string, repeat: number):
   const times: number[] = [];
   for (let i = 0; i <= repeat; i++) {
     const t0 = performance.now();
-    const ref = (await model.logprobs(batch, null)).logprobs;
+    // no `ref`: the reference pass runs inside the GRPO graph (one session, one copy of the weights)
     const { grads } = await model.grpoStep(batch, {
       lora,
       tokenWeights: w,
       advantages: c.advantages,
-      ref,
       beta: c.beta,
       epsilon: c.epsilon,
       epsilonHigh: c.epsilon_high ?? c.epsilon,
