@@ -5,3 +5,4 @@
  */
 export * from "./math.ts";
 export * from "./dialogue.ts";
+export * from "./compare.ts";

@@ -1,0 +1,201 @@
+import { join } from "node:path";
+import { CausalLM } from "../model/causal_lm.ts";
+import { initLora, saveLora } from "../model/lora.ts";
+import { writeTinyChatModel } from "../grpo/testing.ts";
+import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "../grpo/experiments.ts";
+import { generateDialogues, generateMathProblems } from "../data/generated.ts";
+import { dialogueMessages } from "../data/prompts.ts";
+import { buildCorpus } from "../pretrain/corpus.ts";
+import type { Judge } from "../rewards/judge.ts";
+import { writeJsonAtomic } from "../util/atomic.ts";
+import { Rng } from "../util/rng.ts";
+import { UserError } from "../util/errors.ts";
+import { assert, assertEquals, assertThrows } from "../util/assert.ts";
+import {
+  compareModels,
+  comparisonLines,
+  comparisonTable,
+  degenerate,
+  findAdapters,
+  freshTestSets,
+  pretrainSeedOf,
+} from "./compare.ts";
+
+const ROOT = Deno.makeTempDirSync({ prefix: "eval-compare-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
+
+Deno.test("degenerate: empty, repeated n-grams or characters, missing answer tag", () => {
+  assertEquals(degenerate("  \n "), ["empty"]);
+  assertEquals(degenerate("<reasoning>2 + 2 = 4</reasoning>\n<answer>4</answer>", { answerTag: true }), []);
+  assertEquals(degenerate("the cat sat on the mat and the cat sat on the mat and the cat sat"), [
+    "repetition",
+  ]);
+  assertEquals(degenerate("TheTheTheTheTheTheThe is"), ["repetition"]);
+  assertEquals(degenerate("111111111111112 = 12"), ["repetition"]);
+  assertEquals(degenerate("Paris is the capital of France.", { answerTag: true }), ["no_answer_tag"]);
+  assertEquals(
+    degenerate("<answer>4", { answerTag: true }),
+    ["no_answer_tag"],
+    "an unclosed tag does not count",
+  );
+  assertEquals(degenerate("A word that rhymes with moon is spoon."), []);
+});
+
+async function adapterFiles(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "adapter_config.json"), "{}");
+  await Deno.writeTextFile(join(dir, "adapter_model.safetensors"), "");
+}
+
+Deno.test("findAdapters: the latest checkpoint with an adapter (or an adapter folder); runs without one are listed", async () => {
+  const out = join(ROOT, "outputs");
+  await writeJsonAtomic(join(out, "math_hard", "run_config.json"), { experiment: "math_hard", seed: 42 });
+  await adapterFiles(join(out, "math_hard", "checkpoint-4"));
+  await adapterFiles(join(out, "math_hard", "checkpoint-10"));
+  await Deno.mkdir(join(out, "math_hard", "checkpoint-12")); // incomplete: no adapter files
+  await adapterFiles(join(out, "seeds", "dialogue_soft_seed3", "adapter"));
+  await writeJsonAtomic(join(out, "seeds", "dialogue_soft_seed3", "run_config.json"), {
+    experiment: "dialogue_soft",
+    seed: 3,
+  });
+  await writeJsonAtomic(join(out, "empty_run", "run_config.json"), { experiment: "math_soft", seed: 42 });
+  await Deno.mkdir(join(out, "notebooks"), { recursive: true });
+  await Deno.mkdir(join(out, "zz_bad"), { recursive: true });
+  await Deno.writeTextFile(join(out, "zz_bad", "run_config.json"), "{ not json");
+  const found = await findAdapters(out);
+  assertEquals(
+    found.adapters.map((a) => [a.name, a.dir.slice(out.length + 1), a.step, a.experiment, a.seed]),
+    [
+      ["math_hard", "math_hard/checkpoint-10", 10, "math_hard", 42],
+      ["seeds/dialogue_soft_seed3", "seeds/dialogue_soft_seed3/adapter", null, "dialogue_soft", 3],
+    ],
+  );
+  assertEquals(found.skipped.map((s) => [s.dir.slice(out.length + 1), s.reason.split(" (")[0]]), [
+    ["empty_run", "no adapter"],
+    ["zz_bad", "run_config.json unreadable"],
+  ]);
+  const none = await findAdapters(join(ROOT, "missing"));
+  assertEquals([none.adapters, none.skipped[0].reason], [[], "no such folder (no runs yet)"]);
+});
+
+Deno.test("freshTestSets: fixed sets that no training split holds", async () => {
+  const a = freshTestSets({ math: 30, dialogue: 15 });
+  assertEquals([a.problems.length, a.prompts.length], [30, 15]);
+  assertEquals(freshTestSets({ math: 30, dialogue: 15 }).problems, a.problems, "same arguments, same sets");
+  const seenMath = new Set([
+    ...generateMathProblems(GENERATED_POOL, { seed: GENERATED_MATH_SEED }).map((p) => p.question),
+    ...buildCorpus({ seed: 0 }).filter((p) => p.kind === "math").map((p) => p.messages[1].content),
+  ]);
+  assert(a.problems.every((p) => !seenMath.has(p.question)), "a math problem is in a training split");
+  const seenDialogue = new Set([
+    ...generateDialogues(GENERATED_POOL, { seed: GENERATED_DIALOGUE_SEED }).map((d) =>
+      dialogueMessages(d)[0].content
+    ),
+    ...buildCorpus({ seed: 0 }).filter((p) => p.kind === "dialogue").map((p) => p.messages[0].content),
+  ]);
+  const texts = a.prompts.map((d) => dialogueMessages(d)[0].content);
+  assert(texts.every((t) => !seenDialogue.has(t)), "a dialogue prompt is in a training split");
+  assertEquals(new Set(texts).size, texts.length, "prompts are distinct");
+  assert(a.excluded.dialogue > 0, "the dialogue generator repeats training prompts, and they were excluded");
+  assertEquals(a.pretrainSeed, 0);
+  await writeJsonAtomic(join(ROOT, "pretrained", "pretrain_log.json"), { options: { seed: 5 }, log: [] });
+  assertEquals([pretrainSeedOf(join(ROOT, "pretrained")), pretrainSeedOf(join(ROOT, "nothing"))], [5, null]);
+  assertThrows(() => freshTestSets({ math: -1 }), UserError, "math must be an integer ≥ 0");
+  assertThrows(() => freshTestSets({ math: 0, dialogue: 20_000 }), UserError, "dialogue prompts: only");
+});
+
+Deno.test("compareModels: base model and adapters side by side; a mismatched adapter is reported, not fatal", async () => {
+  const modelDir = join(ROOT, "model");
+  await writeTinyChatModel(modelDir);
+  const model = await CausalLM.load(modelDir, { device: "cpu", threads: 1 });
+  try {
+    const lora = initLora(model.config, { r: 2, alpha: 4, targets: ["q_proj", "v_proj"] }, { seed: 1 });
+    const rng = new Rng(5);
+    for (const t of lora.tensors.values()) {
+      for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal() * 0.5;
+    }
+    await saveLora(join(ROOT, "adapters", "trained"), lora);
+    const otherDir = join(ROOT, "other-model");
+    await writeTinyChatModel(otherDir, { hidden: 8 });
+    const other = await CausalLM.load(otherDir, { device: "cpu", threads: 1, tokenizer: false });
+    await saveLora(
+      join(ROOT, "adapters", "other"),
+      initLora(other.config, { r: 2, alpha: 4, targets: ["q_proj"] }),
+    );
+    const sets = freshTestSets({ math: 3, dialogue: 2 });
+    const adapters = [
+      { name: "trained", dir: join(ROOT, "adapters", "trained"), experiment: "math_hard" },
+      { name: "other", dir: join(ROOT, "adapters", "other") },
+    ];
+    const logs: string[] = [];
+    const judge: Judge = {
+      score: (items) =>
+        Promise.resolve(items.map((it) => ({ score: it.response.length % 11, source: "judge" }))),
+    };
+    const rows = await compareModels(model, adapters, {
+      ...sets,
+      judge,
+      maxNewTokens: 6,
+      log: (l) => logs.push(l),
+    });
+    assertEquals(rows.map((r) => [r.name, r.experiment, r.adapter !== null, !!r.error]), [
+      ["base model", null, false, false],
+      ["trained", "math_hard", true, false],
+      ["other", null, true, true],
+    ]);
+    assert(rows[2].error!.includes("adapter trained for another model"), rows[2].error);
+    assert(logs.some((l) => l.startsWith("[compare] other: skipped")), logs.join("\n"));
+    for (const r of rows.slice(0, 2)) {
+      assertEquals([r.math!.n, r.math!.answers.length, r.dialogue!.n, r.dialogue!.metric], [
+        3,
+        3,
+        2,
+        "judge",
+      ]);
+      assertEquals(r.dialogue!.sources.judge, 2);
+      const mean = r.dialogue!.answers.reduce((a, x) => a + x.score, 0) / 2;
+      assertEquals(r.dialogue!.score, mean);
+      assert(
+        r.math!.answers.every((a) =>
+          a.tokens <= 6 &&
+          a.flags.includes("no_answer_tag") === !/<answer>[\s\S]*<\/answer>/.test(a.completion)
+        ),
+      );
+      assertEquals(
+        r.math!.flagged.no_answer_tag,
+        r.math!.answers.filter((a) => a.flags.includes("no_answer_tag")).length,
+      );
+    }
+    assert(
+      rows[0].math!.answers.some((a, i) => a.completion !== rows[1].math!.answers[i].completion) ||
+        rows[0].dialogue!.answers.some((a, i) => a.response !== rows[1].dialogue!.answers[i].response),
+      "the adapter changes the answers",
+    );
+    const html = comparisonTable(rows, { examples: 2 });
+    assert(html.includes("<td>trained</td><td>math_hard</td>"), "summary row per model");
+    assert(
+      html.includes("<th>problem</th><th>gold</th><th>base model</th><th>trained</th>"),
+      "side-by-side columns",
+    );
+    assert(html.includes("adapter trained for another model"), "the error is shown");
+    const lines = comparisonLines(rows);
+    assert(
+      /^base model: math \d\/3 \(\d+\.\d%\), dialogue judge score \d+\.\d\d, mean tokens/.test(lines[0]),
+      lines[0],
+    );
+    assert(lines[2].startsWith("other: not evaluated (") && lines[2].includes("another model"), lines[2]);
+
+    const ppl = await compareModels(model, [], { ...sets, maxNewTokens: 6, log: () => {} });
+    assertEquals(ppl.length, 1);
+    const d = ppl[0].dialogue!;
+    assertEquals([d.metric, d.sources.perplexity + d.sources.nonFinite], ["perplexity", 2]);
+    assert(
+      d.answers.every((a) => a.source === "perplexity" && (a.score > 1 || a.score === Infinity)),
+      "perplexities",
+    );
+    assert(comparisonTable(ppl).includes("median perplexity under the base model"));
+    await other.release();
+  } finally {
+    await model.release();
+  }
+});

@@ -1,0 +1,191 @@
+/**
+ * Checkpoints: `checkpoint-<step>/` holding the PEFT adapter (`adapter_config.json`,
+ * `adapter_model.safetensors`), the AdamW state (`optimizer.safetensors` with `m.<name>` / `v.<name>`
+ * and `optimizer.json` with its step), `training_state.json` (experiment, step, RNG state, data
+ * position, token count, rollouts still to be reused) and `trainer_state.json` (the metrics so far).
+ * Each is written into a temp folder that is renamed into place, so a kill never leaves half a
+ * checkpoint.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import type { AdamWState } from "../model/adamw.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { loadLora, type LoraAdapter, saveLora } from "../model/lora.ts";
+import { readSafetensors, writeSafetensors } from "../model/safetensors.ts";
+import { writeJsonAtomic } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+import type { RngState } from "../util/rng.ts";
+import type { GrpoConfig } from "./config_types.ts";
+import type { MetricsRow } from "./logging.ts";
+import type { RolloutBatch } from "./rollout.ts";
+
+/** Everything besides weights and optimizer moments that a resume needs. */
+export interface TrainingState {
+  /** Experiment id of the run that wrote it. */
+  experiment: string;
+  /** Optimizer steps done. */
+  step: number;
+  /** Sampling RNG state. */
+  rng: RngState;
+  /** Prompts drawn from the data order so far. */
+  data_position: number;
+  /** Tokens processed so far (TRL `num_tokens`). */
+  num_tokens: number;
+  /** Rollouts generated but not yet used `num_iterations` times, with how often they were used. */
+  rollouts: { uses: number; batch: RolloutBatch } | null;
+  /** The resolved config of the run. */
+  config: GrpoConfig;
+}
+
+/** What a checkpoint holds. */
+export interface Checkpoint {
+  /** Its folder. */
+  dir: string;
+  /** The adapter. */
+  lora: LoraAdapter;
+  /** AdamW moments and step. */
+  optimizer: AdamWState;
+  /** RNG, data position, counters, pending rollouts, config. */
+  state: TrainingState;
+  /** Logged rows up to `state.step`. */
+  rows: MetricsRow[];
+}
+
+const CHECKPOINT = /^checkpoint-(\d+)$/;
+
+/** JSON with typed arrays as plain arrays (float32 values round-trip exactly through JSON numbers). */
+function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) => (ArrayBuffer.isView(v) ? { __typed: v.constructor.name, v: [...(v as Float32Array)] } : v),
+  );
+}
+
+function fromJson<T>(text: string): T {
+  return JSON.parse(text, (_k, v) => {
+    if (v && typeof v === "object" && typeof v.__typed === "string") {
+      if (v.__typed === "Float32Array") return Float32Array.from(v.v);
+      if (v.__typed === "Float64Array") return Float64Array.from(v.v);
+      throw new Error(`unknown typed array ${v.__typed}`);
+    }
+    return v;
+  });
+}
+
+/** Writes `checkpoint-<step>/` into `outputDir` atomically (temp folder + rename); returns its path. */
+export async function saveCheckpoint(
+  outputDir: string,
+  c: Omit<Checkpoint, "dir"> & { trainerState: Record<string, unknown> },
+): Promise<string> {
+  await Deno.mkdir(outputDir, { recursive: true });
+  const name = `checkpoint-${c.state.step}`;
+  const final = join(outputDir, name);
+  const tmp = join(
+    outputDir,
+    `.${name}.${Deno.pid}.${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}.tmp`,
+  );
+  await Deno.mkdir(tmp, { recursive: true });
+  try {
+    await saveLora(tmp, c.lora);
+    const moments = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [k, m] of c.optimizer.m) moments.set(`m.${k}`, { shape: [m.length], data: m });
+    for (const [k, v] of c.optimizer.v) moments.set(`v.${k}`, { shape: [v.length], data: v });
+    await writeSafetensors(join(tmp, "optimizer.safetensors"), moments);
+    await writeJsonAtomic(join(tmp, "optimizer.json"), { step: c.optimizer.step, type: "adamw" });
+    await Deno.writeTextFile(join(tmp, "training_state.json"), toJson(c.state));
+    await writeJsonAtomic(join(tmp, "trainer_state.json"), { ...c.trainerState, log_history: c.rows });
+    let old: string | null = null;
+    try {
+      await Deno.stat(final);
+      old = `${tmp}.old`;
+      await Deno.rename(final, old);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await Deno.rename(tmp, final);
+    if (old) await Deno.remove(old, { recursive: true });
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  return final;
+}
+
+/** Steps of the complete checkpoints in `outputDir`, ascending. */
+export async function listCheckpoints(outputDir: string): Promise<number[]> {
+  const steps: number[] = [];
+  try {
+    for await (const e of Deno.readDir(outputDir)) {
+      const m = e.isDirectory ? CHECKPOINT.exec(e.name) : null;
+      if (m) steps.push(Number(m[1]));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return steps.sort((a, b) => a - b);
+}
+
+/** The checkpoint folder `spec` names: a path, or "latest" (the highest step in `outputDir`). */
+export async function findCheckpoint(spec: string, outputDir: string): Promise<string> {
+  if (spec === "latest") {
+    const steps = await listCheckpoints(outputDir);
+    if (!steps.length) {
+      throw new UserError(`resume_from_checkpoint = "latest": no checkpoint-<step> folder in ${outputDir}`);
+    }
+    return join(outputDir, `checkpoint-${steps[steps.length - 1]}`);
+  }
+  const dir = resolve(spec);
+  try {
+    if (!(await Deno.stat(join(dir, "training_state.json"))).isFile) throw new Deno.errors.NotFound();
+  } catch {
+    throw new UserError(
+      `resume_from_checkpoint = ${
+        JSON.stringify(spec)
+      }: ${dir} is not a checkpoint folder (no training_state.json)`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Loads a checkpoint written by {@linkcode saveCheckpoint} for `experiment` on a model with `model`'s
+ * shape. A checkpoint of another experiment, or an adapter that does not fit → UserError.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  o: { model: ModelConfig; experiment: string },
+): Promise<Checkpoint> {
+  const statePath = join(dir, "training_state.json");
+  let state: TrainingState;
+  try {
+    state = fromJson<TrainingState>(await Deno.readTextFile(statePath));
+  } catch (e) {
+    throw new UserError(`${statePath}: cannot read (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (state.experiment !== o.experiment) {
+    throw new UserError(
+      `${dir} is a checkpoint of experiment "${state.experiment}", not "${o.experiment}"; resume it with that experiment or start fresh`,
+    );
+  }
+  if (
+    !Number.isInteger(state.step) || state.step < 1 || !Array.isArray(state.rng) || state.rng.length !== 4
+  ) {
+    throw new UserError(`${statePath}: missing or invalid "step"/"rng"`);
+  }
+  const lora = await loadLora(dir, o.model);
+  const optPath = join(dir, "optimizer.safetensors");
+  const moments = await readSafetensors(optPath);
+  const opt = JSON.parse(await Deno.readTextFile(join(dir, "optimizer.json")));
+  const optimizer: AdamWState = { step: Number(opt.step), m: new Map(), v: new Map() };
+  for (const [name, t] of lora.tensors) {
+    const m = moments.get(`m.${name}`), v = moments.get(`v.${name}`);
+    if (!m || !v || m.data.length !== t.data.length || v.data.length !== t.data.length) {
+      throw new UserError(`${optPath}: missing or mis-sized moments of ${name}`);
+    }
+    optimizer.m.set(name, m.data as Float32Array);
+    optimizer.v.set(name, v.data as Float32Array);
+  }
+  const trainer = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json")));
+  const rows = (trainer.log_history ?? []) as MetricsRow[];
+  return { dir, lora, optimizer, state, rows };
+}

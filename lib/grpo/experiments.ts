@@ -1,0 +1,282 @@
+/**
+ * The study's six experiments (math / dialogue × hard / soft / perplexity rewards) with their default
+ * options, data, rewards and held-out evaluation, and {@linkcode runExperiment}, which validates the
+ * options, then trains. Math evaluates greedy accuracy (`eval/accuracy`); dialogue the mean judge
+ * score (`eval/judge_score`).
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { CausalLM } from "../model/causal_lm.ts";
+import type { LoraAdapter } from "../model/lora.ts";
+import type { DialogueExample, MathExample } from "../data/types.ts";
+import { generateDialogues, generateMathProblems, splitHeldOut } from "../data/generated.ts";
+import { loadGsm8k } from "../data/gsm8k.ts";
+import { loadAlpaca } from "../data/alpaca.ts";
+import { dialogueMessages, mathMessages } from "../data/prompts.ts";
+import { evaluateMath } from "../eval/math.ts";
+import { dialoguePrompt, evaluateDialogue } from "../eval/dialogue.ts";
+import { createGeminiJudge, type Judge as GeminiJudge } from "../judge/mod.ts";
+import { REWARDS } from "../rewards/registry.ts";
+import type { PerplexityScorer } from "../rewards/perplexity.ts";
+import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
+import { UserError } from "../util/errors.ts";
+import type { ProgressEvent } from "../util/progress.ts";
+import { resolveConfig, resolveModelPath } from "./config.ts";
+import type { GrpoConfig } from "./config_types.ts";
+import type { MetricsRow } from "./logging.ts";
+import type { TrainExample } from "./rollout.ts";
+import type { StopSignal } from "./stop.ts";
+import { type RewardEnv, train, type TrainResult } from "./trainer.ts";
+
+/** The experiment ids. */
+export const EXPERIMENT_IDS = [
+  "math_hard",
+  "math_soft",
+  "math_perplexity",
+  "dialogue_hard",
+  "dialogue_soft",
+  "dialogue_perplexity",
+] as const;
+
+/** One experiment id. */
+export type ExperimentId = typeof EXPERIMENT_IDS[number];
+
+/** An experiment: its task, what scores perplexity, and its default options. */
+export interface Experiment {
+  /** Its id. */
+  id: ExperimentId;
+  /** "math" (answers, `eval/accuracy`) or "dialogue" (instructions, `eval/judge_score`). */
+  task: "math" | "dialogue";
+  /** One line for `--help`. */
+  description: string;
+  /** Who scores a "perplexity" reward: the policy itself, or a separate frozen LM. */
+  perplexity: "policy" | "frozen";
+  /** Options that differ from {@linkcode GRPO_DEFAULTS}. */
+  defaults: Partial<GrpoConfig>;
+}
+
+const exp = (
+  id: ExperimentId,
+  description: string,
+  reward_funcs: string[],
+  extra: Partial<GrpoConfig> = {},
+): Experiment => ({
+  id,
+  task: id.startsWith("math") ? "math" : "dialogue",
+  description,
+  perplexity: id.startsWith("math") ? "policy" : "frozen",
+  defaults: { reward_funcs, output_dir: `outputs/${id}`, ...extra },
+});
+
+/** The six experiments by id. */
+export const EXPERIMENTS: Readonly<Record<ExperimentId, Experiment>> = Object.freeze({
+  math_hard: exp("math_hard", "math, 2 points for the exact answer + format", ["math_hard", "format"]),
+  math_soft: exp("math_soft", "math, partial credit by relative error + format", ["math_soft", "format"]),
+  math_perplexity: exp(
+    "math_perplexity",
+    "math, 2/(1+PPL/50) under the policy itself + format",
+    ["perplexity", "format"],
+  ),
+  dialogue_hard: exp("dialogue_hard", "dialogue, 2 points when the judge gives ≥ 7/10", ["gemini_hard"]),
+  dialogue_soft: exp("dialogue_soft", "dialogue, judge score / 5", ["gemini_soft"]),
+  dialogue_perplexity: exp(
+    "dialogue_perplexity",
+    "dialogue, 2/(1+PPL/50) under a separate frozen LM + format",
+    ["perplexity", "format"],
+  ),
+});
+
+/** The experiment `id`, or a UserError listing the known ones. */
+export function getExperiment(id: string): Experiment {
+  if (!(EXPERIMENT_IDS as readonly string[]).includes(id)) {
+    throw new UserError(`unknown experiment "${id}"; known experiments: ${EXPERIMENT_IDS.join(", ")}`);
+  }
+  return EXPERIMENTS[id as ExperimentId];
+}
+
+/** The resolved config of experiment `id` with `params` over its defaults (validated). */
+export function experimentConfig(id: string, params: Record<string, unknown> = {}): GrpoConfig {
+  return resolveConfig(params, { base: getExperiment(id).defaults });
+}
+
+/** Seed of the generated math pool (apart from the tiny model's pretraining corpus, seeds 0 and 1). */
+export const GENERATED_MATH_SEED = 20_250_001;
+/** Seed of the generated dialogue pool. */
+export const GENERATED_DIALOGUE_SEED = 20_250_002;
+/** Size of each generated pool (training draws from it; the held-out split comes out of it). */
+export const GENERATED_POOL = 4000;
+
+const SHARED = fileURLToPath(new URL("../../../shared/data/", import.meta.url));
+
+/** Training examples and the held-out split of an experiment's data. */
+export interface ExperimentData {
+  /** Training examples. */
+  train: TrainExample[];
+  /** Held-out math problems (math experiments). */
+  math?: MathExample[];
+  /** Held-out dialogues (dialogue experiments). */
+  dialogue?: DialogueExample[];
+}
+
+function split<T>(
+  rows: T[],
+  key: (r: T) => string,
+  cfg: GrpoConfig,
+  source: string,
+  log: (l: string) => void,
+) {
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => !seen.has(key(r)) && (seen.add(key(r)), true));
+  if (unique.length < rows.length) log(`${source}: ${rows.length - unique.length} duplicate prompts dropped`);
+  if (cfg.eval_size >= unique.length) {
+    throw new UserError(
+      `option eval_size = ${cfg.eval_size} leaves no training examples (${source} has ${unique.length})`,
+    );
+  }
+  return splitHeldOut(unique, { seed: cfg.seed, heldOut: cfg.eval_size });
+}
+
+/** Loads (or generates) an experiment's data and splits off `eval_size` held-out examples. */
+export async function experimentData(
+  e: Experiment,
+  cfg: GrpoConfig,
+  options: { log?: (line: string) => void } = {},
+): Promise<ExperimentData> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const d = cfg.dataset;
+  if (e.task === "math") {
+    let rows: MathExample[];
+    if (d === "generated") rows = generateMathProblems(GENERATED_POOL, { seed: GENERATED_MATH_SEED });
+    else if (d === "gsm8k") {
+      const local = `${SHARED}gsm8k/train.jsonl`;
+      rows = (await loadGsm8k(existsSync(local) ? local : "openai/gsm8k", { split: "train" })).rows;
+    } else if (d === "alpaca") {
+      throw new UserError(`option dataset = "alpaca" is dialogue data; ${e.id} needs math`);
+    } else rows = (await loadGsm8k(d)).rows;
+    const { train, heldOut } = split(rows, (r) => r.question, cfg, `dataset ${d}`, log);
+    return {
+      train: train.map((p) => ({ messages: mathMessages(p.question), answer: p.answer })),
+      math: heldOut,
+    };
+  }
+  let rows: DialogueExample[];
+  if (d === "generated") rows = generateDialogues(GENERATED_POOL, { seed: GENERATED_DIALOGUE_SEED });
+  else if (d === "alpaca") rows = (await loadAlpaca("tatsu-lab/alpaca")).rows;
+  else if (d === "gsm8k") {
+    throw new UserError(`option dataset = "gsm8k" is math data; ${e.id} needs dialogues`);
+  } else rows = (await loadAlpaca(d)).rows;
+  const { train, heldOut } = split(rows, dialoguePrompt, cfg, `dataset ${d}`, log);
+  return {
+    train: train.map((x) => ({
+      messages: dialogueMessages(x),
+      reference: x.output,
+      promptText: dialoguePrompt(x),
+    })),
+    dialogue: heldOut,
+  };
+}
+
+/** A frozen scorer LM that can be released. */
+export type FrozenScorer = PerplexityScorer & { release?: () => Promise<void> };
+
+/** Options of {@linkcode runExperiment}. */
+export interface RunExperimentOptions {
+  /** Option values over the experiment's defaults (unknown names → UserError). */
+  params?: Record<string, unknown>;
+  /** A loaded model to train (default: load `model`). */
+  model?: CausalLM;
+  /** The judge of dialogue experiments (default `createGeminiJudge()`: Gemini, or its counted fallback). */
+  judge?: GeminiJudge;
+  /** Builds the policy perplexity scorer (default lib/rewards `policyPerplexityScorer`). */
+  policyScorer?: (model: CausalLM, lora: () => LoraAdapter) => PerplexityScorer;
+  /** Builds the frozen-LM perplexity scorer (default lib/rewards `lmPerplexityScorer`). */
+  frozenScorer?: (idOrDir: string, cfg: GrpoConfig) => Promise<FrozenScorer>;
+  /** Called with every logged row. */
+  onLog?: (row: MetricsRow) => void;
+  /** Called with every progress update. */
+  onProgress?: (e: ProgressEvent) => void;
+  /** Print progress lines (default true). */
+  print?: boolean;
+  /** Stop requests. */
+  stop?: StopSignal;
+  /** Make Ctrl-C stop gracefully (default true). */
+  handleSigint?: boolean;
+  /** Where notices go (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** Validates the options of experiment `id`, loads its data and trains; returns the trainer's result. */
+export async function runExperiment(
+  id: string,
+  options: RunExperimentOptions = {},
+): Promise<TrainResult & { config: GrpoConfig }> {
+  const e = getExperiment(id);
+  const cfg = experimentConfig(id, options.params ?? {});
+  const log = options.log ?? ((l: string) => console.error(l));
+  const data = await experimentData(e, cfg, { log });
+  const needsJudge = e.task === "dialogue" || cfg.reward_funcs.some((r) => r.startsWith("gemini"));
+  const judge = needsJudge ? options.judge ?? createGeminiJudge() : undefined;
+  const cleanup: (() => Promise<void>)[] = [];
+  const rewards = async (env: RewardEnv) => {
+    let scorer: PerplexityScorer | undefined;
+    if (cfg.reward_funcs.includes("perplexity")) {
+      if (e.perplexity === "policy") {
+        scorer = (options.policyScorer ?? ((m, lora) => policyPerplexityScorer(m, { lora })))(
+          env.model,
+          env.lora,
+        );
+      } else {
+        const ref = cfg.perplexity_model ?? resolveModelPath(cfg.model);
+        const make = options.frozenScorer ??
+          ((x: string, c: GrpoConfig) =>
+            lmPerplexityScorer(x, { device: c.device, threads: c.threads ?? undefined }));
+        const frozen = await make(ref, cfg);
+        if (frozen.release) cleanup.push(frozen.release);
+        scorer = frozen;
+      }
+    }
+    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge }));
+  };
+  const maxNewTokens = cfg.max_completion_length;
+  const evaluate = e.task === "math"
+    ? async (model: CausalLM, lora: LoraAdapter) => ({
+      "eval/accuracy": (await evaluateMath(model, data.math!, { lora, maxNewTokens })).accuracy,
+    })
+    : async (model: CausalLM, lora: LoraAdapter) => {
+      const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
+      return {
+        "eval/judge_score": r.score,
+        "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
+      };
+    };
+  log(
+    `experiment ${id}: ${data.train.length} training examples, ${cfg.eval_size} held out; rewards ${
+      cfg.reward_funcs.join(" + ")
+    }; output ${cfg.output_dir}`,
+  );
+  try {
+    const result = await train(cfg, {
+      experiment: id,
+      examples: data.train,
+      rewards,
+      model: options.model,
+      evaluate,
+      judge,
+      onLog: options.onLog,
+      onProgress: options.onProgress,
+      print: options.print,
+      stop: options.stop,
+      handleSigint: options.handleSigint,
+      log,
+    });
+    return { ...result, config: cfg };
+  } finally {
+    for (const c of cleanup) await c();
+  }
+}
+
+/** `--help` lines listing the experiments. */
+export function describeExperiments(): string {
+  return EXPERIMENT_IDS.map((id) => `  ${id.padEnd(22)} ${EXPERIMENTS[id].description}`).join("\n");
+}

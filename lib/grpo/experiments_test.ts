@@ -1,0 +1,163 @@
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { CausalLM } from "../model/causal_lm.ts";
+import { createGeminiJudge, startFakeGemini } from "../judge/mod.ts";
+import { readJsonLines } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
+import {
+  EXPERIMENT_IDS,
+  experimentConfig,
+  experimentData,
+  EXPERIMENTS,
+  getExperiment,
+  runExperiment,
+} from "./experiments.ts";
+import type { MetricsRow } from "./logging.ts";
+import { writeTinyChatModel } from "./testing.ts";
+
+const ROOT = Deno.makeTempDirSync({ prefix: "grpo-experiments-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
+const MODEL = join(ROOT, "model");
+await writeTinyChatModel(MODEL);
+const model = await CausalLM.load(MODEL, { device: "cpu", threads: 1 });
+
+const small = (out: string, extra: Record<string, unknown> = {}) => ({
+  model: MODEL,
+  device: "cpu",
+  threads: 1,
+  output_dir: join(ROOT, out),
+  max_steps: 2,
+  per_device_train_batch_size: 4,
+  num_generations: 2,
+  max_prompt_length: 64,
+  max_completion_length: 6,
+  eval_size: 3,
+  eval_steps: 2,
+  save_steps: 0,
+  ...extra,
+});
+const quiet = { model, print: false, handleSigint: false, log: () => {} };
+
+Deno.test("the six experiments, their rewards, and an unknown id → UserError listing the known ones", () => {
+  assertEquals(Object.keys(EXPERIMENTS), [...EXPERIMENT_IDS]);
+  const rewards = EXPERIMENT_IDS.map((id) => experimentConfig(id).reward_funcs);
+  assertEquals(rewards, [
+    ["math_hard", "format"],
+    ["math_soft", "format"],
+    ["perplexity", "format"],
+    ["gemini_hard"],
+    ["gemini_soft"],
+    ["perplexity", "format"],
+  ]);
+  assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft");
+  assertEquals(
+    [getExperiment("math_perplexity").perplexity, getExperiment("dialogue_perplexity").perplexity],
+    [
+      "policy",
+      "frozen",
+    ],
+  );
+  assertThrows(() => getExperiment("math_medium"), UserError, "known experiments: math_hard, math_soft");
+  assertThrows(() => experimentConfig("math_hard", { max_stpes: 3 }), UserError, '"max_stpes"');
+});
+
+Deno.test("an invalid option fails before any work (no output folder)", async () => {
+  const out = join(ROOT, "never");
+  await assertRejects(
+    () => runExperiment("math_hard", { ...quiet, params: small("never", { num_generations: 3 }) }),
+    UserError,
+    "not divisible by num_generations",
+  );
+  assertEquals(existsSync(out), false);
+});
+
+Deno.test("experimentData: held-out split disjoint from training, math answers, plain dialogue prompts", async () => {
+  const cfg = experimentConfig("math_hard", { eval_size: 50 });
+  const m = await experimentData(getExperiment("math_hard"), cfg, { log: () => {} });
+  assertEquals(m.math!.length, 50);
+  const held = new Set(m.math!.map((p) => p.question));
+  assert(m.train.every((t) => !held.has(t.messages.at(-1)!.content)), "no held-out question is trained on");
+  assert(m.train.every((t) => typeof t.answer === "string"));
+  const again = await experimentData(getExperiment("math_hard"), cfg, { log: () => {} });
+  assertEquals(again.math, m.math);
+  const other = await experimentData(getExperiment("math_hard"), { ...cfg, seed: 1 }, { log: () => {} });
+  assert(JSON.stringify(other.math) !== JSON.stringify(m.math), "the split depends on the seed");
+  const d = await experimentData(getExperiment("dialogue_soft"), experimentConfig("dialogue_soft"), {
+    log: () => {},
+  });
+  assertEquals(d.dialogue!.length, 100);
+  assert(d.train.every((t) => t.reference && t.promptText && !t.promptText.includes("<|")));
+  await assertRejects(
+    () => experimentData(getExperiment("math_hard"), { ...cfg, dataset: "alpaca" }),
+    UserError,
+    "dialogue data",
+  );
+  await assertRejects(
+    () => experimentData(getExperiment("math_hard"), { ...cfg, eval_size: 5000 }, { log: () => {} }),
+    UserError,
+    "eval_size = 5000 leaves no training examples",
+  );
+});
+
+Deno.test("math_hard: eval/accuracy at step 0 and at the end; math_hard and format logged apart", async () => {
+  const res = await runExperiment("math_hard", { ...quiet, params: small("math_hard") });
+  const rows = (await readJsonLines<MetricsRow>(join(res.outputDir, "metrics.jsonl"))).rows;
+  assertEquals(rows.map((r) => r.step), [0, 1, 2]);
+  assert(rows[0]["eval/accuracy"] !== undefined && rows[2]["eval/accuracy"] !== undefined);
+  for (const k of ["rewards/math_hard/mean", "rewards/format/mean"]) assert(k in rows[1], k);
+  const rc = JSON.parse(await Deno.readTextFile(join(res.outputDir, "run_config.json")));
+  assertEquals([rc.experiment, rc.config.reward_funcs], ["math_hard", ["math_hard", "format"]]);
+});
+
+Deno.test("math_perplexity: the policy scores perplexity; perplexity and format keep separate names", async () => {
+  const res = await runExperiment("math_perplexity", {
+    ...quiet,
+    params: small("math_ppl", { eval_size: 0 }),
+  });
+  const row = res.rows.at(-1)!;
+  assert(row["rewards/perplexity/mean"] > 0, `perplexity reward ${row["rewards/perplexity/mean"]}`);
+  assert("rewards/format/mean" in row);
+  assertEquals(Object.keys(row).filter((k) => k.startsWith("rewards/")).length, 4);
+});
+
+Deno.test("dialogue_perplexity: a frozen scorer sees plain user prompts and is released", async () => {
+  const seen: string[] = [];
+  let released = 0;
+  await runExperiment("dialogue_perplexity", {
+    ...quiet,
+    params: small("dial_ppl", { eval_size: 2, eval_steps: 0 }),
+    judge: createGeminiJudge({ apiKey: "", log: () => {} }),
+    frozenScorer: (idOrDir) => {
+      assertEquals(idOrDir, MODEL);
+      return Promise.resolve({
+        name: "fake",
+        perplexities: (prompts: string[], completions: string[]) => {
+          seen.push(...prompts);
+          return Promise.resolve(completions.map((c) => 10 + c.length));
+        },
+        release: () => Promise.resolve(void released++),
+      });
+    },
+  });
+  assertEquals(seen.length, 8);
+  assert(seen.every((p) => !p.includes("<|")), "plain user text");
+  assertEquals(released, 1);
+});
+
+Deno.test("dialogue_hard with a loopback Gemini: judge counters and eval/judge_score logged", async () => {
+  const fake = startFakeGemini({ score: (req) => ((req.response ?? "").length % 11) });
+  try {
+    const judge = createGeminiJudge({ apiKey: "test-key", baseUrl: fake.baseUrl, log: () => {} });
+    const res = await runExperiment("dialogue_hard", { ...quiet, judge, params: small("dial_hard") });
+    const [start, , end] = res.rows;
+    assert(start["eval/judge_score"] >= 0 && end["eval/judge_score"] <= 10, "scores 0–10");
+    assertEquals(end["judge/calls"], 4);
+    assertEquals(end["judge/fallback_frac"], 0);
+    assert("rewards/gemini_hard/mean" in end);
+    assert(fake.requests.every((r) => !r.user.includes("<|user|>")), "the judge sees the plain instruction");
+    assert(!(await Deno.readTextFile(join(res.outputDir, "run_config.json"))).includes("test-key"));
+  } finally {
+    await fake.close();
+  }
+});

@@ -1,0 +1,258 @@
+/**
+ * Training logs in TRL's metric names: the per-step row ({@linkcode stepRow}), averaging over
+ * `logging_steps` ({@linkcode RowAverager}), and the run folder's files: `metrics.jsonl` (one line per
+ * logged step), `trainer_state.json` (TRL `log_history` layout, rewritten atomically),
+ * `completions.jsonl` (every sample with its rewards and advantage) and `run_config.json`.
+ * @module
+ */
+import { join } from "node:path";
+import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { mean, std } from "./math.ts";
+import type { GrpoConfig } from "./config_types.ts";
+import type { RolloutBatch } from "./rollout.ts";
+import type { StepResult } from "./step.ts";
+
+/** One logged row: `step` plus metrics by TRL name. */
+export type MetricsRow = { step: number } & Record<string, number>;
+
+/** Judge counters for one step (lib/judge `JudgeStats`). */
+export interface JudgeStepStats {
+  /** Items scored. */
+  calls: number;
+  /** Failed attempts. */
+  errors: number;
+  /** Items scored by the fallback. */
+  fallbacks: number;
+  /** Mean ms per judged item. */
+  latencyMs: number;
+}
+
+/** The metrics of one optimizer step in TRL's names. */
+export function stepRow(
+  step: number,
+  parts: {
+    rollouts: RolloutBatch;
+    result: StepResult;
+    learningRate: number;
+    numTokens: number;
+    stepTime: number;
+    epoch: number;
+    judge?: JudgeStepStats | null;
+  },
+): MetricsRow {
+  const { rollouts: r, result: s } = parts;
+  const row: MetricsRow = { step };
+  row.loss = s.loss;
+  row.grad_norm = s.gradNorm;
+  row.learning_rate = parts.learningRate;
+  row.num_tokens = parts.numTokens;
+  row.reward = mean(r.rewards.total);
+  row.reward_std = mean(r.groupStd);
+  for (const [name, values] of Object.entries(r.rewards.perFunction)) {
+    row[`rewards/${name}/mean`] = mean(values);
+    row[`rewards/${name}/std`] = std(values);
+  }
+  const lengths = r.samples.map((x) => x.length);
+  const term = r.samples.filter((x) => x.terminated).map((x) => x.length);
+  row["completions/mean_length"] = mean(lengths);
+  row["completions/min_length"] = Math.min(...lengths);
+  row["completions/max_length"] = Math.max(...lengths);
+  row["completions/clipped_ratio"] = 1 - term.length / Math.max(1, lengths.length);
+  row["completions/mean_terminated_length"] = term.length ? mean(term) : 0;
+  row["completions/min_terminated_length"] = term.length ? Math.min(...term) : 0;
+  row["completions/max_terminated_length"] = term.length ? Math.max(...term) : 0;
+  if (s.kl !== null) row.kl = s.kl;
+  if (s.entropy !== null) row.entropy = s.entropy;
+  row["clip_ratio/low_mean"] = s.clipLow;
+  row["clip_ratio/high_mean"] = s.clipHigh;
+  row["clip_ratio/region_mean"] = s.clipRegion;
+  row.frac_reward_zero_std = r.zeroStdGroups / Math.max(1, r.groupStd.length);
+  row["prompts/truncated"] = r.truncatedPrompts;
+  row.step_time = parts.stepTime;
+  row.epoch = parts.epoch;
+  if (parts.judge) {
+    const j = parts.judge;
+    row["judge/calls"] = j.calls;
+    row["judge/errors"] = j.errors;
+    row["judge/fallback_frac"] = j.calls ? j.fallbacks / j.calls : 0;
+    row["judge/latency_ms"] = j.latencyMs;
+  }
+  return row;
+}
+
+/** Metrics that are running totals or settings: the last value is logged, not the mean. */
+const LAST_VALUE = new Set(["num_tokens", "learning_rate", "epoch"]);
+/** Metrics summed over the averaged steps. */
+const SUMMED = new Set(["prompts/truncated", "judge/calls", "judge/errors"]);
+
+/** Averages rows over `logging_steps` (TRL/HF style): means, totals summed, running values last. */
+export class RowAverager {
+  #rows: MetricsRow[] = [];
+
+  /** Adds one step's row. */
+  add(row: MetricsRow): void {
+    this.#rows.push(row);
+  }
+
+  /** Whether rows are waiting. */
+  get pending(): boolean {
+    return this.#rows.length > 0;
+  }
+
+  /** The combined row at the last added step (or null when none), and resets. */
+  flush(): MetricsRow | null {
+    if (!this.#rows.length) return null;
+    const rows = this.#rows;
+    this.#rows = [];
+    const out: MetricsRow = { step: rows[rows.length - 1].step };
+    const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+    keys.delete("step");
+    for (const k of keys) {
+      const vals = rows.map((r) => r[k]).filter((v) => v !== undefined);
+      if (LAST_VALUE.has(k)) out[k] = vals[vals.length - 1];
+      else if (SUMMED.has(k)) out[k] = vals.reduce((a, b) => a + b, 0);
+      else out[k] = mean(vals);
+    }
+    return out;
+  }
+}
+
+/** Versions recorded in `run_config.json`. */
+export function versions(): Record<string, string> {
+  let ort = "unknown";
+  try {
+    const lock = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+    ort = String(lock.imports?.["onnxruntime-node"] ?? "unknown").replace(/^npm:onnxruntime-node@/, "");
+  } catch { /* not readable: unknown */ }
+  return { deno: Deno.version.deno, "onnxruntime-node": ort, project: PROJECT_VERSION };
+}
+
+/** This project's version. */
+export const PROJECT_VERSION = "0.1.0";
+
+/** Keys never written to run_config.json, whatever their value. */
+const SECRET_KEY = /key|token|secret|password/i;
+
+/** A copy of `value` without fields whose names look secret (API keys, tokens). */
+export function withoutSecrets<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (k, v) => (k && SECRET_KEY.test(k) && typeof v === "string" ? undefined : v)),
+  );
+}
+
+/** One completion as logged in `completions.jsonl`. */
+export interface CompletionRecord {
+  /** The step that generated it. */
+  step: number;
+  /** The rendered prompt. */
+  prompt: string;
+  /** The decoded completion. */
+  completion: string;
+  /** Score of each reward by name. */
+  rewards: Record<string, number>;
+  /** Weighted total. */
+  reward: number;
+  /** Group advantage. */
+  advantage: number;
+}
+
+/** The completions of a rollout batch as log records. */
+export function completionRecords(step: number, r: RolloutBatch): CompletionRecord[] {
+  return r.samples.map((s, i) => ({
+    step,
+    prompt: s.prompt,
+    completion: s.completion,
+    rewards: Object.fromEntries(Object.entries(r.rewards.perFunction).map(([k, v]) => [k, v[i]])),
+    reward: r.rewards.total[i],
+    advantage: r.advantages[i],
+  }));
+}
+
+/** The files of one run folder. */
+export class RunFiles {
+  /** The output folder. */
+  readonly dir: string;
+  #rows: MetricsRow[] = [];
+  #state: Record<string, unknown>;
+
+  /** Files in `dir`; `state` holds the trainer_state.json fields besides log_history. */
+  constructor(
+    dir: string,
+    state: { max_steps: number; logging_steps: number; eval_steps: number; save_steps: number },
+  ) {
+    this.dir = dir;
+    this.#state = { ...state };
+  }
+
+  /** `metrics.jsonl`. */
+  get metricsPath(): string {
+    return join(this.dir, "metrics.jsonl");
+  }
+
+  /** Rows logged so far. */
+  get rows(): readonly MetricsRow[] {
+    return this.#rows;
+  }
+
+  /** Writes `run_config.json`: experiment, seed, resolved config, versions, start time (no secrets). */
+  async writeRunConfig(
+    experiment: string,
+    config: GrpoConfig,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    await writeJsonAtomic(
+      join(this.dir, "run_config.json"),
+      withoutSecrets({
+        experiment,
+        seed: config.seed,
+        config,
+        versions: versions(),
+        started_at: new Date().toISOString(),
+        ...extra,
+      }),
+    );
+  }
+
+  /** Starts fresh (empty logs) or from `rows` (a resume: logs after the checkpoint are dropped). */
+  async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<void> {
+    this.#rows = rows.map((r) => ({ ...r }));
+    await writeFileAtomic(this.metricsPath, this.#rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    const path = join(this.dir, "completions.jsonl");
+    let kept: unknown[] = [];
+    if (keepCompletionsUpTo > 0) {
+      try {
+        kept = (await readJsonLines<CompletionRecord>(path)).rows.filter((r) =>
+          r.step <= keepCompletionsUpTo
+        );
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+    await this.#writeState();
+  }
+
+  /** Appends one row to metrics.jsonl and rewrites trainer_state.json. */
+  async log(row: MetricsRow): Promise<void> {
+    this.#rows.push(row);
+    await appendJsonLine(this.metricsPath, row);
+    await this.#writeState();
+  }
+
+  /** Appends completion records. */
+  async logCompletions(records: readonly CompletionRecord[]): Promise<void> {
+    if (!records.length) return;
+    const text = records.map((r) => JSON.stringify(r) + "\n").join("");
+    await Deno.writeTextFile(join(this.dir, "completions.jsonl"), text, { append: true, create: true });
+  }
+
+  /** The trainer_state.json object (TRL layout). */
+  state(globalStep: number): Record<string, unknown> {
+    return { global_step: globalStep, ...this.#state, log_history: this.#rows };
+  }
+
+  async #writeState(): Promise<void> {
+    const step = this.#rows.length ? this.#rows[this.#rows.length - 1].step : 0;
+    await writeJsonAtomic(join(this.dir, "trainer_state.json"), this.state(step));
+  }
+}

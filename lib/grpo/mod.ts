@@ -1,0 +1,16 @@
+/**
+ * GRPO training: `GrpoConfig` (TRL's option names) with validation and a `--help` table, the GRPO math
+ * as small pure functions, rollouts, the optimizer step, the training loop with TRL-named logs,
+ * checkpoints and resume, graceful Ctrl-C, and the study's six experiments.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./math.ts";
+export * from "./schedule.ts";
+export * from "./stop.ts";
+export * from "./rollout.ts";
+export * from "./step.ts";
+export * from "./logging.ts";
+export * from "./checkpoint.ts";
+export * from "./trainer.ts";
+export * from "./experiments.ts";

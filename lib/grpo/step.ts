@@ -1,0 +1,159 @@
+/**
+ * One optimizer step on a batch of rollouts: per micro-batch token weights (`tokenWeights` with the
+ * accumulated batch's sequence and token counts, shifted to next-token alignment), `grpoStep` for the
+ * loss and LoRA gradients, gradients summed over micro-batches, global-norm clipping, and AdamW on
+ * the LoRA tensors. Also the per-step token statistics (KL, clip ratios, entropy).
+ * @module
+ */
+import type { CausalLM } from "../model/causal_lm.ts";
+import type { LoraAdapter } from "../model/lora.ts";
+import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
+import type { GrpoConfig } from "./config_types.ts";
+import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import type { MicroBatch, RolloutBatch } from "./rollout.ts";
+
+/** What one optimizer step measured. */
+export interface StepResult {
+  /** The accumulated loss (equal to the full-batch loss). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Mean k3 KL to the reference over completion tokens (null when beta = 0). */
+  kl: number | null;
+  /** Mean policy entropy over completion tokens at rollout time (null without the policy pass). */
+  entropy: number | null;
+  /** Share of tokens clipped below (TRL clip_ratio/low_mean). */
+  clipLow: number;
+  /** Share clipped above (clip_ratio/high_mean). */
+  clipHigh: number;
+  /** Share clipped either way (clip_ratio/region_mean). */
+  clipRegion: number;
+}
+
+/** Sums `add` into `acc` (copying on first use). */
+export function accumulateGrads(acc: Tensors, add: Tensors): void {
+  for (const [k, g] of add) {
+    const a = acc.get(k);
+    if (!a) acc.set(k, { data: Float32Array.from(g.data) });
+    else for (let i = 0; i < a.data.length; i++) a.data[i] += g.data[i];
+  }
+}
+
+/** The token weights one micro-batch feeds to the GRPO graph (next-token aligned). */
+export function microBatchWeights(
+  mb: MicroBatch,
+  o: { config: GrpoConfig; globalSequences: number; globalTokens: number; accumulation: number },
+): Float64Array {
+  const w = tokenWeights(mb.completionMask, {
+    batch: mb.batch.batch,
+    lossType: o.config.loss_type,
+    maxCompletionLength: o.config.max_completion_length,
+    globalSequences: o.globalSequences,
+    globalTokens: o.globalTokens,
+    accumulation: o.accumulation,
+  });
+  return shiftToNext(w, mb.batch.batch);
+}
+
+/**
+ * Loss and summed LoRA gradients of the rollouts, without updating anything. `useOld` feeds the
+ * rollout-time log-probs as the old policy (num_iterations > 1).
+ */
+export async function lossAndGrads(
+  model: CausalLM,
+  lora: LoraAdapter,
+  rollouts: RolloutBatch,
+  o: { config: GrpoConfig },
+): Promise<{ loss: number; grads: Tensors; stats: Omit<StepResult, "loss" | "gradNorm"> }> {
+  const cfg = o.config;
+  const useOld = cfg.num_iterations > 1;
+  let globalTokens = 0, globalSequences = 0;
+  for (const mb of rollouts.micro) {
+    globalSequences += mb.batch.batch;
+    for (const v of mb.completionMask) globalTokens += v;
+  }
+  const grads: Tensors = new Map();
+  let loss = 0, n = 0, kl = 0, low = 0, high = 0, region = 0, ent = 0, entN = 0;
+  const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
+  for (const mb of rollouts.micro) {
+    const B = mb.batch.batch;
+    const weights = microBatchWeights(mb, {
+      config: cfg,
+      globalSequences,
+      globalTokens,
+      accumulation: rollouts.micro.length,
+    });
+    const res = await model.grpoStep(mb.batch, {
+      lora,
+      tokenWeights: weights,
+      advantages: mb.advantages,
+      old: useOld ? mb.old : undefined,
+      ref: cfg.beta > 0 ? mb.ref : undefined,
+      beta: cfg.beta,
+      epsilon: cfg.epsilon,
+      epsilonHigh,
+    });
+    if (!Number.isFinite(res.loss)) {
+      throw new Error(`GRPO loss is ${res.loss} (diverged; lower learning_rate)`);
+    }
+    loss += res.loss;
+    accumulateGrads(grads, res.grads);
+    const mask = shiftToNext(mb.completionMask, B);
+    let count = 0;
+    for (const v of mask) count += v;
+    const st = tokenStats(
+      {
+        mask,
+        logprobs: res.logprobs,
+        old: useOld ? mb.old : undefined,
+        ref: mb.ref,
+        advantages: mb.advantages,
+      },
+      { batch: B, epsilon: cfg.epsilon, epsilonHigh },
+    );
+    kl += st.kl * count;
+    low += st.clipLow * count;
+    high += st.clipHigh * count;
+    region += st.clipRegion * count;
+    n += count;
+    if (mb.entropy) {
+      for (let i = 0; i < mask.length; i++) if (mask[i]) ent += mb.entropy[i], entN++;
+    }
+  }
+  const d = Math.max(n, 1);
+  return {
+    loss,
+    grads,
+    stats: {
+      kl: cfg.beta > 0 ? kl / d : null,
+      entropy: entN ? ent / entN : null,
+      clipLow: low / d,
+      clipHigh: high / d,
+      clipRegion: region / d,
+    },
+  };
+}
+
+/** One optimizer step: loss and gradients, clipping to `max_grad_norm`, AdamW with learning rate `lr`. */
+export async function optimizerStep(
+  model: CausalLM,
+  lora: LoraAdapter,
+  rollouts: RolloutBatch,
+  o: { config: GrpoConfig; state: AdamWState; lr: number },
+): Promise<StepResult> {
+  const cfg = o.config;
+  const { loss, grads, stats } = await lossAndGrads(model, lora, rollouts, { config: cfg });
+  const gradNorm = clipGradNorm(grads, cfg.max_grad_norm);
+  if (!Number.isFinite(gradNorm)) {
+    throw new Error(`gradient norm is ${gradNorm} (diverged; lower learning_rate)`);
+  }
+  adamwStep(lora.tensors, grads, {
+    beta1: cfg.adam_beta1,
+    beta2: cfg.adam_beta2,
+    eps: cfg.adam_epsilon,
+    weightDecay: cfg.weight_decay,
+    lr: o.lr,
+    state: o.state,
+  });
+  return { loss, gradNorm, ...stats };
+}

@@ -1,0 +1,345 @@
+/**
+ * The GRPO training loop, a thin orchestrator over small parts: rollouts (`rollout.ts`), the optimizer
+ * step (`step.ts`), logs (`logging.ts`), checkpoints (`checkpoint.ts`), the learning-rate schedule
+ * (`schedule.ts`) and graceful stopping (`stop.ts`). Same seed → same run, bit for bit on one machine.
+ * @module
+ */
+import { join } from "node:path";
+import { adamwInit, type AdamWState } from "../model/adamw.ts";
+import { CausalLM } from "../model/causal_lm.ts";
+import { initLora, type LoraAdapter } from "../model/lora.ts";
+import type { RewardFunction } from "../rewards/types.ts";
+import { UserError } from "../util/errors.ts";
+import { Progress, type ProgressEvent } from "../util/progress.ts";
+import { Rng } from "../util/rng.ts";
+import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
+import type { GrpoConfig } from "./config_types.ts";
+import {
+  findCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainingState,
+} from "./checkpoint.ts";
+import {
+  completionRecords,
+  type JudgeStepStats,
+  type MetricsRow,
+  RowAverager,
+  RunFiles,
+  stepRow,
+} from "./logging.ts";
+import {
+  collectRollouts,
+  DataOrder,
+  type EncodedPrompt,
+  type RolloutBatch,
+  type TrainExample,
+} from "./rollout.ts";
+import { learningRateAt } from "./schedule.ts";
+import { optimizerStep } from "./step.ts";
+import { installSigintHandler, StopSignal } from "./stop.ts";
+
+/** Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }`. */
+export type Evaluator = (model: CausalLM, lora: LoraAdapter) => Promise<Record<string, number>>;
+
+/** What a reward factory gets: the model and the current adapter (read it at every call). */
+export interface RewardEnv {
+  /** The model being trained. */
+  model: CausalLM;
+  /** The current adapter (a new object after a resume, so read it at every call). */
+  lora: () => LoraAdapter;
+}
+
+/** Rewards, or a factory that builds them once the model and adapter exist (e.g. a policy perplexity scorer). */
+export type RewardsSpec =
+  | readonly RewardFunction[]
+  | ((env: RewardEnv) => readonly RewardFunction[] | Promise<readonly RewardFunction[]>);
+
+/** A judge whose counters the trainer logs per step (lib/judge's `Judge`). */
+export interface JudgeCounters {
+  /** Counters since the last reset. */
+  stats(): JudgeStepStats;
+  /** Zeroes the counters. */
+  resetStats(): void;
+}
+
+/** Options of {@linkcode train}. */
+export interface TrainOptions {
+  /** Experiment id, recorded in run_config.json and checkpoints. */
+  experiment: string;
+  /** Training examples (the held-out split already removed). */
+  examples: readonly TrainExample[];
+  /** Rewards in `reward_funcs` order (their names must match it), or a factory of them. */
+  rewards: RewardsSpec;
+  /** A loaded model (default: load `config.model` on `config.device`). */
+  model?: CausalLM;
+  /** Held-out evaluation, run at step 0, every `eval_steps` and at the end. */
+  evaluate?: Evaluator;
+  /** The judge behind judge rewards: its counters are logged as `judge/*` each step. */
+  judge?: JudgeCounters;
+  /** Called with every logged row. */
+  onLog?: (row: MetricsRow) => void;
+  /** Called with every progress update. */
+  onProgress?: (e: ProgressEvent) => void;
+  /** Print progress lines to stderr (default true). */
+  print?: boolean;
+  /** Stop requests (default: a new one). */
+  stop?: StopSignal;
+  /** Make Ctrl-C stop the run gracefully while it trains (default true). */
+  handleSigint?: boolean;
+  /** Where notices go (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  /** The output folder. */
+  outputDir: string;
+  /** Steps done. */
+  step: number;
+  /** Whether a stop request ended the run early. */
+  stopped: boolean;
+  /** The last checkpoint written. */
+  checkpoint: string | null;
+  /** Every logged row. */
+  rows: MetricsRow[];
+  /** The trained adapter. */
+  lora: LoraAdapter;
+}
+
+/** Trains a LoRA adapter with GRPO as `config` says; see the module docs. */
+export async function train(config: GrpoConfig, options: TrainOptions): Promise<TrainResult> {
+  const given = typeof options.rewards === "function"
+    ? (config.reward_funcs ?? [])
+    : options.rewards.map((r) => r.name);
+  const cfg = resolveConfig(config as unknown as Record<string, unknown>, { extraRewards: given });
+  if (!options.examples.length) throw new UserError(`experiment ${options.experiment}: no training examples`);
+  const log = options.log ?? ((l: string) => console.error(l));
+  const ownModel = !options.model;
+  const model = options.model ??
+    await CausalLM.load(resolveModelPath(cfg.model), {
+      device: cfg.device,
+      threads: cfg.threads ?? undefined,
+    });
+  const stop = options.stop ?? new StopSignal();
+  const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};
+  try {
+    checkConfigForModel(cfg, model.config, model.dir);
+    return await runLoop(cfg, model, stop, { ...options, log });
+  } finally {
+    removeSigint();
+    if (ownModel) await model.release();
+  }
+}
+
+interface Loop {
+  step: number;
+  lora: LoraAdapter;
+  optimizer: AdamWState;
+  rng: Rng;
+  position: number;
+  numTokens: number;
+  buffer: { uses: number; batch: RolloutBatch } | null;
+}
+
+async function runLoop(
+  cfg: GrpoConfig,
+  model: CausalLM,
+  stop: StopSignal,
+  o: TrainOptions & { log: (l: string) => void },
+): Promise<TrainResult> {
+  const outputDir = resolveOutputDir(cfg.output_dir);
+  const files = new RunFiles(outputDir, {
+    max_steps: cfg.max_steps,
+    logging_steps: cfg.logging_steps,
+    eval_steps: cfg.eval_steps,
+    save_steps: cfg.save_steps,
+  });
+  let s: Loop;
+  let resumedFrom: string | null = null, restored: MetricsRow[] = [];
+  if (cfg.resume_from_checkpoint) {
+    const dir = await findCheckpoint(cfg.resume_from_checkpoint, outputDir);
+    const c = await loadCheckpoint(dir, { model: model.config, experiment: o.experiment });
+    warnConfigChanges(c.state.config, cfg, o.log);
+    s = {
+      step: c.state.step,
+      lora: c.lora,
+      optimizer: c.optimizer,
+      rng: Rng.fromState(c.state.rng),
+      position: c.state.data_position,
+      numTokens: c.state.num_tokens,
+      buffer: c.state.rollouts,
+    };
+    restored = c.rows;
+    resumedFrom = dir;
+    o.log(`resuming ${o.experiment} from ${dir} (step ${s.step} of ${cfg.max_steps})`);
+  } else {
+    const lora = initLora(model.config, cfg.lora, { seed: cfg.seed, baseModel: cfg.model });
+    s = {
+      step: 0,
+      lora,
+      optimizer: adamwInit(lora.tensors),
+      rng: new Rng(cfg.seed),
+      position: 0,
+      numTokens: 0,
+      buffer: null,
+    };
+  }
+  const rewards = typeof o.rewards === "function"
+    ? await o.rewards({ model, lora: () => s.lora })
+    : o.rewards;
+  const names = rewards.map((r) => r.name);
+  if (names.join(",") !== cfg.reward_funcs.join(",")) {
+    throw new UserError(
+      `option reward_funcs = ${JSON.stringify(cfg.reward_funcs)} but the rewards given are ${
+        JSON.stringify(names)
+      }`,
+    );
+  }
+  if (!resumedFrom) {
+    const stale = await listCheckpoints(outputDir);
+    if (stale.length) {
+      o.log(`starting fresh in ${outputDir}: removing ${stale.length} checkpoint(s) of an earlier run`);
+      for (const k of stale) await Deno.remove(join(outputDir, `checkpoint-${k}`), { recursive: true });
+    }
+  }
+  await files.reset(restored, s.step);
+  await files.writeRunConfig(o.experiment, cfg, resumedFrom ? { resumed_from: resumedFrom } : {});
+  const emit = async (row: MetricsRow) => {
+    await files.log(row);
+    o.onLog?.(row);
+  };
+  const evaluate = async () => (o.evaluate && cfg.eval_size > 0 ? await o.evaluate(model, s.lora) : {});
+  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) await emit({ step: 0, ...(await evaluate()) });
+
+  const order = new DataOrder(o.examples.length, cfg.seed);
+  const promptsPerStep = (cfg.per_device_train_batch_size / cfg.num_generations) *
+    cfg.gradient_accumulation_steps;
+  const promptCache = new Map<number, EncodedPrompt>();
+  const start = s.step;
+  const progress = new Progress(start ? `train from ${start}` : "train", cfg.max_steps - start, {
+    print: o.print ?? true,
+    listeners: o.onProgress ? [o.onProgress] : [],
+  });
+  const averager = new RowAverager();
+  let checkpoint: string | null = null, lastEval: Record<string, number> = {};
+  while (s.step < cfg.max_steps && !stop.requested) {
+    const step = s.step + 1;
+    const t0 = performance.now();
+    o.judge?.resetStats();
+    let fresh = false;
+    if (!s.buffer || s.buffer.uses >= cfg.num_iterations) {
+      const indices = order.indices(s.position, promptsPerStep);
+      s.position += promptsPerStep;
+      const batch = await collectRollouts(model, s.lora, {
+        config: cfg,
+        examples: o.examples,
+        indices,
+        rewards,
+        rng: s.rng,
+        promptCache,
+      });
+      s.buffer = { uses: 0, batch };
+      s.numTokens += batch.tokens;
+      fresh = true;
+    }
+    const judge = o.judge ? o.judge.stats() : null;
+    const lr = learningRateAt(step, {
+      learningRate: cfg.learning_rate,
+      maxSteps: cfg.max_steps,
+      warmupRatio: cfg.warmup_ratio,
+      type: cfg.lr_scheduler_type,
+    });
+    const batch = s.buffer.batch;
+    const result = await optimizerStep(model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
+    s.buffer.uses++;
+    s.step = step;
+    const row = stepRow(step, {
+      rollouts: batch,
+      result,
+      learningRate: lr,
+      numTokens: s.numTokens,
+      stepTime: (performance.now() - t0) / 1000,
+      epoch: s.position / o.examples.length,
+      judge,
+    });
+    if (fresh) await files.logCompletions(completionRecords(step, batch));
+    const last = step === cfg.max_steps;
+    const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
+    const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
+    averager.add(row);
+    if (doEval) {
+      lastEval = await evaluate();
+      averager.add({ step, ...lastEval });
+    }
+    if (doEval || periodicSave || last || stop.requested || step % cfg.logging_steps === 0) {
+      await emit(averager.flush()!);
+    }
+    progress.update(step - start, {
+      reward: row.reward,
+      loss: row.loss,
+      ...lastEval,
+      "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
+    });
+    if (periodicSave || last || stop.requested) {
+      if (averager.pending) await emit(averager.flush()!);
+      const state: TrainingState = {
+        experiment: o.experiment,
+        step,
+        rng: s.rng.state(),
+        data_position: s.position,
+        num_tokens: s.numTokens,
+        rollouts: s.buffer.uses < cfg.num_iterations ? s.buffer : null,
+        config: cfg,
+      };
+      checkpoint = await saveCheckpoint(outputDir, {
+        lora: s.lora,
+        optimizer: s.optimizer,
+        state,
+        rows: [...files.rows],
+        trainerState: files.state(step),
+      });
+    }
+    if (stop.requested && !last) {
+      o.log(`stopped after step ${step} (${stop.reason}); checkpoint written to ${checkpoint}`);
+      o.log(`resume with --param resume_from_checkpoint=latest (or =${checkpoint})`);
+    }
+  }
+  if (stop.requested && s.step === start && s.step < cfg.max_steps) {
+    o.log(`stopped before step ${start + 1} (${stop.reason}); nothing new to save`);
+  }
+  return {
+    outputDir,
+    step: s.step,
+    stopped: s.step < cfg.max_steps,
+    checkpoint,
+    rows: [...files.rows],
+    lora: s.lora,
+  };
+}
+
+/** Options a resume may change without a notice. */
+const RESUMABLE = new Set([
+  "resume_from_checkpoint",
+  "max_steps",
+  "save_steps",
+  "eval_steps",
+  "logging_steps",
+  "output_dir",
+]);
+
+function warnConfigChanges(saved: GrpoConfig, now: GrpoConfig, log: (l: string) => void): void {
+  const changed = Object.keys(now).filter((k) =>
+    !RESUMABLE.has(k) &&
+    JSON.stringify((saved as unknown as Record<string, unknown>)[k]) !==
+      JSON.stringify((now as unknown as Record<string, unknown>)[k])
+  );
+  if (changed.length) {
+    log(
+      `notice: resuming with changed options ${
+        changed.join(", ")
+      }; the run will not match an uninterrupted one`,
+    );
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The seven notebooks: committed without outputs, one parameters cell each, equal to what
+ * `make_notebooks.ts` generates; and all seven executed headless in real Deno kernels with small
+ * parameters, in order (the training notebooks first, then Testing and Comparison read their runs).
+ * The runs need the embedded model (`data/tiny/config.json`, or a model folder in NOTEBOOK_TEST_MODEL);
+ * without it they are skipped with a warning.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cellTags, joinSource, type Notebook, readNotebook } from "../lib/notebook/nbformat.ts";
+import { declaredParameters, findParametersCell } from "../lib/notebook/params.ts";
+import { formatFailure, runNotebook, type RunNotebookResult } from "../lib/notebook/runner.ts";
+import { readJsonLines } from "../lib/util/atomic.ts";
+import { assert, assertEquals } from "../lib/util/assert.ts";
+import { buildNotebooks, NOTEBOOK_DIR, staleNotebooks } from "./make_notebooks.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const MODEL = Deno.env.get("NOTEBOOK_TEST_MODEL") || join(REPO, "data", "tiny");
+const HAVE_MODEL = existsSync(join(MODEL, "config.json"));
+if (!HAVE_MODEL) {
+  console.warn(
+    `notebooks_test: ${join(MODEL, "config.json")} does not exist (build it with \`deno task pretrain\`); ` +
+      "skipping the notebook runs",
+  );
+}
+const NAMES = Object.keys(buildNotebooks());
+const TRAINING = ["MathHard", "MathPerplexity", "DialogueHard", "DialoguePerplexity", "Soft"];
+
+Deno.test("committed notebooks: no outputs, exactly one parameters cell, equal to make_notebooks.ts output", async () => {
+  assertEquals(NAMES.length, 7);
+  for (const name of NAMES) {
+    const nb = await readNotebook(join(NOTEBOOK_DIR, name));
+    for (const c of nb.cells.filter((c) => c.cell_type === "code")) {
+      assertEquals([c.outputs, c.execution_count], [[], null], `${name}: a code cell has outputs`);
+    }
+    assertEquals(nb.cells.filter((c) => cellTags(c).includes("parameters")).length, 1, name);
+    const declared = declaredParameters(joinSource(nb.cells[findParametersCell(nb)].source));
+    assert([...declared.values()].every((k) => k === "let"), `${name}: parameters are declared with let`);
+    const want = TRAINING.includes(name.replace(".ipynb", ""))
+      ? [
+        "max_steps",
+        "seed",
+        "model",
+        "output_dir",
+        "device",
+        "num_generations",
+        "learning_rate",
+        "eval_steps",
+      ]
+      : name === "Testing.ipynb"
+      ? ["model", "outputs_dir", "device"]
+      : ["run_all", "seeds", "trl_logs", "outputs_dir"];
+    for (const p of want) assert(declared.has(p), `${name}: parameter ${p} missing`);
+  }
+  assertEquals(await staleNotebooks(), [], "re-run `deno run -A notebooks/make_notebooks.ts`");
+});
+
+// One output folder shared by every run below (the training notebooks write it, Testing and Comparison read it).
+const OUT = Deno.makeTempDirSync({ prefix: "notebooks-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(OUT, { recursive: true }));
+const COMMON = { model: MODEL, device: "cpu", threads: 2 };
+const SMALL = {
+  ...COMMON,
+  max_steps: 2,
+  num_generations: 2,
+  per_device_train_batch_size: 4,
+  max_completion_length: 24,
+  eval_size: 3,
+  eval_steps: 2,
+};
+
+/** Runs notebooks/<name>.ipynb with `params`; fails with the cell error and the log tail when it does not complete. */
+async function run(
+  name: string,
+  params: Record<string, unknown>,
+): Promise<RunNotebookResult & { text: string }> {
+  const lines: string[] = [];
+  const res = await runNotebook(join(NOTEBOOK_DIR, `${name}.ipynb`), {
+    params,
+    outDir: join(OUT, "executed"),
+    timeoutMs: 240_000,
+    log: (l) => lines.push(l),
+    onStream: (_, t) => lines.push(t),
+  });
+  assert(
+    res.ok,
+    `${name}: ${res.error ? formatFailure(res.error) : "failed"}\n${lines.slice(-40).join("\n")}`,
+  );
+  return { ...res, text: outputText(res.notebook) };
+}
+
+/** Every stream text and text/plain output of a notebook, joined. */
+function outputText(nb: Notebook): string {
+  return nb.cells.flatMap((c) => c.outputs ?? []).map((o) =>
+    o.output_type === "stream"
+      ? joinSource(o.text)
+      : o.output_type === "display_data" || o.output_type === "execute_result"
+      ? joinSource(o.data["text/plain"] as string[] | undefined)
+      : ""
+  ).join("\n");
+}
+
+async function lastRow(dir: string): Promise<Record<string, number>> {
+  const { rows } = await readJsonLines<Record<string, number>>(join(dir, "metrics.jsonl"));
+  assert(rows.length >= 2, `${dir}/metrics.jsonl: ${rows.length} rows`);
+  return rows[rows.length - 1];
+}
+
+function assertRewards(row: Record<string, number>, names: string[], where: string): void {
+  const logged = Object.keys(row).filter((k) => /^rewards\/.+\/mean$/.test(k)).sort();
+  assertEquals(logged, names.map((n) => `rewards/${n}/mean`).sort(), where);
+}
+
+const training = (name: string, id: string, rewards: string[], extra: Record<string, unknown> = {}) =>
+  Deno.test({
+    name: `${name}.ipynb runs ${id} with a live plot and logs ${rewards.join(" + ")}`,
+    ignore: !HAVE_MODEL,
+    fn: async () => {
+      const res = await run(name, { ...SMALL, output_dir: join(OUT, id), ...extra });
+      assertRewards(await lastRow(join(OUT, id)), rewards, `${id} metrics.jsonl`);
+      assert(res.cells.some((c) => (c.messages.update_display_data ?? 0) > 0), "the live plot was updated");
+      assert(res.text.includes(`run folder: ${join(OUT, id)}`), "the run cell names the run folder");
+    },
+  });
+
+training("MathHard", "math_hard", ["math_hard", "format"]);
+training("MathPerplexity", "math_perplexity", ["perplexity", "format"]);
+training("DialogueHard", "dialogue_hard", ["gemini_hard"], { use_gemini: false });
+training("DialoguePerplexity", "dialogue_perplexity", ["perplexity", "format"], { use_gemini: false });
+
+Deno.test({
+  name: "Soft.ipynb runs math_soft then dialogue_soft and compares them",
+  ignore: !HAVE_MODEL,
+  fn: async () => {
+    const res = await run("Soft", { ...SMALL, output_dir: OUT, use_gemini: false });
+    assertRewards(await lastRow(join(OUT, "math_soft")), ["math_soft", "format"], "math_soft");
+    const dialogue = await lastRow(join(OUT, "dialogue_soft"));
+    assertRewards(dialogue, ["gemini_soft"], "dialogue_soft");
+    assertEquals(
+      dialogue["judge/fallback_frac"],
+      1,
+      "use_gemini = false: every judge score is a counted fallback",
+    );
+    assert(res.text.includes("Findings:\n- "), res.text.slice(-2000));
+    assert(res.text.includes("math_soft: mean training reward went from"), "a finding per experiment");
+    assert(res.text.includes("dialogue_soft: mean training reward went from"), "a finding per experiment");
+  },
+});
+
+Deno.test({
+  name: "Testing.ipynb finds the six adapters and compares them with the base model",
+  ignore: !HAVE_MODEL,
+  fn: async () => {
+    const res = await run("Testing", {
+      ...COMMON,
+      outputs_dir: OUT,
+      n_math: 3,
+      n_dialogue: 2,
+      max_new_tokens: 16,
+      use_gemini: false,
+      examples: 2,
+    });
+    assert(res.text.includes(`found 6 adapter(s) in ${OUT}`), res.text.slice(0, 2000));
+    for (const id of ["base model", "math_hard", "math_perplexity", "dialogue_hard", "dialogue_perplexity"]) {
+      assert(new RegExp(`^${id}: math \\d+/3 `, "m").test(res.text), `no comparison line for ${id}`);
+    }
+    assert(res.text.includes("math_soft: math"), "math_soft compared");
+  },
+});
+
+Deno.test({
+  name: "Comparison.ipynb finds every experiment, checks integrity, writes the report and ends with findings",
+  ignore: !HAVE_MODEL,
+  fn: async () => {
+    const report = join(OUT, "report.html");
+    const res = await run("Comparison", {
+      outputs_dir: OUT,
+      trl_logs: "auto",
+      report_path: report,
+      window: 1,
+      use_gemini: false,
+    });
+    assert(res.text.includes("all wanted experiments are present"), res.text.slice(0, 3000));
+    assert(res.text.includes("found dialogue_soft seed 42: 2/2 steps"), "status lines name the runs");
+    assert(
+      /\[(all_zero_reward|high_zero_std_fraction|judge_fallback|missing_eval|constant_reward)\]/.test(
+        res.text,
+      ),
+    );
+    assert(res.text.includes("Findings:\n- "), "findings are shown");
+    assert(res.text.includes("math_hard: mean training reward went from"), "a finding from the data");
+    assert(existsSync(report) && Deno.statSync(report).size > 100_000, "report written with plotly inlined");
+  },
+});
