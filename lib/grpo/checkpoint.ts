@@ -7,12 +7,13 @@
  * checkpoint.
  * @module
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { AdamWState } from "../model/adamw.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { loadLora, type LoraAdapter, saveLora } from "../model/lora.ts";
 import { readSafetensors, writeSafetensors } from "../model/safetensors.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import type { RngState } from "../util/rng.ts";
 import type { GrpoConfig } from "./config_types.ts";
@@ -92,7 +93,8 @@ export async function saveCheckpoint(
     for (const [k, v] of c.optimizer.v) moments.set(`v.${k}`, { shape: [v.length], data: v });
     await writeSafetensors(join(tmp, "optimizer.safetensors"), moments);
     await writeJsonAtomic(join(tmp, "optimizer.json"), { step: c.optimizer.step, type: "adamw" });
-    await Deno.writeTextFile(join(tmp, "training_state.json"), toJson(c.state));
+    await testPause(c.state.step);
+    await writeFileAtomic(join(tmp, "training_state.json"), toJson(c.state));
     await writeJsonAtomic(join(tmp, "trainer_state.json"), { ...c.trainerState, log_history: c.rows });
     let old: string | null = null;
     try {
@@ -109,6 +111,46 @@ export async function saveCheckpoint(
     throw e;
   }
   return final;
+}
+
+/**
+ * Test hook for the crash tests: with `GRPO_TEST_CHECKPOINT_PAUSE=<step>` in the environment, the writer
+ * of checkpoint `<step>` says so on stderr and stalls halfway (inside its temp folder) for a minute.
+ */
+async function testPause(step: number): Promise<void> {
+  let at: string | undefined;
+  try {
+    at = Deno.env.get("GRPO_TEST_CHECKPOINT_PAUSE");
+  } catch { /* no env permission: no hook */ }
+  if (at === undefined || Number(at) !== step) return;
+  console.error(`test hook: paused while writing checkpoint-${step} (GRPO_TEST_CHECKPOINT_PAUSE)`);
+  await new Promise((r) => setTimeout(r, 60_000));
+}
+
+/** Names of the temp files and folders an interrupted atomic write leaves (`.<name>.<pid>.<rand>.tmp[.old]`). */
+const TEMP = /^\..+\.\d+\.[0-9a-z]+\.tmp(\.old)?$/;
+
+/**
+ * Removes what interrupted atomic writes left in `outputDir` (half-written checkpoint folders, temp
+ * files; a complete checkpoint moved aside for a replacement that never landed is put back); returns
+ * their names. Only call it while no other run writes into `outputDir`.
+ */
+export async function removeStaleTemps(outputDir: string): Promise<string[]> {
+  const gone: string[] = [];
+  try {
+    for await (const e of Deno.readDir(outputDir)) {
+      if (!TEMP.test(e.name)) continue;
+      // A complete checkpoint moved aside to be replaced, whose replacement never landed: put it back.
+      const replaced = /^\.(checkpoint-\d+)\..*\.tmp\.old$/.exec(e.name);
+      if (replaced && !existsSync(join(outputDir, replaced[1]))) {
+        await Deno.rename(join(outputDir, e.name), join(outputDir, replaced[1]));
+      } else await Deno.remove(join(outputDir, e.name), { recursive: true });
+      gone.push(e.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return gone.sort();
 }
 
 /** Steps of the complete checkpoints in `outputDir`, ascending. */

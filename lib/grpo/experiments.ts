@@ -16,7 +16,7 @@ import { loadAlpaca } from "../data/alpaca.ts";
 import { dialogueMessages, mathMessages } from "../data/prompts.ts";
 import { evaluateMath } from "../eval/math.ts";
 import { dialoguePrompt, evaluateDialogue } from "../eval/dialogue.ts";
-import { createGeminiJudge, type Judge as GeminiJudge } from "../judge/mod.ts";
+import { createGeminiJudge, type Judge as GeminiJudge, type JudgeStats } from "../judge/mod.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import type { PerplexityScorer } from "../rewards/perplexity.ts";
 import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
@@ -134,6 +134,14 @@ function split<T>(
       `option eval_size = ${cfg.eval_size} leaves no training examples (${source} has ${unique.length})`,
     );
   }
+  const perStep = (cfg.per_device_train_batch_size / cfg.num_generations) * cfg.gradient_accumulation_steps;
+  if (unique.length - cfg.eval_size < perStep) {
+    throw new UserError(
+      `${source} has ${
+        unique.length - cfg.eval_size
+      } training examples after eval_size = ${cfg.eval_size}; one step needs ${perStep} distinct prompts (per_device_train_batch_size / num_generations × gradient_accumulation_steps)`,
+    );
+  }
   return splitHeldOut(unique, { seed: cfg.seed, heldOut: cfg.eval_size });
 }
 
@@ -244,10 +252,13 @@ export async function runExperiment(
       "eval/accuracy": (await evaluateMath(model, data.math!, { lora, maxNewTokens })).accuracy,
     })
     : async (model: CausalLM, lora: LoraAdapter) => {
+      const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
+      const after = judge!.stats();
       return {
         "eval/judge_score": r.score,
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
+        ...evalJudgeCounts(before, after),
       };
     };
   log(
@@ -274,6 +285,19 @@ export async function runExperiment(
   } finally {
     for (const c of cleanup) await c();
   }
+}
+
+/** The judge's counters spent by one evaluation, as `eval/judge_*` metrics (calls = ok + fallbacks + cache hits). */
+function evalJudgeCounts(before: JudgeStats, after: JudgeStats): Record<string, number> {
+  const d = (k: keyof JudgeStats) => after[k] - before[k];
+  return {
+    "eval/judge_calls": d("calls"),
+    "eval/judge_ok": d("ok"),
+    "eval/judge_fallbacks": d("fallbacks"),
+    "eval/judge_cache_hits": d("cacheHits"),
+    "eval/judge_errors": d("errors"),
+    "eval/judge_retries": d("retries"),
+  };
 }
 
 /** `--help` lines listing the experiments. */

@@ -23,6 +23,12 @@ export interface JudgeStepStats {
   errors: number;
   /** Items scored by the fallback. */
   fallbacks: number;
+  /** Items scored by a fresh judge answer (so `calls = ok + fallbacks + cacheHits`). */
+  ok?: number;
+  /** Items served from the cache. */
+  cacheHits?: number;
+  /** Attempts repeated after a retryable failure. */
+  retries?: number;
   /** Mean ms per judged item. */
   latencyMs: number;
 }
@@ -73,7 +79,11 @@ export function stepRow(
   if (parts.judge) {
     const j = parts.judge;
     row["judge/calls"] = j.calls;
+    if (j.ok !== undefined) row["judge/ok"] = j.ok;
+    row["judge/fallbacks"] = j.fallbacks;
+    if (j.cacheHits !== undefined) row["judge/cache_hits"] = j.cacheHits;
     row["judge/errors"] = j.errors;
+    if (j.retries !== undefined) row["judge/retries"] = j.retries;
     row["judge/fallback_frac"] = j.calls ? j.fallbacks / j.calls : 0;
     row["judge/latency_ms"] = j.latencyMs;
   }
@@ -83,7 +93,15 @@ export function stepRow(
 /** Metrics that are running totals or settings: the last value is logged, not the mean. */
 const LAST_VALUE = new Set(["num_tokens", "learning_rate", "epoch"]);
 /** Metrics summed over the averaged steps. */
-const SUMMED = new Set(["prompts/truncated", "judge/calls", "judge/errors"]);
+const SUMMED = new Set([
+  "prompts/truncated",
+  "judge/calls",
+  "judge/ok",
+  "judge/fallbacks",
+  "judge/cache_hits",
+  "judge/errors",
+  "judge/retries",
+]);
 
 /** Averages rows over `logging_steps` (TRL/HF style): means, totals summed, running values last. */
 export class RowAverager {
@@ -213,23 +231,27 @@ export class RunFiles {
     );
   }
 
-  /** Starts fresh (empty logs) or from `rows` (a resume: logs after the checkpoint are dropped). */
-  async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<void> {
+  /**
+   * Starts fresh (empty logs) or from `rows` (a resume: logs after the checkpoint are dropped). Returns
+   * how many torn lines (a kill mid-append) were dropped from the kept completions.
+   */
+  async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<number> {
     this.#rows = rows.map((r) => ({ ...r }));
     await writeFileAtomic(this.metricsPath, this.#rows.map((r) => JSON.stringify(r) + "\n").join(""));
     const path = join(this.dir, "completions.jsonl");
-    let kept: unknown[] = [];
+    let kept: unknown[] = [], torn = 0;
     if (keepCompletionsUpTo > 0) {
       try {
-        kept = (await readJsonLines<CompletionRecord>(path)).rows.filter((r) =>
-          r.step <= keepCompletionsUpTo
-        );
+        const read = await readJsonLines<CompletionRecord>(path);
+        kept = read.rows.filter((r) => r.step <= keepCompletionsUpTo);
+        torn = read.torn;
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
     }
     await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
     await this.#writeState();
+    return torn;
   }
 
   /** Appends one row to metrics.jsonl and rewrites trainer_state.json. */

@@ -18,6 +18,7 @@ import {
   findCheckpoint,
   listCheckpoints,
   loadCheckpoint,
+  removeStaleTemps,
   saveCheckpoint,
   type TrainingState,
 } from "./checkpoint.ts";
@@ -116,6 +117,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
   const cfg = resolveConfig(config as unknown as Record<string, unknown>, { extraRewards: given });
   if (!options.examples.length) throw new UserError(`experiment ${options.experiment}: no training examples`);
   const log = options.log ?? ((l: string) => console.error(l));
+  await checkOutputDir(cfg.output_dir);
   const ownModel = !options.model;
   const model = options.model ??
     await CausalLM.load(resolveModelPath(cfg.model), {
@@ -150,6 +152,10 @@ async function runLoop(
   o: TrainOptions & { log: (l: string) => void },
 ): Promise<TrainResult> {
   const outputDir = resolveOutputDir(cfg.output_dir);
+  const leftovers = await removeStaleTemps(outputDir);
+  if (leftovers.length) {
+    o.log(`${outputDir}: cleaned up ${leftovers.length} leftover(s) of an interrupted write`);
+  }
   const files = new RunFiles(outputDir, {
     max_steps: cfg.max_steps,
     logging_steps: cfg.logging_steps,
@@ -204,7 +210,10 @@ async function runLoop(
       for (const k of stale) await Deno.remove(join(outputDir, `checkpoint-${k}`), { recursive: true });
     }
   }
-  await files.reset(restored, s.step);
+  const torn = await files.reset(restored, s.step);
+  if (torn) {
+    o.log(`${outputDir}/completions.jsonl: dropped ${torn} torn last line (the run was killed mid-write)`);
+  }
   await files.writeRunConfig(o.experiment, cfg, resumedFrom ? { resumed_from: resumedFrom } : {});
   const emit = async (row: MetricsRow) => {
     await files.log(row);
@@ -317,6 +326,23 @@ async function runLoop(
     rows: [...files.rows],
     lora: s.lora,
   };
+}
+
+/** Creates the output folder and writes a probe file there; anything in the way → UserError naming it. */
+async function checkOutputDir(dir: string): Promise<void> {
+  const abs = resolveOutputDir(dir);
+  try {
+    await Deno.mkdir(abs, { recursive: true });
+    const probe = join(abs, `.write-check.${Deno.pid}.tmp`);
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new UserError(
+      `option output_dir = ${JSON.stringify(dir)}: cannot write to ${abs} (${
+        (e as Error).message.split("\n")[0]
+      })`,
+    );
+  }
 }
 
 /** Options a resume may change without a notice. */

@@ -30,6 +30,10 @@ export interface FakeGeminiRequest {
   user: string;
   /** The text between `<<<RESPONSE\n` and `\nRESPONSE>>>` in the user turn, if present. */
   response?: string;
+  /** Arrival time (`performance.now()` ms). */
+  at: number;
+  /** How the fake answered: `"ok"`, an injected failure kind, or `"auth"` (key refused). */
+  outcome: FakeFailKind | "ok" | "auth";
 }
 
 /** Options of {@linkcode startFakeGemini}. */
@@ -52,6 +56,8 @@ export interface FakeGeminiOptions {
   delayMs?: number;
   /** How long a `"slow"` answer stalls its body, ms (cut short when the client leaves). Default 5000. */
   slowMs?: number;
+  /** A `"429"` answer carries Gemini's `RetryInfo` with this `retryDelay` (ms). Default: none. */
+  retryDelayMs?: number;
 }
 
 /** A running fake server. */
@@ -132,11 +138,14 @@ export function startFakeGemini(options: FakeGeminiOptions = {}): FakeGemini {
       system: joinText(body?.systemInstruction),
       user,
       response: extractBlock(user, "RESPONSE"),
+      at: performance.now(),
+      outcome: "ok",
     };
     requests.push(rec);
     const quoted = options.echoKey ? ` (key ${apiKey})` : "";
-    if (!apiKey) return apiError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers");
     const auth = options.auth ?? "ok";
+    if (!apiKey || auth !== "ok") rec.outcome = "auth";
+    if (!apiKey) return apiError(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers");
     if (auth === 401) {
       return apiError(401, "UNAUTHENTICATED", `Request had invalid authentication credentials${quoted}`);
     }
@@ -151,9 +160,21 @@ export function startFakeGemini(options: FakeGeminiOptions = {}): FakeGemini {
     if (rng.float() < (options.failRate ?? 0)) {
       kind = rng.pick(kinds);
       failures[kind]++;
+      rec.outcome = kind;
     }
     if (kind === "429") {
-      return apiError(429, "RESOURCE_EXHAUSTED", `Resource has been exhausted (e.g. check quota).${quoted}`);
+      const retry = options.retryDelayMs === undefined ? undefined : [
+        {
+          "@type": "type.googleapis.com/google.rpc.RetryInfo",
+          retryDelay: `${options.retryDelayMs / 1000}s`,
+        },
+      ];
+      return apiError(
+        429,
+        "RESOURCE_EXHAUSTED",
+        `Resource has been exhausted (e.g. check quota).${quoted}`,
+        retry,
+      );
     }
     if (kind === "500") return apiError(500, "INTERNAL", `Internal error encountered.${quoted}`);
     const text = kind === "garbage" ? rng.pick(GARBAGE) + quoted : answerFor(rec);

@@ -76,7 +76,7 @@ export interface GeminiJudgeOptions {
   apiKey?: string;
   /** Model name. Default `"gemini-2.5-flash"`. */
   model?: string;
-  /** API base URL (tests point it at the loopback fake). Default: the SDK's (`https://generativelanguage.googleapis.com`). */
+  /** API base URL (tests point it at the loopback fake). Default `$GEMINI_BASE_URL`, else the SDK's (`https://generativelanguage.googleapis.com`). */
   baseUrl?: string;
   /** Most requests in flight at once, across all concurrent `score()` calls. Default 4. */
   concurrency?: number;
@@ -90,7 +90,7 @@ export interface GeminiJudgeOptions {
   backoffMaxMs?: number;
   /** Grading instructions (the injection guard and output format are always appended). Default {@linkcode DEFAULT_RUBRIC}. */
   rubric?: string;
-  /** Scorer when the judge cannot answer: `"none"` throws instead. Default `"overlap"`. */
+  /** Scorer when the judge cannot answer: `"none"` throws instead. Default `$GEMINI_JUDGE_FALLBACK` (`none` or `overlap`), else `"overlap"`. */
   fallback?: "none" | "overlap" | FallbackScorer;
   /** Score cache; `false` disables it (and in-flight de-duplication). Default: a new in-memory {@linkcode JudgeCache}. */
   cache?: JudgeCache | false;
@@ -110,12 +110,19 @@ type Attempted =
   | { ok: true; score: number }
   | { ok: false; kind: FailureKind | "offline"; error: string };
 
-function envKey(): string | undefined {
+function env(name: string): string | undefined {
   try {
-    return Deno.env.get("GEMINI_API_KEY");
+    return Deno.env.get(name) || undefined;
   } catch {
     return undefined; // no --allow-env: treated as not set
   }
+}
+
+/** The fallback named by `$GEMINI_JUDGE_FALLBACK` (`none` / `overlap`), if set. */
+function envFallback(): "none" | "overlap" | undefined {
+  const v = env("GEMINI_JUDGE_FALLBACK");
+  if (v === undefined || v === "none" || v === "overlap") return v;
+  throw new UserError(`GEMINI_JUDGE_FALLBACK = ${JSON.stringify(v)}: expected "none" or "overlap"`);
 }
 
 function checkOptions(o: GeminiJudgeOptions): void {
@@ -157,7 +164,8 @@ function answerText(res: GenerateContentResponse): string | undefined {
  */
 export function createGeminiJudge(options: GeminiJudgeOptions = {}): Judge {
   checkOptions(options);
-  const key = (options.apiKey ?? envKey()) || undefined;
+  const key = (options.apiKey ?? env("GEMINI_API_KEY")) || undefined;
+  const baseUrl = options.baseUrl ?? env("GEMINI_BASE_URL");
   const model = options.model ?? "gemini-2.5-flash";
   const rubric = options.rubric ?? DEFAULT_RUBRIC;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -165,7 +173,7 @@ export function createGeminiJudge(options: GeminiJudgeOptions = {}): Judge {
   const backoff = { baseMs: options.backoffBaseMs ?? 500, maxMs: options.backoffMaxMs ?? 20_000 };
   const rng = options.rng ?? new Rng(0x5eed);
   const log = options.log ?? ((line: string) => console.warn(line));
-  const fbOpt = options.fallback ?? "overlap";
+  const fbOpt = options.fallback ?? envFallback() ?? "overlap";
   const fallback: FallbackScorer | null = fbOpt === "none"
     ? null
     : fbOpt === "overlap"
@@ -182,15 +190,13 @@ export function createGeminiJudge(options: GeminiJudgeOptions = {}): Judge {
   if (!key) {
     if (!fallback) {
       throw new UserError(
-        'judge: GEMINI_API_KEY is not set and fallback is "none"; set the key or use a fallback',
+        'judge: GEMINI_API_KEY is not set and fallback is "none"; set the key, or use a fallback (GEMINI_JUDGE_FALLBACK=overlap)',
       );
     }
     offline = "GEMINI_API_KEY is not set";
     log(`judge: GEMINI_API_KEY is not set; scoring with the ${fallback.name} fallback`);
   }
-  const ai = key
-    ? new GoogleGenAI({ apiKey: key, httpOptions: options.baseUrl ? { baseUrl: options.baseUrl } : {} })
-    : null;
+  const ai = key ? new GoogleGenAI({ apiKey: key, httpOptions: baseUrl ? { baseUrl } : {} }) : null;
 
   let st = { calls: 0, ok: 0, errors: 0, fallbacks: 0, cacheHits: 0, retries: 0 };
   let latencySum = 0, latencyN = 0;
