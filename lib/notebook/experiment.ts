@@ -49,7 +49,7 @@ export function notebookJudge(options: { gemini?: boolean; log?: (line: string) 
   (options.log ?? console.warn)(
     "judge: gemini = false; every score comes from the overlap fallback (counted)",
   );
-  return createGeminiJudge({ apiKey: "", log: () => {} });
+  return createGeminiJudge({ apiKey: "", fallback: "overlap", log: () => {} });
 }
 
 function looksLikePath(v: string): boolean {
