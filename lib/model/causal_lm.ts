@@ -43,6 +43,10 @@ export interface LoadOptions {
   tokenizer?: boolean;
   /** Write ONNX Runtime profiles (JSON) with this file prefix, one per session (see `bench/profile.ts`). */
   profilePrefix?: string;
+  /** ORT weight pre-packing (default true; see `SessionOptions.prepack`). */
+  prepack?: boolean;
+  /** ORT's CPU memory arena (default true; see `SessionOptions.memArena`). */
+  memArena?: boolean;
 }
 
 /** What {@linkcode CausalLM.generate} returns. */
@@ -125,6 +129,8 @@ export class CausalLM {
         device: this.options.device,
         threads: this.options.threads,
         profilePrefix: prefix ? `${prefix}_${key.split("|")[0]}` : undefined,
+        prepack: this.options.prepack,
+        memArena: this.options.memArena,
       });
       this.#sessions.set(key, s);
     }

@@ -25,6 +25,13 @@ export interface SessionOptions {
   optimization?: "disabled" | "basic" | "extended" | "all";
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
+  /**
+   * Let MLAS pre-pack constant GEMM operands (default true: faster GEMMs, but one packed copy of a weight per
+   * Gemm node that reads it: forward, backward and reference passes each pack their own).
+   */
+  prepack?: boolean;
+  /** Keep ORT's CPU arena (default true); false returns activation memory to the system after each run. */
+  memArena?: boolean;
 }
 
 /** A host tensor fed to or returned from a session. */
@@ -113,6 +120,8 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
     graphOptimizationLevel: options.optimization ?? "all",
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
+    ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
+    ...(options.prepack === false ? { extra: { session: { disable_prepacking: "1" } } } : {}),
   };
   const src = await modelSource(graph);
   const make = (eps: string[]) =>
