@@ -35,7 +35,7 @@ export interface GrpoConfig {
   eval_size: number;
   /** dialogue_perplexity's frozen scorer LM (folder or hub id); null = a frozen copy of `model`. Default null. */
   perplexity_model: string | null;
-  /** Peak AdamW learning rate. Default 3e-4. */
+  /** Peak AdamW learning rate. Default 5e-4. */
   learning_rate: number;
   /** AdamW β1. Default 0.9. */
   adam_beta1: number;
@@ -51,7 +51,7 @@ export interface GrpoConfig {
   lr_scheduler_type: SchedulerType;
   /** Clip the global gradient norm to this (0 = no clipping). Default 1. */
   max_grad_norm: number;
-  /** Completions per micro-batch (as in TRL); a multiple of `num_generations`. Default 8. */
+  /** Completions per micro-batch (as in TRL); a multiple of `num_generations`. Default 32. */
   per_device_train_batch_size: number;
   /** Micro-batches accumulated into one optimizer step. Default 1. */
   gradient_accumulation_steps: number;
@@ -63,13 +63,13 @@ export interface GrpoConfig {
   max_prompt_length: number;
   /** Most new tokens per completion. Default 96. */
   max_completion_length: number;
-  /** Sampling temperature. Default 1. */
+  /** Sampling temperature (the loss, KL and entropy use the unscaled log-probs). Default 1. */
   temperature: number;
   /** Nucleus sampling threshold (1 = off). Default 1. */
   top_p: number;
   /** Keep only the k most likely tokens (0 = off). Default 0. */
   top_k: number;
-  /** KL coefficient to the reference (base) model; 0 skips the reference pass. Default 0.02. */
+  /** KL coefficient to the reference (base) model; 0 skips the reference pass. Default 0.04. */
   beta: number;
   /** Lower clipping bound ε of the probability ratio. Default 0.2. */
   epsilon: number;
@@ -83,11 +83,11 @@ export interface GrpoConfig {
   reward_funcs: string[];
   /** One weight per reward (null = all 1). Default null. */
   reward_weights: number[] | null;
-  /** Optimizer steps to train. Default 40. */
+  /** Optimizer steps to train. Default 100. */
   max_steps: number;
-  /** Write a checkpoint every this many steps (0 = only at the end). Default 20. */
+  /** Write a checkpoint every this many steps (0 = only at the end). Default 50. */
   save_steps: number;
-  /** Evaluate on the held-out split every this many steps (0 = only at start and end). Default 20. */
+  /** Evaluate on the held-out split every this many steps (0 = only at start and end). Default 25. */
   eval_steps: number;
   /** Write a metrics row every this many steps (values averaged over them). Default 1. */
   logging_steps: number;
