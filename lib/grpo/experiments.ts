@@ -27,7 +27,7 @@ import type { GrpoConfig } from "./config_types.ts";
 import type { MetricsRow } from "./logging.ts";
 import type { TrainExample } from "./rollout.ts";
 import type { StopSignal } from "./stop.ts";
-import { type RewardEnv, train, type TrainResult } from "./trainer.ts";
+import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -189,7 +189,8 @@ export async function experimentData(
 export type FrozenScorer = PerplexityScorer & { release?: () => Promise<void> };
 
 /** Options of {@linkcode runExperiment}. */
-export interface RunExperimentOptions {
+export interface RunExperimentOptions
+  extends Pick<TrainOptions, "onLog" | "onProgress" | "print" | "stop" | "handleSigint" | "log"> {
   /** Option values over the experiment's defaults (unknown names → UserError). */
   params?: Record<string, unknown>;
   /** A loaded model to train (default: load `model`). */
@@ -200,18 +201,6 @@ export interface RunExperimentOptions {
   policyScorer?: (model: CausalLM, lora: () => LoraAdapter) => PerplexityScorer;
   /** Builds the frozen-LM perplexity scorer (default lib/rewards `lmPerplexityScorer`). */
   frozenScorer?: (idOrDir: string, cfg: GrpoConfig) => Promise<FrozenScorer>;
-  /** Called with every logged row. */
-  onLog?: (row: MetricsRow) => void;
-  /** Called with every progress update. */
-  onProgress?: (e: ProgressEvent) => void;
-  /** Print progress lines (default true). */
-  print?: boolean;
-  /** Stop requests. */
-  stop?: StopSignal;
-  /** Make Ctrl-C stop gracefully (default true). */
-  handleSigint?: boolean;
-  /** Where notices go (default stderr). */
-  log?: (line: string) => void;
 }
 
 /** Validates the options of experiment `id`, loads its data and trains; returns the trainer's result. */

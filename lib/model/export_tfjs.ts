@@ -31,6 +31,7 @@ import type { LoraAdapter } from "./lora.ts";
 import type { Device } from "../onnx/session.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { pathExists } from "../util/atomic.ts";
 
 /** Tokenizer and chat-template files copied from the model folder when present. */
 export const TOKENIZER_FILES: readonly string[] = [
@@ -161,18 +162,8 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
   return g;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 async function readJsonIfAny(path: string): Promise<Record<string, unknown> | undefined> {
-  if (!(await exists(path))) return undefined;
+  if (!(await pathExists(path))) return undefined;
   try {
     return JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
@@ -208,7 +199,7 @@ export async function exportTransformersJs(
   options: ExportTransformersJsOptions = {},
 ): Promise<ExportTransformersJsResult> {
   const cfg = model.config;
-  if (options.tokenizer !== false && !(await exists(join(model.dir, "tokenizer.json")))) {
+  if (options.tokenizer !== false && !(await pathExists(join(model.dir, "tokenizer.json")))) {
     throw new UserError(`cannot export ${model.dir}: the model folder has no tokenizer.json`);
   }
   await Deno.mkdir(join(outDir, "onnx"), { recursive: true });
@@ -249,7 +240,7 @@ export async function exportTransformersJs(
   files.push("generation_config.json");
   for (const name of TOKENIZER_FILES) {
     const src = join(model.dir, name);
-    if (!(await exists(src))) continue;
+    if (!(await pathExists(src))) continue;
     await writeFileAtomic(join(outDir, name), await Deno.readFile(src));
     files.push(basename(name));
   }
@@ -314,14 +305,14 @@ export async function openTransformersJs(
   idOrDir: string,
   options: OpenTransformersJsOptions = {},
 ): Promise<{ model: TfjsCausalLM; tokenizer: TfjsTokenizer; source: string }> {
-  const local = await exists(idOrDir);
+  const local = await pathExists(idOrDir);
   const dtype = options.dtype ?? "fp32";
   if (local) {
     const file = join(idOrDir, "onnx", dtype === "fp32" ? "model.onnx" : `model_${dtype}.onnx`);
-    if (!(await exists(join(idOrDir, "config.json")))) {
+    if (!(await pathExists(join(idOrDir, "config.json")))) {
       throw new UserError(`transformers.js model folder ${idOrDir} has no config.json`);
     }
-    if (dtype === "fp32" && !(await exists(file))) {
+    if (dtype === "fp32" && !(await pathExists(file))) {
       throw new UserError(`transformers.js model folder ${idOrDir} has no onnx/model.onnx`);
     }
   }

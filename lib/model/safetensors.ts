@@ -7,6 +7,7 @@
  */
 import { basename, join } from "node:path";
 import { UserError, writeFileAtomic } from "../util/mod.ts";
+import { pathExists } from "../util/atomic.ts";
 
 /** The dtypes this module reads. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32";
@@ -336,16 +337,6 @@ export async function writeSafetensors(
 /** Options of {@linkcode loadModelWeights}. */
 export type LoadModelWeightsOptions = ReadSafetensorsOptions;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /**
  * Loads a model folder's weights: `model.safetensors`, or the shards listed in
  * `model.safetensors.index.json` (each shard read once; every listed tensor must be in its shard).
@@ -355,9 +346,9 @@ export async function loadModelWeights(
   options: LoadModelWeightsOptions = {},
 ): Promise<Map<string, SafeTensor>> {
   const single = join(dir, "model.safetensors");
-  if (await exists(single)) return await readSafetensors(single, options);
+  if (await pathExists(single)) return await readSafetensors(single, options);
   const indexPath = join(dir, "model.safetensors.index.json");
-  if (!(await exists(indexPath))) {
+  if (!(await pathExists(indexPath))) {
     throw new UserError(`model folder ${dir} has neither model.safetensors nor model.safetensors.index.json`);
   }
   const weightMap = await readShardIndex(indexPath);

@@ -75,3 +75,14 @@ export async function readJsonLines<T = unknown>(path: string): Promise<{ rows: 
   }
   return { rows, torn };
 }
+
+/** Whether `path` exists (other stat errors, such as permission denied, are thrown). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
