@@ -25,7 +25,10 @@ import { writeJsonAtomic } from "../lib/util/atomic.ts";
 import type { Device } from "../lib/onnx/session.ts";
 
 const ORACLE = new URL("../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 
 /** Seconds of one GRPO step, median over `repeat` runs after one warm-up. */
 async function timeTrainStep(model: CausalLM, casePath: string, repeat: number): Promise<number> {
