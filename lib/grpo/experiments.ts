@@ -21,12 +21,9 @@ import { REWARDS } from "../rewards/registry.ts";
 import type { PerplexityScorer } from "../rewards/perplexity.ts";
 import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
 import { UserError } from "../util/errors.ts";
-import type { ProgressEvent } from "../util/progress.ts";
 import { resolveConfig, resolveModelPath } from "./config.ts";
 import type { GrpoConfig } from "./config_types.ts";
-import type { MetricsRow } from "./logging.ts";
 import type { TrainExample } from "./rollout.ts";
-import type { StopSignal } from "./stop.ts";
 import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** The experiment ids. */
