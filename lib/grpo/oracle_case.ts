@@ -88,10 +88,9 @@ export async function runOracleCase(
     epsilon: c.epsilon,
     epsilonHigh: c.epsilon_high ?? c.epsilon,
   });
-  await model.release();
   // Log-probs of every real token (the oracle's alignment): one more pass with the adapter.
-  const all = (await new CausalLM(modelDir, config, weights, null, { device: options.device ?? "cpu" })
-    .logprobs(batch, lora)).logprobs;
+  const all = (await model.logprobs(batch, lora)).logprobs;
+  await model.release();
   const result = new Map<string, { shape: number[]; data: Float64Array }>();
   result.set("loss", { shape: [1], data: Float64Array.of(out.loss) });
   const lp = shiftFromNext(all, B);

@@ -312,7 +312,6 @@ export class CausalLM {
       for (let i = 0; i < P0 - p.length; i++) ids.push(pad), keyMask.push(0);
       for (const t of p) ids.push(t), keyMask.push(1);
     }
-    const nextPos = prompts.map((p) => p.length);
     let pos = positionsFromMask(keyMask, B, P0);
     let past: Record<string, ort.Tensor> = {};
     for (let i = 0; i < cfg.numLayers; i++) {
@@ -357,7 +356,7 @@ export class CausalLM {
       const km: number[] = [];
       for (let r = 0; r < B; r++) km.push(...keyMask.slice(r * S, (r + 1) * S), 1);
       keyMask = km;
-      pos = Int32Array.from(nextPos.map((p, r) => (nextPos[r] = p + 1) - 1));
+      pos = Int32Array.from(prompts, (p) => p.length + step); // the new token's position
       feedIds = next;
       T = 1;
     }

@@ -7,6 +7,7 @@
  */
 import type { Dim, DType } from "./graph.ts";
 import { Tensor } from "./graph.ts";
+import { DATA_TYPE } from "./proto.ts";
 
 /** A tensor or a number (a scalar constant). */
 export type TensorLike = Tensor | number;
@@ -110,8 +111,7 @@ export const stopped: WeakSet<object> = new WeakSet();
 
 /** Converts element type. */
 export function cast(x: Tensor, to: DType): Tensor {
-  const code = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 }[to];
-  return x.graph.node("Cast", [x], [{ dtype: to, shape: [...x.shape] }], { to: code })[0];
+  return x.graph.node("Cast", [x], [{ dtype: to, shape: [...x.shape] }], { to: DATA_TYPE[to] })[0];
 }
 
 /** where(cond, a, b) */
@@ -333,14 +333,11 @@ export const reduceMax = (x: Tensor, axes: number[], keepdims = false): Tensor =
 /** A tensor of the run-time shape `shapeTensor` filled with `value`. */
 export function constantOfShape(shapeTensor: Tensor, dtype: DType, value: number, shape: Dim[]): Tensor {
   const g = shapeTensor.graph;
-  const code =
-    { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 }[dtype];
   const raw = dtype === "float64"
     ? new Uint8Array(Float64Array.of(value).buffer)
     : dtype === "int64"
     ? new Uint8Array(BigInt64Array.of(BigInt(value)).buffer)
     : new Uint8Array(Float32Array.of(value).buffer);
-  void code;
   return g.node("ConstantOfShape", [shapeTensor], [{ dtype, shape }], {
     value: { tensor: { name: "value", dtype, dims: [1], raw } },
   })[0];

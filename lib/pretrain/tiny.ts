@@ -3,20 +3,17 @@
  * output projections scaled by 1/√(2·layers), norms at 1).
  * @module
  */
-import { weightShapes } from "../model/llama.ts";
+import { type LlamaShape, weightShapes } from "../model/llama.ts";
 import type { Weight } from "../model/graphs.ts";
 import { Rng } from "../util/rng.ts";
 
-/** Sizes of the tiny model. */
-export interface TinySizes {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  maxPositions: number;
-}
+/** Sizes of the tiny model: the architecture fields it chooses, plus its context length. */
+export type TinySizes =
+  & Pick<
+    LlamaShape,
+    "vocabSize" | "hiddenSize" | "intermediateSize" | "numLayers" | "numHeads" | "numKvHeads"
+  >
+  & { maxPositions: number };
 
 /** The default sizes (≈ 3 M parameters, ≈ 12 MB in float32). */
 export const TINY_SIZES: Omit<TinySizes, "vocabSize"> = {
