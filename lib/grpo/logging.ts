@@ -52,12 +52,14 @@ export function stepRow(
   row.grad_norm = s.gradNorm;
   row.learning_rate = parts.learningRate;
   row.num_tokens = parts.numTokens;
-  row.reward = mean(r.rewards.total);
+  row.reward = mean(r.rewards.total.filter((x) => !Number.isNaN(x)));
   row.reward_std = mean(r.groupStd);
-  for (const [name, values] of Object.entries(r.rewards.perFunction)) {
+  for (const [name, all] of Object.entries(r.rewards.perFunction)) {
+    const values = all.filter((x): x is number => x !== null); // null: the reward did not apply
     row[`rewards/${name}/mean`] = mean(values);
     row[`rewards/${name}/std`] = std(values);
   }
+  if (r.rewards.unscorable) row["rewards/unscorable"] = r.rewards.unscorable;
   const lengths = r.samples.map((x) => x.length);
   const term = r.samples.filter((x) => x.terminated).map((x) => x.length);
   row["completions/mean_length"] = mean(lengths);
@@ -166,10 +168,10 @@ export interface CompletionRecord {
   prompt: string;
   /** The decoded completion. */
   completion: string;
-  /** Score of each reward by name. */
-  rewards: Record<string, number>;
-  /** Weighted total. */
-  reward: number;
+  /** Score of each reward by name (null: not applicable). */
+  rewards: Record<string, number | null>;
+  /** Weighted total over the rewards that applied (null when none did). */
+  reward: number | null;
   /** Group advantage. */
   advantage: number;
 }
@@ -181,7 +183,7 @@ export function completionRecords(step: number, r: RolloutBatch): CompletionReco
     prompt: s.prompt,
     completion: s.completion,
     rewards: Object.fromEntries(Object.entries(r.rewards.perFunction).map(([k, v]) => [k, v[i]])),
-    reward: r.rewards.total[i],
+    reward: Number.isNaN(r.rewards.total[i]) ? null : r.rewards.total[i],
     advantage: r.advantages[i],
   }));
 }
