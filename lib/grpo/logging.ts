@@ -74,9 +74,18 @@ export function stepRow(
   row["clip_ratio/low_mean"] = s.clipLow;
   row["clip_ratio/high_mean"] = s.clipHigh;
   row["clip_ratio/region_mean"] = s.clipRegion;
-  row.frac_reward_zero_std = r.zeroStdGroups / Math.max(1, r.groupStd.length);
+  row.frac_reward_zero_std = r.fracRewardZeroStd ?? r.zeroStdGroups / Math.max(1, r.groupStd.length);
+  if (r.dynamic) {
+    row["dynamic_sampling/rounds"] = r.dynamic.rounds;
+    row["dynamic_sampling/extra_generations"] = r.dynamic.extraGenerations;
+    row["dynamic_sampling/dropped_groups"] = r.dynamic.droppedGroups;
+    row["dynamic_sampling/train_groups"] = r.dynamic.trainGroups;
+    row["dynamic_sampling/filled"] = r.dynamic.trainGroups >= r.dynamic.targetGroups ? 1 : 0;
+  }
+  if (r.maskedTruncated !== undefined) row["completions/masked_truncated"] = r.maskedTruncated;
   row["prompts/truncated"] = r.truncatedPrompts;
   row.step_time = parts.stepTime;
+  if (r.referenceSeconds !== undefined) row["step_time/reference"] = r.referenceSeconds;
   row.epoch = parts.epoch;
   if (parts.judge) {
     const j = parts.judge;

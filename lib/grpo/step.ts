@@ -81,7 +81,9 @@ export function objectiveInputs(
   const mask = shiftToNext(mb.completionMask, B);
   let policyMask: Float64Array | undefined;
   if (cfg.top_entropy_quantile < 1) {
-    if (!mb.entropy) throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
+    if (!mb.entropy) {
+      throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
+    }
     policyMask = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
   }
   if (!cfg.entropy_coef) return { objective, policyMask };

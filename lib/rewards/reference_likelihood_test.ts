@@ -85,7 +85,8 @@ Deno.test("referenceLikelihoodReward debiased: clip(p − p(no reasoning), 0, 1)
 Deno.test("referenceLikelihoodReward: dialogue uses references; bad scorer answers and inputs are one-line errors", async () => {
   const scorer = fake((_, t) => [Math.log(0.5)].concat(t.length > 3 ? [Math.log(0.25)] : []));
   const r = referenceLikelihoodReward(scorer);
-  const out = (await r.fn({ prompts: ["a"], completions: ["b"], references: ["long reference"] })) as number[];
+  const out =
+    (await r.fn({ prompts: ["a"], completions: ["b"], references: ["long reference"] })) as number[];
   assertAlmostEquals(out[0], 2 * 0.375);
   await assertRejects(
     async () => await r.fn({ prompts: ["a"], completions: ["b"] }),
