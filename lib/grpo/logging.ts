@@ -80,7 +80,7 @@ export function stepRow(
     row["dynamic_sampling/extra_generations"] = r.dynamic.extraGenerations;
     row["dynamic_sampling/dropped_groups"] = r.dynamic.droppedGroups;
     row["dynamic_sampling/train_groups"] = r.dynamic.trainGroups;
-    row["dynamic_sampling/filled"] = r.dynamic.trainGroups >= r.dynamic.targetGroups ? 1 : 0;
+    row["dynamic_sampling/filled"] = r.dynamic.filled ? 1 : 0;
   }
   if (r.maskedTruncated !== undefined) row["completions/masked_truncated"] = r.maskedTruncated;
   row["prompts/truncated"] = r.truncatedPrompts;

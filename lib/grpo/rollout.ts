@@ -155,6 +155,8 @@ export interface DynamicSamplingStats {
   trainGroups: number;
   /** Groups dropped for zero reward spread. */
   droppedGroups: number;
+  /** Whether the batch was filled with groups that have reward spread. */
+  filled: boolean;
 }
 
 /** The rollouts of one optimizer step (all accumulated micro-batches). */
@@ -330,6 +332,7 @@ export async function collectRollouts(
       targetGroups: target,
       trainGroups: groups.length,
       droppedGroups: dropped,
+      filled: kept.length >= target,
     };
   }
   const samples = groups.flatMap((g) => g.samples);
