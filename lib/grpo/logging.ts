@@ -52,7 +52,7 @@ export function stepRow(
   row.grad_norm = s.gradNorm;
   row.learning_rate = parts.learningRate;
   row.num_tokens = parts.numTokens;
-  row.reward = mean(r.rewards.total.filter((x) => !Number.isNaN(x)));
+  row.reward = mean(r.rewards.total.filter((x) => Number.isFinite(x))); // NaN (null once resumed): unscorable
   row.reward_std = mean(r.groupStd);
   for (const [name, all] of Object.entries(r.rewards.perFunction)) {
     const values = all.filter((x): x is number => x !== null); // null: the reward did not apply
@@ -192,7 +192,7 @@ export function completionRecords(step: number, r: RolloutBatch): CompletionReco
     prompt: s.prompt,
     completion: s.completion,
     rewards: Object.fromEntries(Object.entries(r.rewards.perFunction).map(([k, v]) => [k, v[i]])),
-    reward: Number.isNaN(r.rewards.total[i]) ? null : r.rewards.total[i],
+    reward: Number.isFinite(r.rewards.total[i]) ? r.rewards.total[i] : null,
     advantage: r.advantages[i],
   }));
 }
