@@ -139,7 +139,7 @@ export interface TokenStats {
   clipRegion: number;
 }
 
-/** KL and clip statistics over the tokens where `mask` is 1. */
+/** KL and clip statistics over the tokens where `mask` is 1 (ratios per sequence with `sequenceLevel`). */
 export function tokenStats(
   arrays: {
     mask: ArrayLike<number>;
@@ -148,10 +148,19 @@ export function tokenStats(
     ref?: ArrayLike<number>;
     advantages: ArrayLike<number>;
   },
-  options: { batch: number; epsilon: number; epsilonHigh: number },
+  options: { batch: number; epsilon: number; epsilonHigh: number; sequenceLevel?: boolean },
 ): TokenStats {
   const { mask, logprobs, old, ref, advantages } = arrays;
   const T = mask.length / options.batch;
+  // GSPO: every token of a row shares the exp of the row's mean log-ratio
+  const seqLogRatio = new Float64Array(options.batch);
+  if (old && options.sequenceLevel) {
+    for (let b = 0; b < options.batch; b++) {
+      let s = 0, c = 0;
+      for (let t = 0; t < T; t++) if (mask[b * T + t]) s += logprobs[b * T + t] - old[b * T + t], c++;
+      seqLogRatio[b] = s / Math.max(c, 1);
+    }
+  }
   let n = 0, kl = 0, low = 0, high = 0;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
@@ -160,7 +169,11 @@ export function tokenStats(
       const d = ref[i] - logprobs[i];
       kl += Math.exp(d) - d - 1;
     }
-    const ratio = old ? Math.exp(logprobs[i] - old[i]) : 1;
+    const ratio = !old
+      ? 1
+      : options.sequenceLevel
+      ? Math.exp(seqLogRatio[Math.floor(i / T)])
+      : Math.exp(logprobs[i] - old[i]);
     const a = advantages[Math.floor(i / T)];
     if (ratio < 1 - options.epsilon && a < 0) low++;
     if (ratio > 1 + options.epsilonHigh && a > 0) high++;

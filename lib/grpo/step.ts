@@ -156,7 +156,12 @@ export async function lossAndGrads(
         ref: mb.ref,
         advantages: mb.advantages,
       },
-      { batch: B, epsilon: cfg.epsilon, epsilonHigh },
+      {
+        batch: B,
+        epsilon: cfg.epsilon,
+        epsilonHigh,
+        sequenceLevel: cfg.importance_sampling_level === "sequence",
+      },
     );
     kl += st.kl * count;
     low += st.clipLow * count;
