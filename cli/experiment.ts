@@ -6,7 +6,7 @@
  * @module
  */
 import { checkOptionName, CONFIG_KEYS, formatConfigHelp } from "../lib/grpo/config.ts";
-import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: deno task experiment <id> [--param key=value …] [--help]";

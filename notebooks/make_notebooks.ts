@@ -208,7 +208,7 @@ function testingNotebook(): Notebook {
       "let examples = 5; // problems and prompts shown side by side",
     ]),
     md("## The adapters"),
-    code(`import { findAdapters } from "../lib/eval/mod.ts";
+    code(`import { findAdapters } from "../lib/study/mod.ts";
 
 const found = await findAdapters(outputs_dir);
 console.log(\`found \${found.adapters.length} adapter(s) in \${outputs_dir}\`);
@@ -216,7 +216,8 @@ for (const a of found.adapters) console.log(\`  \${a.name}: \${a.dir}\`);
 for (const s of found.skipped) console.log(\`  skipped \${s.dir}: \${s.reason}\`);`),
     md("## Answers from every model\n\nThe base model first, then each adapter on top of it."),
     code(`import { CausalLM } from "../lib/model/mod.ts";
-import { compareModels, comparisonLines, comparisonTable, freshTestSets } from "../lib/eval/mod.ts";
+import { compareModels, comparisonLines, comparisonTable } from "../lib/eval/mod.ts";
+import { freshTestSets } from "../lib/study/mod.ts";
 import { notebookJudge, notebookParams } from "../lib/notebook/experiment.ts";
 import { display } from "../lib/notebook/mod.ts";
 import { htmlView } from "../lib/notebook/results.ts";
@@ -257,7 +258,8 @@ function comparisonNotebook(): Notebook {
     ]),
     md("## What exists"),
     code(
-      `import { experimentStatus, resolveTrlLogs, runAllExperiments, statusLines } from "../lib/notebook/experiment.ts";
+      `import { experimentStatus, resolveTrlLogs, statusLines } from "../lib/study/mod.ts";
+import { runAllExperiments } from "../lib/notebook/experiment.ts";
 
 if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini });
 const status = await experimentStatus(outputs_dir, { seeds });

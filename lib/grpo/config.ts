@@ -209,7 +209,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     name: "output_dir",
     type: "string",
     default: "outputs/run",
-    doc: "Where logs and checkpoints go (relative: from the repo root; experiments: outputs/<id>).",
+    doc:
+      "Where logs and checkpoints go (relative: from the repo root; experiments: outputs/<id>_seed<seed>).",
+  },
+  {
+    name: "overwrite_output_dir",
+    type: "boolean",
+    default: false,
+    doc: "Replace a run already in output_dir (false: such a folder stops a fresh run).",
   },
   {
     name: "resume_from_checkpoint",

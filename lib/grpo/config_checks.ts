@@ -152,5 +152,8 @@ export function checkConfigValues(cfg: GrpoConfig, options: { knownRewards: read
   int("logging_steps", cfg.logging_steps, 1);
   int("seed", cfg.seed, 0);
   str("output_dir", cfg.output_dir);
+  if (typeof cfg.overwrite_output_dir !== "boolean") {
+    throw bad("overwrite_output_dir", cfg.overwrite_output_dir, "expected true or false");
+  }
   if (cfg.resume_from_checkpoint !== null) str("resume_from_checkpoint", cfg.resume_from_checkpoint);
 }

@@ -93,8 +93,10 @@ export interface GrpoConfig {
   logging_steps: number;
   /** Seed of sampling, data order, LoRA init and the held-out split. Default 42. */
   seed: number;
-  /** Where logs and checkpoints go (relative paths: from the repo root). Default "outputs/<experiment>". */
+  /** Where logs and checkpoints go (relative paths: from the repo root). Default "outputs/<experiment>_seed<seed>". */
   output_dir: string;
+  /** Replace a run already in `output_dir`; false stops a fresh run in a folder that holds one. Default false. */
+  overwrite_output_dir: boolean;
   /** Resume from this checkpoint folder, or "latest" in `output_dir`; null starts fresh. Default null. */
   resume_from_checkpoint: string | null;
 }

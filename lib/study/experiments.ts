@@ -21,10 +21,17 @@ import { REWARDS } from "../rewards/registry.ts";
 import type { PerplexityScorer } from "../rewards/perplexity.ts";
 import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
 import { UserError } from "../util/errors.ts";
-import { resolveConfig, resolveModelPath } from "./config.ts";
-import type { GrpoConfig } from "./config_types.ts";
-import type { TrainExample } from "./rollout.ts";
-import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { defaultOutputDir } from "../util/run_folder.ts";
+import {
+  type GrpoConfig,
+  resolveConfig,
+  resolveModelPath,
+  type RewardEnv,
+  train,
+  type TrainExample,
+  type TrainOptions,
+  type TrainResult,
+} from "../grpo/mod.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -63,7 +70,7 @@ const exp = (
   task: id.startsWith("math") ? "math" : "dialogue",
   description,
   perplexity: id.startsWith("math") ? "policy" : "frozen",
-  defaults: { reward_funcs, output_dir: `outputs/${id}`, ...extra },
+  defaults: { reward_funcs, ...extra },
 });
 
 /** The six experiments by id. */
@@ -92,9 +99,17 @@ export function getExperiment(id: string): Experiment {
   return EXPERIMENTS[id as ExperimentId];
 }
 
-/** The resolved config of experiment `id` with `params` over its defaults (validated). */
+/**
+ * The resolved config of experiment `id` with `params` over its defaults (validated). Without an
+ * `output_dir` it is the run folder's default for the seed: `outputs/<id>_seed<seed>`.
+ */
 export function experimentConfig(id: string, params: Record<string, unknown> = {}): GrpoConfig {
-  return resolveConfig(params, { base: getExperiment(id).defaults });
+  const e = getExperiment(id);
+  const cfg = resolveConfig(params, { base: e.defaults });
+  if (params.output_dir === undefined && e.defaults.output_dir === undefined) {
+    cfg.output_dir = defaultOutputDir(id, cfg.seed);
+  }
+  return cfg;
 }
 
 /** Seed of the generated math pool (apart from the tiny model's pretraining corpus, seeds 0 and 1). */

@@ -13,8 +13,8 @@ import {
   getExperiment,
   runExperiment,
 } from "./experiments.ts";
-import type { MetricsRow } from "./logging.ts";
-import { writeTinyChatModel } from "./testing.ts";
+import type { MetricsRow } from "../grpo/mod.ts";
+import { writeTinyChatModel } from "../grpo/testing.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-experiments-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));

@@ -1,210 +1,21 @@
 /**
- * Running the study's experiments from notebooks: {@linkcode runInNotebook} trains one experiment with a
- * live-updating reward plot (plotly through {@linkcode liveDisplay}; outside Jupyter it prints progress
- * lines), {@linkcode experimentStatus} says which of the six experiments (per seed) exist in an output
- * folder and the command that produces each missing one, and {@linkcode runAllExperiments} runs them
- * all (per seed) in one go.
+ * The study's status and run-all: {@linkcode experimentStatus} says which of the six experiments (per
+ * seed) exist in an output folder and the command that produces each missing one, {@linkcode runAllExperiments}
+ * runs them all (per seed) into their default folders, and {@linkcode resolveTrlLogs} finds the shared TRL
+ * logs. Run folders are read through lib/util's run-folder module.
  * @module
  */
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  EXPERIMENT_IDS,
-  getExperiment,
-  runExperiment,
-  type RunExperimentOptions,
-} from "../grpo/experiments.ts";
-import { GRPO_DEFAULTS, REPO_ROOT } from "../grpo/config.ts";
-import type { MetricsRow } from "../grpo/logging.ts";
-import { createGeminiJudge, type Judge } from "../judge/mod.ts";
-import type { PlotSpec } from "../analysis/figures.ts";
-import { PLOTLY_MIME } from "../analysis/display.ts";
-import { readJsonLines } from "../util/atomic.ts";
+import { GRPO_DEFAULTS, REPO_ROOT } from "../grpo/mod.ts";
 import { UserError } from "../util/errors.ts";
-import { formatDuration, Progress, type ProgressEvent } from "../util/progress.ts";
-import { isJupyter, liveDisplay } from "./display.ts";
+import { Progress } from "../util/progress.ts";
+import { defaultOutputDir, findRunDirs, readRunSummary, type RunSummary } from "../util/run_folder.ts";
+import { EXPERIMENT_IDS, getExperiment, runExperiment } from "./experiments.ts";
 
-/** Options of {@linkcode runInNotebook}. */
-export interface NotebookRunOptions {
-  /** The judge of dialogue experiments (default: {@linkcode notebookJudge} with `gemini`). */
-  judge?: Judge;
-  /** Use Gemini when `GEMINI_API_KEY` is set (default true); false scores with the counted offline fallback. */
-  gemini?: boolean;
-  /** Draw the live reward plot (default: when running in Jupyter). */
-  plot?: boolean;
-  /** Print progress lines (default: when not plotting). */
-  print?: boolean;
-  /** Folder that relative `model`, `output_dir` and `perplexity_model` are resolved from (default: the working folder). */
-  cwd?: string;
-  /** Where notices go (default stderr; the closing summary: stdout). */
-  log?: (line: string) => void;
-  /** Further options of `runExperiment` (a loaded model, scorers, a stop signal). */
-  experiment?: Omit<RunExperimentOptions, "params" | "judge" | "onLog" | "onProgress" | "print" | "log">;
-}
-
-/** A judge for notebooks: Gemini (or its counted fallback when no key is set); `gemini: false` forces the fallback. */
-export function notebookJudge(options: { gemini?: boolean; log?: (line: string) => void } = {}): Judge {
-  if (options.gemini ?? true) return createGeminiJudge({ log: options.log });
-  (options.log ?? console.warn)(
-    "judge: gemini = false; every score comes from the overlap fallback (counted)",
-  );
-  return createGeminiJudge({ apiKey: "", fallback: "overlap", log: () => {} });
-}
-
-function looksLikePath(v: string): boolean {
-  return v.startsWith("./") || v.startsWith("../") || isAbsolute(v) || v === "." || v === "..";
-}
-
-/**
- * Notebook parameters as experiment options: `undefined` values dropped, relative `output_dir` resolved
- * from `cwd`, and `model` / `perplexity_model` given as paths resolved from `cwd` (a missing folder →
- * UserError naming the parameter).
- */
-export function notebookParams(params: Record<string, unknown>, cwd: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
-  if (typeof out.output_dir === "string" && !isAbsolute(out.output_dir)) {
-    out.output_dir = resolve(cwd, out.output_dir);
-  }
-  for (const k of ["model", "perplexity_model"]) {
-    const v = out[k];
-    if (typeof v !== "string" || !looksLikePath(v)) continue;
-    const abs = resolve(cwd, v);
-    if (!existsSync(abs)) {
-      throw new UserError(
-        `parameter ${k} = ${JSON.stringify(v)}: ${abs} does not exist${
-          k === "model" ? " (build the embedded model with `deno task pretrain`, or give a model folder)" : ""
-        }`,
-      );
-    }
-    out[k] = abs;
-  }
-  return out;
-}
-
-const HELD_OUT = ["eval/accuracy", "eval/judge_score"];
-
-/** The live figure: total reward and each reward function's mean per step, the held-out metric on a right axis. */
-export function liveRewardFigure(rows: readonly MetricsRow[], options: { title?: string } = {}): PlotSpec {
-  const series = (key: string) => {
-    const pts = rows.filter((r) => typeof r[key] === "number" && Number.isFinite(r[key]));
-    return { x: pts.map((r) => r.step), y: pts.map((r) => r[key]) };
-  };
-  const fns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-    .filter((k) => /^rewards\/.+\/mean$/.test(k)).sort();
-  const data: Record<string, unknown>[] = [
-    {
-      type: "scatter",
-      mode: "lines+markers",
-      name: "reward (total)",
-      line: { color: "#222", width: 2 },
-      ...series("reward"),
-    },
-    ...fns.map((k) => ({ type: "scatter", mode: "lines", name: k.slice(8, -5), ...series(k) })),
-  ];
-  for (const k of HELD_OUT) {
-    const s = series(k);
-    if (!s.x.length) continue;
-    data.push({
-      type: "scatter",
-      mode: "lines+markers",
-      name: `${k} (right axis)`,
-      yaxis: "y2",
-      line: { dash: "dot", color: "#d62728" },
-      marker: { size: 9, symbol: "diamond" },
-      ...s,
-    });
-  }
-  const held = HELD_OUT.find((k) => rows.some((r) => k in r));
-  return {
-    data,
-    layout: {
-      title: { text: options.title ?? "training reward" },
-      xaxis: { title: { text: "step" } },
-      yaxis: { title: { text: "reward" } },
-      ...(held
-        ? { yaxis2: { title: { text: held }, overlaying: "y", side: "right", rangemode: "tozero" } }
-        : {}),
-      legend: { orientation: "h", y: -0.25 },
-      margin: { l: 60, r: 60, t: 50, b: 60 },
-      height: 400,
-    },
-  };
-}
-
-/**
- * Trains experiment `id` with the notebook's parameters (experiment option names; see
- * {@linkcode notebookParams}) and a live reward plot updated at every logged step. Returns the run folder.
- */
-export async function runInNotebook(
-  id: string,
-  params: Record<string, unknown> = {},
-  options: NotebookRunOptions = {},
-): Promise<string> {
-  const e = getExperiment(id);
-  const log = options.log ?? ((l: string) => console.error(l));
-  const resolved = notebookParams(params, options.cwd ?? Deno.cwd());
-  const plot = options.plot ?? isJupyter();
-  const rows: MetricsRow[] = [];
-  const live = plot ? liveDisplay() : null;
-  let status = `${id}: starting`;
-  // Updates are chained so they reach the front-end in order; a failed one is reported once, not thrown.
-  let chain = Promise.resolve();
-  let failed = false;
-  const redraw = () => {
-    if (!live) return;
-    const bundle = { [PLOTLY_MIME]: liveRewardFigure(rows, { title: status }), "text/plain": status };
-    chain = chain.then(() => live.update(bundle)).catch((err) => {
-      if (!failed) log(`live plot: update failed (${(err as Error).message}); training continues`);
-      failed = true;
-    });
-  };
-  redraw();
-  const judge = options.judge ??
-    (e.task === "dialogue" ? notebookJudge({ gemini: options.gemini, log }) : undefined);
-  const result = await runExperiment(id, {
-    ...options.experiment,
-    params: resolved,
-    judge,
-    print: options.print ?? !plot,
-    log,
-    onLog: (row) => {
-      rows.push(row);
-      redraw();
-    },
-    onProgress: (p: ProgressEvent) => {
-      const reward = typeof p.fields.reward === "number" ? ` · reward ${p.fields.reward.toFixed(3)}` : "";
-      status = `${id}: step ${p.step}/${p.total}${reward} · ETA ${formatDuration(p.eta)}`;
-      redraw();
-    },
-  });
-  const held = HELD_OUT.find((k) => result.rows.some((r) => r[k] !== undefined));
-  const evals = held ? result.rows.filter((r) => r[held] !== undefined).map((r) => r[held]) : [];
-  status = `${id}: ${result.stopped ? "stopped" : "done"} after ${result.step} steps${
-    evals.length > 1 ? ` · ${held} ${evals[0].toFixed(3)} → ${evals[evals.length - 1].toFixed(3)}` : ""
-  }`;
-  redraw();
-  await chain;
-  (options.log ?? console.log)(`${status}\nrun folder: ${result.outputDir}`);
-  return result.outputDir;
-}
-
-/** One run found in an output folder. */
-export interface RunStatus {
-  /** Experiment id (from run_config.json). */
-  experiment: string;
-  /** Seed (from run_config.json). */
-  seed: number;
-  /** The run folder. */
-  dir: string;
-  /** Last logged step (0 when nothing was logged). */
-  steps: number;
-  /** The run's max_steps. */
-  maxSteps: number;
-  /** Whether the last logged step reached max_steps. */
-  complete: boolean;
-}
+/** One run found in an output folder (see lib/util `RunSummary`). */
+export type RunStatus = RunSummary;
 
 /** Which experiments exist in an output folder, and what to run for the rest. */
 export interface ExperimentStatus {
@@ -216,9 +27,9 @@ export interface ExperimentStatus {
   incomplete: { run: RunStatus; command: string }[];
 }
 
-/** The folder {@linkcode runAllExperiments} uses for (id, seed): `<outputs>/<id>` for the default seed, else `<outputs>/<id>_seed<seed>`. */
+/** The folder {@linkcode runAllExperiments} uses for (id, seed): `<outputsDir>/<id>_seed<seed>`, for every seed. */
 export function seedOutputDir(outputsDir: string, id: string, seed: number): string {
-  return join(outputsDir, seed === GRPO_DEFAULTS.seed ? id : `${id}_seed${seed}`);
+  return defaultOutputDir(id, seed, { outputsDir });
 }
 
 /** `deno task experiment <id>` with the `--param`s that reproduce a run of `seed` in `outputDir` (or resume it). */
@@ -233,55 +44,10 @@ export function experimentCommand(
     const abs = resolve(options.outputDir);
     const rel = relative(REPO_ROOT, abs);
     const shown = rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
-    if (shown !== `outputs/${id}`) parts.push(`--param output_dir=${shown}`);
+    if (shown !== defaultOutputDir(id, seed)) parts.push(`--param output_dir=${shown}`);
   }
   if (options.resume) parts.push("--param resume_from_checkpoint=latest");
   return parts.join(" ");
-}
-
-async function readRun(dir: string): Promise<RunStatus> {
-  const path = join(dir, "run_config.json");
-  let rc: { experiment?: unknown; seed?: unknown; config?: { max_steps?: unknown } };
-  try {
-    rc = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new UserError(`${path}: cannot read run config (${(e as Error).message.split("\n")[0]})`);
-  }
-  if (typeof rc?.experiment !== "string" || !Number.isInteger(rc.seed)) {
-    throw new UserError(`${path}: fields "experiment" (string) and "seed" (integer) are required`);
-  }
-  const maxSteps = Number(rc.config?.max_steps);
-  if (!Number.isInteger(maxSteps)) throw new UserError(`${path}: field "config.max_steps" is not an integer`);
-  let steps = 0;
-  try {
-    const { rows } = await readJsonLines<{ step?: number }>(join(dir, "metrics.jsonl"));
-    steps = Math.max(0, ...rows.map((r) => (typeof r.step === "number" ? r.step : 0)));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new UserError(`${join(dir, "metrics.jsonl")}: ${(e as Error).message}`);
-    }
-  }
-  return {
-    experiment: rc.experiment,
-    seed: rc.seed as number,
-    dir,
-    steps,
-    maxSteps,
-    complete: steps >= maxSteps,
-  };
-}
-
-/** Run folders (holding run_config.json) under `root`, depth-first in name order; checkpoints and dot folders skipped. */
-async function findRunDirs(root: string, depth = 0): Promise<string[]> {
-  if (existsSync(join(root, "run_config.json"))) return [root];
-  if (depth >= 4) return [];
-  const names: string[] = [];
-  for await (const e of Deno.readDir(root)) {
-    if (e.isDirectory && !e.name.startsWith(".") && !/^checkpoint-\d+$/.test(e.name)) names.push(e.name);
-  }
-  const out: string[] = [];
-  for (const n of names.sort()) out.push(...await findRunDirs(join(root, n), depth + 1));
-  return out;
 }
 
 /**
@@ -299,7 +65,7 @@ export async function experimentStatus(
   }
   const exists = existsSync(outputsDir) && statSync(outputsDir).isDirectory();
   const runs: RunStatus[] = [];
-  if (exists) { for (const d of await findRunDirs(outputsDir)) runs.push(await readRun(d)); }
+  if (exists) { for (const d of await findRunDirs(outputsDir)) runs.push(await readRunSummary(d)); }
   const missing: ExperimentStatus["missing"] = [];
   const incomplete: ExperimentStatus["incomplete"] = [];
   for (const id of EXPERIMENT_IDS) {
@@ -338,13 +104,19 @@ export function statusLines(status: ExperimentStatus, options: { relativeTo?: st
 }
 
 /** Options of {@linkcode runAllExperiments}. */
-export interface RunAllOptions extends NotebookRunOptions {
+export interface RunAllOptions {
   /** Seeds (default: the default seed). */
   seeds?: readonly number[];
   /** Options given to every experiment (e.g. `{ max_steps: 40 }`); seed and output_dir are set per run. */
   params?: Record<string, unknown>;
   /** Experiments to run (default all six). */
   ids?: readonly string[];
+  /** Folder that a relative `outputsDir` is resolved from (default: the working folder). */
+  cwd?: string;
+  /** Print a progress line per finished run (default true). */
+  print?: boolean;
+  /** Runs one experiment and returns its run folder (default: `runExperiment` with the params). */
+  runOne?: (id: string, params: Record<string, unknown>) => Promise<string>;
 }
 
 /** Runs every experiment for every seed, one after the other, into {@linkcode seedOutputDir}; returns the run folders. */
@@ -357,18 +129,14 @@ export async function runAllExperiments(outputsDir: string, options: RunAllOptio
       throw new UserError(`runAllExperiments: params.${k} is set per run; give seeds / outputsDir instead`);
     }
   }
-  const cwd = options.cwd ?? Deno.cwd();
-  const root = resolve(cwd, outputsDir);
+  const root = resolve(options.cwd ?? Deno.cwd(), outputsDir);
+  const runOne = options.runOne ??
+    (async (id: string, params: Record<string, unknown>) => (await runExperiment(id, { params })).outputDir);
   const progress = new Progress("experiments", ids.length * seeds.length, { print: options.print ?? true });
   const dirs: string[] = [];
   for (const seed of seeds) {
     for (const id of ids) {
-      const dir = await runInNotebook(
-        id,
-        { ...options.params, seed, output_dir: seedOutputDir(root, id, seed) },
-        { ...options, cwd },
-      );
-      dirs.push(dir);
+      dirs.push(await runOne(id, { ...options.params, seed, output_dir: seedOutputDir(root, id, seed) }));
       progress.update(dirs.length, { last: `${id} seed ${seed}` });
     }
   }

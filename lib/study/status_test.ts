@@ -1,79 +1,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { writeTinyChatModel } from "../grpo/testing.ts";
-import { REPO_ROOT } from "../grpo/config.ts";
-import type { MetricsRow } from "../grpo/logging.ts";
+import { REPO_ROOT } from "../grpo/mod.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import {
   experimentCommand,
   experimentStatus,
-  liveRewardFigure,
-  notebookParams,
   resolveTrlLogs,
   runAllExperiments,
-  runInNotebook,
   seedOutputDir,
   SHARED_TRL_LOGS,
   statusLines,
-} from "./experiment.ts";
+} from "./status.ts";
+import { experimentConfig } from "./experiments.ts";
 
-const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
+const ROOT = Deno.makeTempDirSync({ prefix: "study-status-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
-
-Deno.test("notebookParams: paths from the notebook's folder, a missing model folder names the parameter", () => {
-  Deno.mkdirSync(join(ROOT, "data", "tiny"), { recursive: true });
-  const nbDir = join(ROOT, "notebooks");
-  Deno.mkdirSync(nbDir, { recursive: true });
-  const p = notebookParams(
-    { model: "../data/tiny", output_dir: "../outputs/x", seed: 3, threads: null, skip: undefined },
-    nbDir,
-  );
-  assertEquals(p, {
-    model: join(ROOT, "data", "tiny"),
-    output_dir: join(ROOT, "outputs", "x"),
-    seed: 3,
-    threads: null,
-  });
-  assertEquals(notebookParams({ model: "Xenova/DialoGPT-small", output_dir: "/abs/run" }, nbDir), {
-    model: "Xenova/DialoGPT-small",
-    output_dir: "/abs/run",
-  });
-  assertThrows(
-    () => notebookParams({ model: "../data/nothing" }, nbDir),
-    UserError,
-    `parameter model = "../data/nothing": ${join(ROOT, "data", "nothing")} does not exist`,
-  );
-  assertThrows(() => notebookParams({ perplexity_model: "./scorer" }, nbDir), UserError, "perplexity_model");
-});
-
-Deno.test("liveRewardFigure: total, one line per reward function, held-out metric on the right axis", () => {
-  const rows: MetricsRow[] = [
-    { step: 0, "eval/accuracy": 0.1 },
-    {
-      step: 1,
-      reward: 0.5,
-      "rewards/math_hard/mean": 0.25,
-      "rewards/format/mean": 0.25,
-      "rewards/format/std": 0,
-    },
-    { step: 2, reward: 1, "rewards/math_hard/mean": 0.5, "rewards/format/mean": 0.5, "eval/accuracy": 0.3 },
-  ];
-  const spec = liveRewardFigure(rows, { title: "math_hard: step 2/2" });
-  assertEquals(spec.data.map((t) => t.name), [
-    "reward (total)",
-    "format",
-    "math_hard",
-    "eval/accuracy (right axis)",
-  ]);
-  assertEquals([spec.data[0].x, spec.data[0].y], [[1, 2], [0.5, 1]]);
-  assertEquals([spec.data[3].x, spec.data[3].y, spec.data[3].yaxis], [[0, 2], [0.1, 0.3], "y2"]);
-  assertEquals((spec.layout.title as { text: string }).text, "math_hard: step 2/2");
-  assertEquals((spec.layout.yaxis2 as { title: { text: string } }).title.text, "eval/accuracy");
-  const empty = liveRewardFigure([]);
-  assertEquals([empty.data.length, "yaxis2" in empty.layout], [1, false]);
-});
 
 Deno.test("experimentCommand and seedOutputDir: the plain command for the default seed and folder", () => {
   const outputs = join(REPO_ROOT, "outputs");
@@ -83,7 +26,7 @@ Deno.test("experimentCommand and seedOutputDir: the plain command for the defaul
   );
   assertEquals(
     experimentCommand("math_soft", { seed: 7, outputDir: seedOutputDir(outputs, "math_soft", 7) }),
-    "deno task experiment math_soft --param seed=7 --param output_dir=outputs/math_soft_seed7",
+    "deno task experiment math_soft --param seed=7",
   );
   assertEquals(
     experimentCommand("dialogue_hard", { outputDir: "/elsewhere/run", resume: true }),
@@ -100,7 +43,7 @@ async function fakeRun(dir: string, experiment: string, seed: number, steps: num
 
 Deno.test("experimentStatus: found, incomplete (with the resume command) and missing (with the command)", async () => {
   const out = join(ROOT, "status");
-  await fakeRun(join(out, "math_hard"), "math_hard", 42, 3, 3);
+  await fakeRun(join(out, "math_hard_seed42"), "math_hard", 42, 3, 3);
   await fakeRun(join(out, "nested", "dialogue_hard"), "dialogue_hard", 42, 1, 3);
   await fakeRun(join(out, "math_hard_seed7"), "math_hard", 7, 3, 3);
   await fakeRun(join(out, "other"), "my_experiment", 42, 2, 2);
@@ -155,51 +98,31 @@ Deno.test("resolveTrlLogs: auto uses the shared logs when present; a missing fol
   );
 });
 
-Deno.test("runInNotebook and runAllExperiments train through the library and return the run folders", async () => {
-  const model = join(ROOT, "model");
-  await writeTinyChatModel(model);
-  const small = {
-    model,
-    device: "cpu",
-    threads: 1,
-    max_steps: 1,
-    per_device_train_batch_size: 2,
-    num_generations: 2,
-    max_prompt_length: 64,
-    max_completion_length: 4,
-    eval_size: 2,
-    save_steps: 0,
-  };
-  const quiet = { plot: false, print: false, log: () => {}, experiment: { handleSigint: false } };
-  const dir = await runInNotebook("math_hard", { ...small, output_dir: "runs/one" }, { ...quiet, cwd: ROOT });
-  assertEquals(dir, join(ROOT, "runs", "one"));
-  assert(existsSync(join(dir, "metrics.jsonl")) && existsSync(join(dir, "checkpoint-1")));
-
+Deno.test("the default output folder depends on the seed, the same way in the CLI, status and run-all", async () => {
+  for (const seed of [42, 7]) {
+    const cfg = experimentConfig("math_hard", { seed });
+    assertEquals(cfg.output_dir, `outputs/math_hard_seed${seed}`);
+    assertEquals(
+      seedOutputDir(join(REPO_ROOT, "outputs"), "math_hard", seed),
+      join(REPO_ROOT, cfg.output_dir),
+    );
+    const missing = (await experimentStatus(join(ROOT, "nothing-here"), { seeds: [seed] })).missing;
+    assert(missing.some((m) => m.experiment === "math_hard" && m.seed === seed), "missing is listed");
+  }
+  assertEquals(experimentConfig("math_hard", { output_dir: "elsewhere" }).output_dir, "elsewhere");
+  const seen: [string, Record<string, unknown>][] = [];
   const out = join(ROOT, "all");
   const dirs = await runAllExperiments(out, {
-    ...quiet,
-    ids: ["math_soft", "dialogue_soft"],
-    seeds: [42, 3],
-    params: small,
-    gemini: false,
+    ids: ["math_hard"],
+    seeds: [42, 7],
+    print: false,
+    runOne: (id, params) => (seen.push([id, params]), Promise.resolve(params.output_dir as string)),
   });
-  assertEquals(dirs, [
-    join(out, "math_soft"),
-    join(out, "dialogue_soft"),
-    join(out, "math_soft_seed3"),
-    join(out, "dialogue_soft_seed3"),
-  ]);
-  const st = await experimentStatus(out, { seeds: [42, 3] });
-  assertEquals(st.runs.map((r) => `${r.experiment}/${r.seed}/${r.complete}`).sort(), [
-    "dialogue_soft/3/true",
-    "dialogue_soft/42/true",
-    "math_soft/3/true",
-    "math_soft/42/true",
-  ]);
+  assertEquals(dirs, [join(out, "math_hard_seed42"), join(out, "math_hard_seed7")]);
+  assertEquals(seen.map(([, p]) => p.seed), [42, 7]);
   await assertRejects(
-    () => runAllExperiments(out, { ...quiet, params: { seed: 1 } }),
+    () => runAllExperiments(out, { params: { output_dir: "x" } }),
     UserError,
-    "params.seed is set per run",
+    "params.output_dir is set per run",
   );
-  await assertRejects(() => runInNotebook("math_medium"), UserError, "unknown experiment");
 });

@@ -1,0 +1,113 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { writeTinyChatModel } from "../grpo/testing.ts";
+import type { MetricsRow } from "../grpo/mod.ts";
+import { experimentStatus } from "../study/mod.ts";
+import { UserError } from "../util/errors.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
+import { liveRewardFigure, notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
+
+const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
+
+Deno.test("notebookParams: paths from the notebook's folder, a missing model folder names the parameter", () => {
+  Deno.mkdirSync(join(ROOT, "data", "tiny"), { recursive: true });
+  const nbDir = join(ROOT, "notebooks");
+  Deno.mkdirSync(nbDir, { recursive: true });
+  const p = notebookParams(
+    { model: "../data/tiny", output_dir: "../outputs/x", seed: 3, threads: null, skip: undefined },
+    nbDir,
+  );
+  assertEquals(p, {
+    model: join(ROOT, "data", "tiny"),
+    output_dir: join(ROOT, "outputs", "x"),
+    seed: 3,
+    threads: null,
+  });
+  assertEquals(notebookParams({ model: "Xenova/DialoGPT-small", output_dir: "/abs/run" }, nbDir), {
+    model: "Xenova/DialoGPT-small",
+    output_dir: "/abs/run",
+  });
+  assertThrows(
+    () => notebookParams({ model: "../data/nothing" }, nbDir),
+    UserError,
+    `parameter model = "../data/nothing": ${join(ROOT, "data", "nothing")} does not exist`,
+  );
+  assertThrows(() => notebookParams({ perplexity_model: "./scorer" }, nbDir), UserError, "perplexity_model");
+});
+
+Deno.test("liveRewardFigure: total, one line per reward function, held-out metric on the right axis", () => {
+  const rows: MetricsRow[] = [
+    { step: 0, "eval/accuracy": 0.1 },
+    {
+      step: 1,
+      reward: 0.5,
+      "rewards/math_hard/mean": 0.25,
+      "rewards/format/mean": 0.25,
+      "rewards/format/std": 0,
+    },
+    { step: 2, reward: 1, "rewards/math_hard/mean": 0.5, "rewards/format/mean": 0.5, "eval/accuracy": 0.3 },
+  ];
+  const spec = liveRewardFigure(rows, { title: "math_hard: step 2/2" });
+  assertEquals(spec.data.map((t) => t.name), [
+    "reward (total)",
+    "format",
+    "math_hard",
+    "eval/accuracy (right axis)",
+  ]);
+  assertEquals([spec.data[0].x, spec.data[0].y], [[1, 2], [0.5, 1]]);
+  assertEquals([spec.data[3].x, spec.data[3].y, spec.data[3].yaxis], [[0, 2], [0.1, 0.3], "y2"]);
+  assertEquals((spec.layout.title as { text: string }).text, "math_hard: step 2/2");
+  assertEquals((spec.layout.yaxis2 as { title: { text: string } }).title.text, "eval/accuracy");
+  const empty = liveRewardFigure([]);
+  assertEquals([empty.data.length, "yaxis2" in empty.layout], [1, false]);
+});
+
+Deno.test("runInNotebook and runAllExperiments train through the library and return the run folders", async () => {
+  const model = join(ROOT, "model");
+  await writeTinyChatModel(model);
+  const small = {
+    model,
+    device: "cpu",
+    threads: 1,
+    max_steps: 1,
+    per_device_train_batch_size: 2,
+    num_generations: 2,
+    max_prompt_length: 64,
+    max_completion_length: 4,
+    eval_size: 2,
+    save_steps: 0,
+  };
+  const quiet = { plot: false, print: false, log: () => {}, experiment: { handleSigint: false } };
+  const dir = await runInNotebook("math_hard", { ...small, output_dir: "runs/one" }, { ...quiet, cwd: ROOT });
+  assertEquals(dir, join(ROOT, "runs", "one"));
+  assert(existsSync(join(dir, "metrics.jsonl")) && existsSync(join(dir, "checkpoint-1")));
+
+  const out = join(ROOT, "all");
+  const dirs = await runAllExperiments(out, {
+    ...quiet,
+    ids: ["math_soft", "dialogue_soft"],
+    seeds: [42, 3],
+    params: small,
+    gemini: false,
+  });
+  assertEquals(dirs, [
+    join(out, "math_soft_seed42"),
+    join(out, "dialogue_soft_seed42"),
+    join(out, "math_soft_seed3"),
+    join(out, "dialogue_soft_seed3"),
+  ]);
+  const st = await experimentStatus(out, { seeds: [42, 3] });
+  assertEquals(st.runs.map((r) => `${r.experiment}/${r.seed}/${r.complete}`).sort(), [
+    "dialogue_soft/3/true",
+    "dialogue_soft/42/true",
+    "math_soft/3/true",
+    "math_soft/42/true",
+  ]);
+  await assertRejects(
+    () => runAllExperiments(out, { ...quiet, params: { seed: 1 } }),
+    UserError,
+    "params.seed is set per run",
+  );
+  await assertRejects(() => runInNotebook("math_medium"), UserError, "unknown experiment");
+});
