@@ -50,7 +50,8 @@ Deno.test("the six experiments, their rewards, and an unknown id → UserError l
     ["gemini_soft"],
     ["perplexity", "format"],
   ]);
-  assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft");
+  assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft_seed42");
+  assertEquals(experimentConfig("math_soft", { seed: 7 }).output_dir, "outputs/math_soft_seed7");
   assertEquals(
     [getExperiment("math_perplexity").perplexity, getExperiment("dialogue_perplexity").perplexity],
     [
@@ -108,6 +109,29 @@ Deno.test("math_hard: eval/accuracy at step 0 and at the end; math_hard and form
   for (const k of ["rewards/math_hard/mean", "rewards/format/mean"]) assert(k in rows[1], k);
   const rc = JSON.parse(await Deno.readTextFile(join(res.outputDir, "run_config.json")));
   assertEquals([rc.experiment, rc.config.reward_funcs], ["math_hard", ["math_hard", "format"]]);
+});
+
+Deno.test("re-running into a folder that holds a run stops with the run named; overwrite_output_dir replaces it", async () => {
+  const params = small("taken", { save_steps: 1 });
+  const first = await runExperiment("math_hard", { ...quiet, params });
+  const before = await Deno.readTextFile(join(first.outputDir, "metrics.jsonl"));
+  await assertRejects(
+    () => runExperiment("math_hard", { ...quiet, params: { ...params, max_steps: 1 } }),
+    UserError,
+    `output_dir ${first.outputDir} already holds a run (math_hard seed 42, last step 2 of 2); continue it with resume_from_checkpoint=latest, replace it with overwrite_output_dir=true, or give another output_dir`,
+  );
+  assertEquals(await Deno.readTextFile(join(first.outputDir, "metrics.jsonl")), before, "nothing touched");
+  assert(existsSync(join(first.outputDir, "checkpoint-2")), "checkpoints kept");
+  const again = await runExperiment("math_hard", {
+    ...quiet,
+    params: { ...params, max_steps: 1, overwrite_output_dir: true },
+  });
+  assertEquals(again.step, 1);
+  assertEquals(
+    [existsSync(join(again.outputDir, "checkpoint-1")), existsSync(join(again.outputDir, "checkpoint-2"))],
+    [true, false],
+    "the old run was replaced",
+  );
 });
 
 Deno.test("math_perplexity: the policy scores perplexity; perplexity and format keep separate names", async () => {
