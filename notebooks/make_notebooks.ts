@@ -37,13 +37,16 @@ const code = (source: string, tags?: string[]): CellSpec => ({
 const params = (lines: string[]): CellSpec => code(lines.join("\n"), ["parameters"]);
 
 /** Parameters every training notebook has. */
-function trainingParams(outputDir: string, extra: string[] = []): string[] {
+function trainingParams(outputDir: string | null, extra: string[] = []): string[] {
   return [
     "// Parameters (papermill style: `deno task run-notebook <notebook> --param name=value` overrides them).",
     "let max_steps = 60; // optimizer steps",
     "let seed = 42; // sampling, data order, LoRA init and the held-out split",
     'let model = "../data/tiny"; // model folder (relative to notebooks/) or hub id',
-    `let output_dir = ${JSON.stringify(outputDir)}; // logs and checkpoints (relative to notebooks/)`,
+    outputDir === null
+      ? "let output_dir: string | null = null; // logs and checkpoints; null: ../outputs/<experiment>_seed<seed>"
+      : `let output_dir = ${JSON.stringify(outputDir)}; // logs and checkpoints (relative to notebooks/)`,
+    "let overwrite_output_dir = false; // true: replace a run already in output_dir (false: such a folder stops the run)",
     'let device = "auto"; // "auto" (CUDA when it loads, else CPU), "cuda" or "cpu"',
     "let threads: number | null = null; // CPU threads; null = all cores",
     "let num_generations = 8; // completions per prompt (the GRPO group)",
@@ -61,6 +64,7 @@ const RUN_ARGS = [
   "seed",
   "model",
   "output_dir",
+  "overwrite_output_dir",
   "device",
   "threads",
   "num_generations",
@@ -117,7 +121,7 @@ function trainingNotebook(
     md(`# ${t.title}\n\n## The reward\n\n${t.reward}`),
     md(`## What the original study expected and logged\n\n${t.study}\n\n## What to look at\n\n${t.look}`),
     md(RUNNING.replace("<id>", id).replace("<Name>.ipynb", file)),
-    params(trainingParams(`../outputs/${id}`, extraParams)),
+    params(trainingParams(null, extraParams)),
     md("## Train\n\nReturns the run folder; progress redraws the plot below in place."),
     code(
       `import { runInNotebook } from "../lib/notebook/experiment.ts";\n\n${
@@ -138,7 +142,7 @@ const GEMINI_PARAM =
 function softNotebook(): Notebook {
   const p = trainingParams("../outputs", [GEMINI_PARAM]);
   p[4] =
-    'let output_dir = "../outputs"; // parent folder: runs go to <output_dir>/math_soft and <output_dir>/dialogue_soft';
+    'let output_dir = "../outputs"; // parent folder: runs go to <output_dir>/math_soft_seed<seed> and <output_dir>/dialogue_soft_seed<seed>';
   return makeNotebook([
     md(`# ${SOFT_TEXT.title}\n\n## The rewards\n\n${SOFT_TEXT.reward}`),
     md(
@@ -148,20 +152,20 @@ function softNotebook(): Notebook {
       RUNNING.replace("<id>", "math_soft").replace("<Name>.ipynb", "Soft.ipynb")
         .replace(
           "lands in `output_dir`",
-          "lands in `<output_dir>/math_soft` and `<output_dir>/dialogue_soft`",
+          "lands in `<output_dir>/math_soft_seed<seed>` and `<output_dir>/dialogue_soft_seed<seed>`",
         ),
     ),
     params(p),
     md("## Train math_soft, then dialogue_soft"),
-    code(`import { join } from "node:path";
-import { runInNotebook } from "../lib/notebook/experiment.ts";
+    code(`import { runInNotebook } from "../lib/notebook/experiment.ts";
+import { seedOutputDir } from "../lib/study/mod.ts";
 
-${runCall("math_soft", "math_dir", 'join(output_dir, "math_soft")')}
+${runCall("math_soft", "math_dir", 'seedOutputDir(output_dir, "math_soft", seed)')}
 ${
       runCall(
         "dialogue_soft",
         "dialogue_dir",
-        'join(output_dir, "dialogue_soft")',
+        'seedOutputDir(output_dir, "dialogue_soft", seed)',
         [],
         ", { gemini: use_gemini }",
       )

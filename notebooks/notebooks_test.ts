@@ -134,8 +134,8 @@ Deno.test({
   ignore: !HAVE_MODEL,
   fn: async () => {
     const res = await run("Soft", { ...SMALL, output_dir: OUT, use_gemini: false });
-    assertRewards(await lastRow(join(OUT, "math_soft")), ["math_soft", "format"], "math_soft");
-    const dialogue = await lastRow(join(OUT, "dialogue_soft"));
+    assertRewards(await lastRow(join(OUT, "math_soft_seed42")), ["math_soft", "format"], "math_soft");
+    const dialogue = await lastRow(join(OUT, "dialogue_soft_seed42"));
     assertRewards(dialogue, ["gemini_soft"], "dialogue_soft");
     assertEquals(
       dialogue["judge/fallback_frac"],

@@ -54,13 +54,15 @@ function looksLikePath(v: string): boolean {
 }
 
 /**
- * Notebook parameters as experiment options: `undefined` values dropped, relative `output_dir` resolved
- * from `cwd`, and `model` / `perplexity_model` given as paths resolved from `cwd` (a missing folder →
+ * Notebook parameters as experiment options: `undefined` values dropped, `output_dir = null` dropped (the
+ * experiment's default folder, `outputs/<id>_seed<seed>`), a relative `output_dir` resolved from `cwd`, and `model` / `perplexity_model` given as paths resolved from `cwd` (a missing folder →
  * UserError naming the parameter).
  */
 export function notebookParams(params: Record<string, unknown>, cwd: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && !(k === "output_dir" && v === null)) out[k] = v;
+  }
   if (typeof out.output_dir === "string" && !isAbsolute(out.output_dir)) {
     out.output_dir = resolve(cwd, out.output_dir);
   }

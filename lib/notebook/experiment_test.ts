@@ -24,6 +24,7 @@ Deno.test("notebookParams: paths from the notebook's folder, a missing model fol
     seed: 3,
     threads: null,
   });
+  assertEquals(notebookParams({ output_dir: null, seed: 7 }, nbDir), { seed: 7 }, "null: the default folder");
   assertEquals(notebookParams({ model: "Xenova/DialoGPT-small", output_dir: "/abs/run" }, nbDir), {
     model: "Xenova/DialoGPT-small",
     output_dir: "/abs/run",
