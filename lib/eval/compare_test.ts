@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, saveLora } from "../model/lora.ts";
-import { writeTinyChatModel } from "../grpo/testing.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 import { generateDialogues, generateMathProblems } from "../data/generated.ts";
 import type { Judge } from "../rewards/judge.ts";
 import { Rng } from "../util/rng.ts";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { writeTinyChatModel } from "../grpo/testing.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { experimentStatus } from "../study/mod.ts";
 import { UserError } from "../util/errors.ts";

@@ -14,7 +14,7 @@ import {
   runExperiment,
 } from "./experiments.ts";
 import type { MetricsRow } from "../grpo/mod.ts";
-import { writeTinyChatModel } from "../grpo/testing.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-experiments-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
