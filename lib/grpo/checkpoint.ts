@@ -17,7 +17,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { checkpointName, listCheckpoints, runFile } from "../util/run_folder.ts";
 import type { RngState } from "../util/rng.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";
 import type { RolloutBatch } from "./rollout.ts";
 

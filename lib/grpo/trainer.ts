@@ -14,7 +14,7 @@ import { Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { assertNoEarlierRun, checkpointName } from "../util/run_folder.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import {
   findCheckpoint,
   listCheckpoints,
