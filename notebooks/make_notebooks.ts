@@ -304,6 +304,17 @@ called a difference only when its confidence interval excludes zero.`),
 
 const sentences = findingSentences(es, comparisons);
 await display(sentencesView(sentences, { heading: "Findings" }));`),
+    md(`## Verdicts
+
+One line per expected result of the seed study (math hard works; math soft learns but unstably; math perplexity
+fails; dialogue hard/soft suffer judge breakdown; dialogue perplexity fails) and for the reference-likelihood runs.
+Each is computed from held-out gains (last evaluation minus step 0) with bootstrap intervals across seeds, against
+zero and against the controls \`math_format_only\` and \`math_random\`: \`reproduced\`, \`not reproduced\` or
+\`inconclusive\` (fewer than two seeds is always inconclusive). The rules are in \`lib/analysis/verdicts.ts\`.`),
+    code(`import { studyVerdicts } from "../lib/analysis/mod.ts";
+
+const verdicts = studyVerdicts(loaded.table);
+await display(sentencesView(verdicts.map((v) => v.line), { heading: "Verdicts" }));`),
     md(
       "## Offline report\n\nThe same analysis as one self-contained HTML file (plotly inlined, opens without network).",
     ),
