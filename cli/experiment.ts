@@ -11,8 +11,9 @@ import {
   CONFIG_PRESETS,
   configPreset,
   formatConfigHelp,
+  GRPO_DEFAULTS,
 } from "../lib/grpo/config.ts";
-import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
@@ -77,7 +78,13 @@ if (import.meta.main) {
     const { id, params, help, preset } = parseArgs(Deno.args);
     const presetValues = preset ? configPreset(preset) : {};
     if (help || id === null) {
-      const defaults = { ...(id ? getExperiment(id).defaults : {}), ...presetValues };
+      const defaults = id
+        ? {
+          ...getExperiment(id).defaults,
+          output_dir: defaultOutputDir(id, GRPO_DEFAULTS.seed),
+          ...presetValues,
+        }
+        : presetValues;
       const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
         id ? ` (defaults of ${id})` : ""
       }:\n${formatConfigHelp(defaults)}`;
