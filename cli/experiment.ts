@@ -15,6 +15,7 @@ import {
 } from "../lib/grpo/config.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
+import { parseKeyValue } from "../lib/util/cli.ts";
 
 const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
 
@@ -22,15 +23,7 @@ const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=valu
 export function parseParams(items: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of items) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new UserError(`--param ${JSON.stringify(item)}: expected key=value`);
-    const key = item.slice(0, eq).trim(), raw = item.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
+    const { key, value } = parseKeyValue(item);
     const dot = key.indexOf(".");
     if (dot > 0) {
       const head = key.slice(0, dot);

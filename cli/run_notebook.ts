@@ -8,8 +8,8 @@
  * 130 interrupted with Ctrl-C.
  * @module
  */
-import { parseArgs } from "node:util";
 import { runMain, UserError } from "../lib/util/errors.ts";
+import { parseFlags } from "../lib/util/cli.ts";
 import { formatFailure, parseParamArgs, runNotebook } from "../lib/notebook/mod.ts";
 
 const USAGE =
@@ -31,16 +31,12 @@ export interface RunNotebookArgs {
 export function parseRunArgs(args: string[]): RunNotebookArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        param: { type: "string", multiple: true, short: "p" },
-        out: { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseFlags(args, {
+      param: { type: "string", multiple: true, short: "p" },
+      out: { type: "string" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    }, { positionals: true });
   } catch (e) {
     throw new UserError(`${(e as Error).message}; ${USAGE}`);
   }

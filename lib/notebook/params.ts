@@ -7,6 +7,7 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { parseKeyValues } from "../util/cli.ts";
 import { type Cell, cellTags, joinSource, type Notebook, splitLines } from "./nbformat.ts";
 
 /** Tag of the cell holding parameter defaults. */
@@ -14,28 +15,18 @@ export const PARAMETERS_TAG = "parameters";
 /** Tag of the cell the runner injects. */
 export const INJECTED_TAG = "injected-parameters";
 
-/** Parses one `--param` value: JSON when it parses (numbers, booleans, arrays, quoted strings), else the raw string. */
-export function parseParamValue(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Parses `key=value` strings (from `--param`) into an object; a bad key → {@linkcode UserError}. */
-export function parseParamArgs(args: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const arg of args) {
-    const eq = arg.indexOf("=");
-    const key = eq < 0 ? arg : arg.slice(0, eq);
-    if (eq < 0) throw new UserError(`--param ${JSON.stringify(arg)}: expected key=value`);
-    if (!/^[A-Za-z_$][\w$]*$/.test(key)) {
-      throw new UserError(`--param ${JSON.stringify(arg)}: "${key}" is not a valid identifier`);
-    }
-    out[key] = parseParamValue(arg.slice(eq + 1));
-  }
-  return out;
+/**
+ * Parses `key=value` strings (from `--param`) into an object with the shared parser (JSON values when
+ * they parse); a key that is not a JavaScript identifier → {@linkcode UserError}.
+ */
+export function parseParamArgs(args: readonly string[]): Record<string, unknown> {
+  return parseKeyValues(args, {
+    checkKey(key, item) {
+      if (!/^[A-Za-z_$][\w$]*$/.test(key)) {
+        throw new UserError(`--param ${JSON.stringify(item)}: "${key}" is not a valid identifier`);
+      }
+    },
+  });
 }
 
 /**

@@ -1,24 +1,7 @@
-import {
-  declaredParameters,
-  INJECTED_TAG,
-  injectParameters,
-  parseParamArgs,
-  parseParamValue,
-  toTsLiteral,
-} from "./params.ts";
+import { declaredParameters, INJECTED_TAG, injectParameters, parseParamArgs, toTsLiteral } from "./params.ts";
 import { joinSource, makeNotebook } from "./nbformat.ts";
 import { UserError } from "../util/errors.ts";
 import { assertEquals, assertThrows } from "../util/assert.ts";
-
-Deno.test("parseParamValue: JSON when it parses, else the raw string", () => {
-  assertEquals(parseParamValue("3"), 3);
-  assertEquals(parseParamValue("-0.5"), -0.5);
-  assertEquals(parseParamValue("true"), true);
-  assertEquals(parseParamValue("[1,2]"), [1, 2]);
-  assertEquals(parseParamValue('"7"'), "7");
-  assertEquals(parseParamValue("gsm8k"), "gsm8k");
-  assertEquals(parseParamValue("a=b"), "a=b");
-});
 
 Deno.test("parseParamArgs splits on the first = and rejects bad keys", () => {
   assertEquals(parseParamArgs(["steps=10", "name=a=b", 'tags=["x"]']), {

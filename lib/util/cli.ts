@@ -28,3 +28,46 @@ export function numberFlag(value: string | undefined, name: string): number {
   }
   return x;
 }
+
+/** A parameter value from the command line: JSON when it parses (numbers, booleans, arrays, quoted strings), else the raw string. */
+export function parseJsonOrString(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Splits one `key=value` item at its first `=` (the key trimmed) and parses the value with
+ * {@linkcode parseJsonOrString}. No `=` or an empty key → a one-line {@linkcode UserError} that names
+ * `options.flag` (default `--param`) and the item.
+ */
+export function parseKeyValue(
+  item: string,
+  options: { flag?: string } = {},
+): { key: string; value: unknown } {
+  const eq = item.indexOf("=");
+  const key = eq < 0 ? "" : item.slice(0, eq).trim();
+  if (key === "") {
+    throw new UserError(`${options.flag ?? "--param"} ${JSON.stringify(item)}: expected key=value`);
+  }
+  return { key, value: parseJsonOrString(item.slice(eq + 1)) };
+}
+
+/**
+ * Parses `key=value` items into an object (later items win). `options.checkKey` may reject a key by
+ * throwing a {@linkcode UserError}; it gets the key and the whole item.
+ */
+export function parseKeyValues(
+  items: readonly string[],
+  options: { flag?: string; checkKey?: (key: string, item: string) => void } = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const { key, value } = parseKeyValue(item, options);
+    options.checkKey?.(key, item);
+    out[key] = value;
+  }
+  return out;
+}
