@@ -25,9 +25,9 @@ export function inlineScript(source: string): string {
 }
 
 /** A cell: text (escaped) or `{ html }` (trusted markup), with an optional class. */
-export type Cell = string | number | { html: string; cls?: string };
+export type TableCell = string | number | { html: string; cls?: string };
 
-function cell(c: Cell, tag: "td" | "th"): string {
+function cell(c: TableCell, tag: "td" | "th"): string {
   if (typeof c === "object") {
     return `<${tag}${c.cls ? ` class="${escapeHtml(c.cls)}"` : ""}>${c.html}</${tag}>`;
   }
@@ -35,7 +35,7 @@ function cell(c: Cell, tag: "td" | "th"): string {
 }
 
 /** An HTML table from a header row and body rows. */
-export function htmlTable(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
+export function htmlTable(header: readonly string[], rows: readonly (readonly TableCell[])[]): string {
   return `<table><thead><tr>${header.map((h) => cell(h, "th")).join("")}</tr></thead><tbody>${
     rows.map((r) => `<tr>${r.map((c) => cell(c, "td")).join("")}</tr>`).join("\n")
   }</tbody></table>`;

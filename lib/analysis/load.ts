@@ -50,7 +50,7 @@ export interface LoadedRuns {
 }
 
 /** Options of {@linkcode loadRuns}. */
-export interface LoadOptions {
+export interface LoadRunsOptions {
   /** Return an empty table instead of throwing when nothing was found (default false). */
   allowEmpty?: boolean;
   /** Paths in messages are shown relative to this folder (default: as given). */
@@ -203,7 +203,7 @@ function warningsOf(info: RunInfo): string[] {
  */
 export async function loadRuns(
   paths: string | readonly string[],
-  opts: LoadOptions = {},
+  opts: LoadRunsOptions = {},
 ): Promise<LoadedRuns> {
   const list = typeof paths === "string" ? [paths] : paths;
   const show = (p: string) => (opts.relativeTo ? relative(opts.relativeTo, p) || p : p);

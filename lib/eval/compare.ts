@@ -8,7 +8,7 @@
 import type { CausalLM } from "../model/causal_lm.ts";
 import { loadLora, type LoraAdapter } from "../model/lora.ts";
 import type { DialogueExample, MathExample } from "../data/types.ts";
-import type { Judge } from "../rewards/judge.ts";
+import type { RewardJudge } from "../rewards/judge.ts";
 import { policyPerplexityScorer } from "../rewards/scorers.ts";
 import { escapeHtml, htmlTable } from "../analysis/html.ts";
 import { UserError } from "../util/errors.ts";
@@ -110,8 +110,8 @@ export interface CompareOptions {
   problems: readonly MathExample[];
   /** Dialogue prompts with reference responses. */
   prompts: readonly DialogueExample[];
-  /** Judge for dialogue (absent: perplexity of each response under the frozen base model). */
-  judge?: Judge;
+  /** RewardJudge for dialogue (absent: perplexity of each response under the frozen base model). */
+  judge?: RewardJudge;
   /** Longest answer in tokens (default 96). */
   maxNewTokens?: number;
   /** Rows per generate call (default 50). */
@@ -141,7 +141,7 @@ export async function compareModels(
   const maxNewTokens = options.maxNewTokens ?? 96, batchSize = options.batchSize ?? 50;
   const count = (t: string) => model.tok.encode(t).length;
   // Without a judge, responses are collected with a no-op judge and scored by the frozen base model.
-  const collect: Judge = {
+  const collect: RewardJudge = {
     score: (items) => Promise.resolve(items.map(() => ({ score: 0, source: "judge" as const }))),
   };
   const ppl = options.judge ? null : policyPerplexityScorer(model, { lora: () => null, name: "base model" });

@@ -3,7 +3,7 @@ import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, saveLora } from "../model/lora.ts";
 import { writeTinyChatModel } from "../rewards/testing.ts";
 import { generateDialogues, generateMathProblems } from "../data/generated.ts";
-import type { Judge } from "../rewards/judge.ts";
+import type { RewardJudge } from "../rewards/judge.ts";
 import { Rng } from "../util/rng.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { compareModels, comparisonLines, comparisonTable, degenerate } from "./compare.ts";
@@ -55,7 +55,7 @@ Deno.test("compareModels: base model and adapters side by side; a mismatched ada
       { name: "other", dir: join(ROOT, "adapters", "other") },
     ];
     const logs: string[] = [];
-    const judge: Judge = {
+    const judge: RewardJudge = {
       score: (items) =>
         Promise.resolve(items.map((it) => ({ score: it.response.length % 11, source: "judge" }))),
     };

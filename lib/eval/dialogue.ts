@@ -8,7 +8,7 @@ import type { CausalLM } from "../model/causal_lm.ts";
 import type { LoraAdapter } from "../model/lora.ts";
 import type { DialogueExample } from "../data/types.ts";
 import { dialogueMessages } from "../data/prompts.ts";
-import type { Judge, JudgeScore } from "../rewards/judge.ts";
+import type { JudgeScore, RewardJudge } from "../rewards/judge.ts";
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -28,8 +28,8 @@ export interface DialogueSample {
 
 /** Options of {@linkcode evaluateDialogue}. */
 export interface EvaluateDialogueOptions {
-  /** The judge that scores responses (lib/judge's Gemini judge, or any {@linkcode Judge}). */
-  judge: Judge;
+  /** The judge that scores responses (lib/judge's Gemini judge, or any {@linkcode RewardJudge}). */
+  judge: RewardJudge;
   /** Policy adapter (absent: the base model). */
   lora?: LoraAdapter | null;
   /** Examples per generate call (default 50). */

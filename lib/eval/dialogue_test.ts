@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { CausalLM } from "../model/causal_lm.ts";
 import { writeTinyChatModel } from "../rewards/testing.ts";
-import type { JudgeItem, JudgeScore } from "../rewards/judge.ts";
+import type { JudgeScore, RewardJudgeItem } from "../rewards/judge.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 import { dialoguePrompt, evaluateDialogue } from "./dialogue.ts";
@@ -17,9 +17,12 @@ const EXAMPLES = [
   { instruction: "Say hello.", input: "", output: "Hello!" },
 ];
 
-function fakeJudge(score: (item: JudgeItem) => JudgeScore) {
-  const seen: JudgeItem[] = [];
-  return { seen, score: (items: JudgeItem[]) => (seen.push(...items), Promise.resolve(items.map(score))) };
+function fakeJudge(score: (item: RewardJudgeItem) => JudgeScore) {
+  const seen: RewardJudgeItem[] = [];
+  return {
+    seen,
+    score: (items: RewardJudgeItem[]) => (seen.push(...items), Promise.resolve(items.map(score))),
+  };
 }
 
 Deno.test("evaluateDialogue: greedy responses, judge sees plain prompt + reference, mean score and sources", async () => {

@@ -35,7 +35,7 @@ export interface TokenBatch {
 }
 
 /** Options of {@linkcode CausalLM.load}. */
-export interface LoadOptions {
+export interface ModelLoadOptions {
   /** "auto" (default), "cuda" or "cpu". */
   device?: Device;
   /** ORT intra-op threads (default: all cores). */
@@ -84,7 +84,7 @@ export class CausalLM {
   readonly config: ModelConfig;
   readonly weights: Map<string, Weight>;
   readonly tokenizer: Tokenizer | null;
-  readonly options: LoadOptions;
+  readonly options: ModelLoadOptions;
   #sessions = new Map<string, Promise<Session>>();
 
   /** Use {@linkcode CausalLM.load} or {@linkcode CausalLM.fromParts}. */
@@ -93,7 +93,7 @@ export class CausalLM {
     config: ModelConfig,
     weights: Map<string, Weight>,
     tokenizer: Tokenizer | null,
-    options: LoadOptions,
+    options: ModelLoadOptions,
   ) {
     this.dir = dir;
     this.config = config;
@@ -103,7 +103,7 @@ export class CausalLM {
   }
 
   /** Loads a local folder or a Hugging Face hub id (downloaded into a cache). */
-  static async load(idOrDir: string, options: LoadOptions = {}): Promise<CausalLM> {
+  static async load(idOrDir: string, options: ModelLoadOptions = {}): Promise<CausalLM> {
     const dir = await resolveModelDir(idOrDir);
     const config = await loadModelConfig(dir);
     const weights = await loadModelWeights(dir);

@@ -5,7 +5,7 @@
  * @module
  */
 export { CausalLM, nextTokenPositions } from "./causal_lm.ts";
-export type { GenerateOptions, GenerateResult, LoadOptions, TokenBatch } from "./causal_lm.ts";
+export type { GenerateOptions, GenerateResult, ModelLoadOptions, TokenBatch } from "./causal_lm.ts";
 export { checkWeightsFit, expectedWeightShapes, loadModelConfig, parseModelConfig } from "./config.ts";
 export type { Architecture, ModelConfig } from "./config.ts";
 export { hubCacheDir, resolveModelDir } from "./hub.ts";

@@ -7,8 +7,8 @@
 import { UserError } from "../util/errors.ts";
 import { checkContext, type RewardContext, type RewardFunction } from "./types.ts";
 
-/** One item for the judge. */
-export interface JudgeItem {
+/** One item for a reward judge (the same fields as lib/judge's `JudgeItem`). */
+export interface RewardJudgeItem {
   /** The prompt the response answers. */
   prompt: string;
   /** The response to grade. */
@@ -25,10 +25,10 @@ export interface JudgeScore {
   source: "judge" | "fallback" | "cache";
 }
 
-/** Grades responses (implemented in lib/judge). */
-export interface Judge {
+/** Grades responses for the judge rewards (implemented by lib/judge's `Judge`). */
+export interface RewardJudge {
   /** One verdict per item, in order. */
-  score(items: JudgeItem[]): Promise<JudgeScore[]>;
+  score(items: RewardJudgeItem[]): Promise<JudgeScore[]>;
 }
 
 /** A judge reward with its counters. */
@@ -48,7 +48,7 @@ export interface JudgeRewardOptions {
 }
 
 function judgeReward(
-  judge: Judge,
+  judge: RewardJudge,
   name: string,
   map: (score: number) => number,
   warn = console.warn,
@@ -61,7 +61,7 @@ function judgeReward(
       checkContext(ctx, name);
       if (ctx.references) checkContext(ctx, name, "references");
       const items = ctx.completions.map((response, i) => {
-        const item: JudgeItem = { prompt: ctx.prompts[i], response };
+        const item: RewardJudgeItem = { prompt: ctx.prompts[i], response };
         if (ctx.references) item.reference = ctx.references[i];
         return item;
       });
@@ -90,11 +90,11 @@ function judgeReward(
 }
 
 /** 2.0 when the judge score is ≥ 7, else 0. */
-export function geminiHardReward(judge: Judge, options: JudgeRewardOptions = {}): JudgeReward {
+export function geminiHardReward(judge: RewardJudge, options: JudgeRewardOptions = {}): JudgeReward {
   return judgeReward(judge, options.name ?? "gemini_hard", (s) => (s >= 7 ? 2.0 : 0), options.warn);
 }
 
 /** The judge score divided by 5 (0–10 → 0–2). */
-export function geminiSoftReward(judge: Judge, options: JudgeRewardOptions = {}): JudgeReward {
+export function geminiSoftReward(judge: RewardJudge, options: JudgeRewardOptions = {}): JudgeReward {
   return judgeReward(judge, options.name ?? "gemini_soft", (s) => s / 5, options.warn);
 }

@@ -1,10 +1,10 @@
-import { geminiHardReward, geminiSoftReward, type JudgeItem, type JudgeScore } from "./judge.ts";
+import { geminiHardReward, geminiSoftReward, type JudgeScore, type RewardJudgeItem } from "./judge.ts";
 import { UserError } from "../util/errors.ts";
 import { assertEquals, assertRejects } from "../util/assert.ts";
 
 function fakeJudge(verdicts: JudgeScore[]) {
-  const seen: JudgeItem[][] = [];
-  return { seen, score: (items: JudgeItem[]) => (seen.push(items), Promise.resolve(verdicts)) };
+  const seen: RewardJudgeItem[][] = [];
+  return { seen, score: (items: RewardJudgeItem[]) => (seen.push(items), Promise.resolve(verdicts)) };
 }
 const V = (score: number, source: JudgeScore["source"] = "judge"): JudgeScore => ({ score, source });
 

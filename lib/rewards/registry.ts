@@ -9,7 +9,7 @@ import type { RewardContext, RewardFunction } from "./types.ts";
 import { mathHard, mathSoft } from "./math.ts";
 import { formatReward, softFormatReward, strictFormatReward, xmlCountReward } from "./format.ts";
 import { perplexityReward, type PerplexityScorer } from "./perplexity.ts";
-import { geminiHardReward, geminiSoftReward, type Judge } from "./judge.ts";
+import { geminiHardReward, geminiSoftReward, type RewardJudge } from "./judge.ts";
 import { referenceLikelihoodReward, type TargetScorer } from "./reference_likelihood.ts";
 
 /** What some rewards need: a perplexity scorer (model engine) or a judge (lib/judge). */
@@ -17,7 +17,7 @@ export interface RewardDeps {
   /** For `"perplexity"`. */
   scorer?: PerplexityScorer;
   /** For `"gemini_hard"` / `"gemini_soft"`. */
-  judge?: Judge;
+  judge?: RewardJudge;
   /** For `"reference_likelihood"` / `"reference_likelihood_debiased"`: the policy's reference scorer. */
   targetScorer?: TargetScorer;
 }
