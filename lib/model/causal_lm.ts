@@ -324,7 +324,9 @@ export class CausalLM {
       console.error(`generate: standard-op decode graph for ${this.dir} (${why})`);
     }
     if ((o.quantization ?? "none") !== "none") {
-      throw new Error(`generate: rollout quantization needs the fast decode graph (${why ?? "graph: standard"})`);
+      throw new Error(
+        `generate: rollout quantization needs the fast decode graph (${why ?? "graph: standard"})`,
+      );
     }
     const spec = o.lora?.spec;
     const s = await this.session(

@@ -169,7 +169,13 @@ export class Graph {
     const outputs = outs.map((o) =>
       new Tensor(this, o.name ?? this.fresh(opType.toLowerCase()), o.dtype, o.shape)
     );
-    const node: Node = { opType, inputs, outputs, attrs, ...(options.domain ? { domain: options.domain } : {}) };
+    const node: Node = {
+      opType,
+      inputs,
+      outputs,
+      attrs,
+      ...(options.domain ? { domain: options.domain } : {}),
+    };
     for (const o of outputs) o.producer = node;
     this.nodes.push(node);
     return outputs;
