@@ -13,7 +13,9 @@ import { LORA_TARGETS } from "../model/llama.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import { UserError } from "../util/errors.ts";
-import { LOSS_TYPES, type ScaleRewards } from "./math.ts";
+import { LOSS_TYPES, SAMPLING_CORRECTION_MODES, type ScaleRewards } from "./math.ts";
+import { ROLLOUT_QUANTIZATIONS } from "../model/quantize.ts";
+import { fastDecodeUnsupported } from "../model/decode_graph.ts";
 import { checkConfigValues } from "./config_checks.ts";
 import type { GrpoConfig, LoraConfig, SchedulerType } from "./config_types.ts";
 
@@ -148,6 +150,32 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   { name: "top_p", type: "number", default: 1, doc: "Nucleus sampling threshold in (0, 1] (1 = off)." },
   { name: "top_k", type: "integer", default: 0, doc: "Keep only the k most likely tokens (0 = off)." },
+  {
+    name: "rollout_quantization",
+    type: ROLLOUT_QUANTIZATIONS.join("|"),
+    default: "none",
+    doc:
+      "Sampling graph base weights: float32, or weight-only int8/int4 (MatMulNBits); training stays float32.",
+  },
+  {
+    name: "rollout_importance_sampling_correction",
+    type: "boolean",
+    default: true,
+    doc:
+      "With quantized rollouts: weight each token's loss by exp(train − sampling log-prob) (TRL's vLLM IS).",
+  },
+  {
+    name: "rollout_importance_sampling_mode",
+    type: SAMPLING_CORRECTION_MODES.join("|"),
+    default: "token_truncate",
+    doc: "Per-token or per-sequence ratio; truncate (min(ratio, cap)) or mask (0 above cap).",
+  },
+  {
+    name: "rollout_importance_sampling_cap",
+    type: "number",
+    default: 3,
+    doc: "Cap of the importance-sampling ratio (> 0).",
+  },
   {
     name: "beta",
     type: "number",
@@ -313,6 +341,12 @@ export function resolveConfig(
 /** Checks the options that depend on the model: lengths against `max_position_embeddings`. */
 export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, source = "the model"): void {
   const max = model.maxPositions;
+  const why = cfg.rollout_quantization !== "none" ? fastDecodeUnsupported(model) : null;
+  if (why) {
+    throw new UserError(
+      `option rollout_quantization = "${cfg.rollout_quantization}" needs the fast decode graph, which ${source} cannot use: ${why}`,
+    );
+  }
   if (cfg.max_completion_length > max) {
     throw new UserError(
       `option max_completion_length = ${cfg.max_completion_length} is above ${source}'s max_position_embeddings (${max})`,

@@ -5,7 +5,8 @@
  */
 import { LORA_TARGETS } from "../model/llama.ts";
 import { UserError } from "../util/errors.ts";
-import { LOSS_TYPES } from "./math.ts";
+import { LOSS_TYPES, SAMPLING_CORRECTION_MODES } from "./math.ts";
+import { ROLLOUT_QUANTIZATIONS } from "../model/quantize.ts";
 import type { GrpoConfig } from "./config_types.ts";
 
 const bad = (name: string, v: unknown, why: string) =>
@@ -101,6 +102,16 @@ export function checkConfigValues(cfg: GrpoConfig, options: { knownRewards: read
   num("temperature", cfg.temperature, { min: 0, minExcl: true });
   num("top_p", cfg.top_p, { min: 0, minExcl: true, max: 1 });
   int("top_k", cfg.top_k, 0);
+  choice("rollout_quantization", cfg.rollout_quantization, ROLLOUT_QUANTIZATIONS);
+  if (typeof cfg.rollout_importance_sampling_correction !== "boolean") {
+    throw bad(
+      "rollout_importance_sampling_correction",
+      cfg.rollout_importance_sampling_correction,
+      "expected true or false",
+    );
+  }
+  choice("rollout_importance_sampling_mode", cfg.rollout_importance_sampling_mode, SAMPLING_CORRECTION_MODES);
+  num("rollout_importance_sampling_cap", cfg.rollout_importance_sampling_cap, { min: 0, minExcl: true });
   // loss
   num("beta", cfg.beta, { min: 0 });
   num("epsilon", cfg.epsilon, { min: 0 });

@@ -4,7 +4,8 @@
  * @module
  */
 import type { LoraTarget } from "../model/llama.ts";
-import type { LossType, ScaleRewards } from "./math.ts";
+import type { LossType, SamplingCorrectionMode, ScaleRewards } from "./math.ts";
+import type { RolloutQuantization } from "../model/quantize.ts";
 
 /** Learning-rate schedules (HF `lr_scheduler_type`); all of them warm up linearly over `warmup_ratio`. */
 export type SchedulerType = "constant" | "linear" | "cosine";
@@ -69,6 +70,14 @@ export interface GrpoConfig {
   top_p: number;
   /** Keep only the k most likely tokens (0 = off). Default 0. */
   top_k: number;
+  /** Base weights of the sampling graph: "none" (float32), "int8" or "int4" (weight-only). Default "none". */
+  rollout_quantization: RolloutQuantization;
+  /** Correct quantized rollouts with importance-sampling weights (TRL's vLLM correction). Default true. */
+  rollout_importance_sampling_correction: boolean;
+  /** Per-token or per-sequence ratio, truncated or masked at the cap. Default "token_truncate". */
+  rollout_importance_sampling_mode: SamplingCorrectionMode;
+  /** The cap of the importance-sampling ratio. Default 3. */
+  rollout_importance_sampling_cap: number;
   /** KL coefficient to the reference (base) model; 0 skips the reference pass. Default 0.04. */
   beta: number;
   /** Lower clipping bound ε of the probability ratio. Default 0.2. */

@@ -124,6 +124,11 @@ export interface MicroBatch {
   old?: Float32Array;
   /** The policy's entropies at rollout time, next-token aligned. */
   entropy?: Float32Array;
+  /**
+   * The sampler's log-probs of the completion tokens (next-token aligned), when the sampling graph differs
+   * from the training graph (`rollout_quantization` ≠ "none"); the importance-sampling correction uses them.
+   */
+  sampling?: Float32Array;
 }
 
 /** One completion with its prompt, rewards and advantage. */
@@ -160,6 +165,8 @@ export interface RolloutBatch {
   truncatedPrompts: number;
   /** Non-padding tokens (prompt + completion) over all rows. */
   tokens: number;
+  /** Seconds spent sampling and in the no-grad passes (`rollout_s`) and scoring rewards (`reward_s`). */
+  timing: { rollout_s: number; reward_s: number };
 }
 
 /** Options of {@linkcode collectRollouts}. */
@@ -194,6 +201,8 @@ export async function collectRollouts(
   const micro: MicroBatch[] = [];
   const samples: Sample[] = [];
   let truncatedPrompts = 0, tokens = 0;
+  const t0 = performance.now();
+  const quantized = cfg.rollout_quantization !== "none";
   for (let m = 0; m * perMicro < o.indices.length; m++) {
     const idx = o.indices.slice(m * perMicro, (m + 1) * perMicro);
     const enc = idx.map((i) => {
@@ -210,8 +219,10 @@ export async function collectRollouts(
       temperature: cfg.temperature,
       topP: cfg.top_p,
       topK: cfg.top_k,
+      quantization: cfg.rollout_quantization,
+      returnLogprobs: quantized,
     });
-    const { batch, completionMask } = assembleBatch(promptIds, gen.tokens, pad);
+    const { batch, completionMask, promptWidth } = assembleBatch(promptIds, gen.tokens, pad);
     for (let r = 0; r < promptIds.length; r++) {
       const e = enc[Math.floor(r / G)];
       samples.push({
@@ -224,8 +235,14 @@ export async function collectRollouts(
       });
       tokens += e.ids.length + gen.tokens[r].length;
     }
-    micro.push({ batch, completionMask, advantages: [] });
+    micro.push({
+      batch,
+      completionMask,
+      advantages: [],
+      ...(quantized ? { sampling: samplingLogprobs(gen.logprobs!, batch.length, promptWidth) } : {}),
+    });
   }
+  const t1 = performance.now();
   const ex = samples.map((s) => o.examples[s.example]);
   const ctx: RewardContext = {
     prompts: samples.map((s) => s.rewardPrompt),
@@ -234,6 +251,7 @@ export async function collectRollouts(
   if (ex.every((e) => e.answer !== undefined)) ctx.answers = ex.map((e) => e.answer!);
   if (ex.every((e) => e.reference !== undefined)) ctx.references = ex.map((e) => e.reference!);
   const rewards = await computeRewards(o.rewards, ctx, { weights: cfg.reward_weights ?? undefined });
+  const t2 = performance.now();
   const adv = groupAdvantages(rewards.total, { groupSize: G, scale: cfg.scale_rewards });
   const rows = cfg.per_device_train_batch_size;
   for (let m = 0; m < micro.length; m++) {
@@ -255,5 +273,16 @@ export async function collectRollouts(
     zeroStdGroups: adv.zeroStdGroups,
     truncatedPrompts,
     tokens,
+    timing: { rollout_s: (t1 - t0 + performance.now() - t2) / 1000, reward_s: (t2 - t1) / 1000 },
   };
+}
+
+/**
+ * Per-token sampling log-probs `[B·T]` in next-token alignment: completion token k of row r sits at
+ * position `promptWidth + k`, so its log-prob goes to `promptWidth + k − 1`.
+ */
+export function samplingLogprobs(logprobs: number[][], length: number, promptWidth: number): Float32Array {
+  const out = new Float32Array(logprobs.length * length);
+  logprobs.forEach((row, r) => row.forEach((lp, k) => (out[r * length + promptWidth + k - 1] = lp)));
+  return out;
 }

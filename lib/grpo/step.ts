@@ -9,7 +9,13 @@ import type { CausalLM } from "../model/causal_lm.ts";
 import type { LoraAdapter } from "../model/lora.ts";
 import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
 import type { GrpoConfig } from "./config_types.ts";
-import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import {
+  type SamplingCorrection,
+  samplingCorrection,
+  shiftToNext,
+  tokenStats,
+  tokenWeights,
+} from "./math.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 
 /** What one optimizer step measured. */
@@ -28,6 +34,8 @@ export interface StepResult {
   clipHigh: number;
   /** Share clipped either way (clip_ratio/region_mean). */
   clipRegion: number;
+  /** TRL's `sampling/*` statistics when quantized rollouts were corrected (else absent). */
+  sampling?: { ratioMin: number; ratioMean: number; ratioMax: number; diffMean: number; diffMax: number };
 }
 
 /** Sums `add` into `acc` (copying on first use). */
@@ -39,20 +47,36 @@ export function accumulateGrads(acc: Tensors, add: Tensors): void {
   }
 }
 
-/** The token weights one micro-batch feeds to the GRPO graph (next-token aligned). */
+/**
+ * The token weights one micro-batch feeds to the GRPO graph (next-token aligned): the loss aggregation's
+ * weights, times the importance-sampling correction when the rollouts came from a quantized sampler (the
+ * correction multiplies each token's loss; it is returned too, for the statistics).
+ */
 export function microBatchWeights(
   mb: MicroBatch,
   o: { config: GrpoConfig; globalSequences: number; globalTokens: number; accumulation: number },
-): Float64Array {
-  const w = tokenWeights(mb.completionMask, {
-    batch: mb.batch.batch,
-    lossType: o.config.loss_type,
-    maxCompletionLength: o.config.max_completion_length,
-    globalSequences: o.globalSequences,
-    globalTokens: o.globalTokens,
-    accumulation: o.accumulation,
-  });
-  return shiftToNext(w, mb.batch.batch);
+): { weights: Float64Array; correction: SamplingCorrection | null } {
+  const cfg = o.config, B = mb.batch.batch;
+  const w = shiftToNext(
+    tokenWeights(mb.completionMask, {
+      batch: B,
+      lossType: cfg.loss_type,
+      maxCompletionLength: cfg.max_completion_length,
+      globalSequences: o.globalSequences,
+      globalTokens: o.globalTokens,
+      accumulation: o.accumulation,
+    }),
+    B,
+  );
+  if (!mb.sampling || !mb.old || !cfg.rollout_importance_sampling_correction) {
+    return { weights: w, correction: null };
+  }
+  const correction = samplingCorrection(
+    { train: mb.old, sampling: mb.sampling, mask: shiftToNext(mb.completionMask, B) },
+    { batch: B, mode: cfg.rollout_importance_sampling_mode, cap: cfg.rollout_importance_sampling_cap },
+  );
+  for (let i = 0; i < w.length; i++) w[i] *= correction.weights[i];
+  return { weights: w, correction };
 }
 
 /**
@@ -74,15 +98,29 @@ export async function lossAndGrads(
   }
   const grads: Tensors = new Map();
   let loss = 0, n = 0, kl = 0, low = 0, high = 0, region = 0, ent = 0, entN = 0;
+  const is = { n: 0, sum: 0, min: Infinity, max: -Infinity, tokens: 0, dSum: 0, dMax: 0 };
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
   for (const mb of rollouts.micro) {
     const B = mb.batch.batch;
-    const weights = microBatchWeights(mb, {
+    const { weights, correction: c } = microBatchWeights(mb, {
       config: cfg,
       globalSequences,
       globalTokens,
       accumulation: rollouts.micro.length,
     });
+    if (c && c.count) {
+      is.n += c.count;
+      is.sum += c.ratioMean * c.count;
+      is.min = Math.min(is.min, c.ratioMin);
+      is.max = Math.max(is.max, c.ratioMax);
+    }
+    if (c) {
+      let tok = 0;
+      for (const v of shiftToNext(mb.completionMask, B)) tok += v;
+      is.tokens += tok;
+      is.dSum += c.diffMean * tok;
+      is.dMax = Math.max(is.dMax, c.diffMax);
+    }
     const res = await model.grpoStep(mb.batch, {
       lora,
       tokenWeights: weights,
@@ -130,6 +168,17 @@ export async function lossAndGrads(
       clipLow: low / d,
       clipHigh: high / d,
       clipRegion: region / d,
+      ...(is.n
+        ? {
+          sampling: {
+            ratioMin: is.min,
+            ratioMean: is.sum / is.n,
+            ratioMax: is.max,
+            diffMean: is.dSum / Math.max(is.tokens, 1),
+            diffMax: is.dMax,
+          },
+        }
+        : {}),
     },
   };
 }
