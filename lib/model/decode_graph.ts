@@ -88,8 +88,10 @@ export function mergeLora(weights: Map<string, Weight>, adapter: LoraAdapter): M
  * The decoding graph. Inputs: `input_ids` [B, S] int64 (right-padded), `seqlens_k` [B] int32 (each row's
  * total length − 1), `total_sequence_length` [] int32 (S for the prefill, else the longest row's total),
  * `last` [B] int64 (flat index b·S + t of each row's last real token), `past.<i>.key|value` [B, nkv, M, hd],
- * and the LoRA factors when `lora` is set. Outputs: `logits` [B, V] and `present.<i>.key|value` (bind them
- * to the past buffers).
+ * `inv_temperature` [] (1 / sampling temperature; any value when sampling greedily), and the LoRA factors
+ * when `lora` is set. Outputs: `logits` [B, V], `greedy` [B] int64 (argmax, first index on ties), `probs`
+ * [B, V] (softmax at the temperature), `lse` [B] (logsumexp of the logits) and `present.<i>.key|value`
+ * (bind them to the past buffers). A run computes only the outputs it fetches.
  */
 export function buildFastDecodeGraph(
   cfg: LlamaShape,
@@ -227,6 +229,22 @@ export function buildFastDecodeGraph(
     ? op.gemm(rowsAt, init(head), { transB: true })
     : base(rowsAt, head, { shape: w(head).shape, data: f32(w(head).data) });
   g.output(logits, "logits");
+  // sampling helpers, so the host never loops over the vocabulary with exp(): the greedy token, the
+  // distribution at the run's temperature, and the logsumexp of the unscaled logits (log-probs)
+  const invTemp = g.input("inv_temperature", "float32", []);
+  g.output(op.argMax(logits, -1), "greedy");
+  g.output(
+    g.node("Softmax", [op.mul(logits, invTemp)], [{ dtype: "float32", shape: [...logits.shape] }], {
+      axis: -1,
+    })[0],
+    "probs",
+  );
+  g.output(
+    g.node("ReduceLogSumExp", [logits, g.ints([-1])], [{ dtype: "float32", shape: [logits.shape[0]] }], {
+      keepdims: 0,
+    })[0],
+    "lse",
+  );
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);
     g.output(kv.v, `present.${i}.value`);

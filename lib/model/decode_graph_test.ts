@@ -3,6 +3,7 @@ import { writeRandomModel } from "./testing.ts";
 import { initLora, type LoraAdapter } from "./lora.ts";
 import { dequantizeWeight, quantizeWeight } from "./quantize.ts";
 import { fastDecodeUnsupported } from "./decode_graph.ts";
+import { sampleFromProbs } from "./generate_fast.ts";
 import { Rng } from "../util/rng.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
@@ -117,6 +118,29 @@ Deno.test("fast decode graph: int8 / int4 rollouts stay close to float32 and fee
   } finally {
     await m.release();
   }
+});
+
+Deno.test("fast decode graph: sampling at temperature 1 from the in-graph distribution draws the same tokens", async () => {
+  const m = await CausalLM.load(TINY, { device: "cpu", tokenizer: false, threads: 2 });
+  try {
+    const prompts = promptsFor(m.config.vocabSize, [5, 9, 14], 4);
+    const o = { maxNewTokens: 30, temperature: 1, stopAtEos: false, returnLogprobs: true };
+    const a = await m.generate(prompts, { ...o, rng: new Rng(8), graph: "standard" });
+    const b = await m.generate(prompts, { ...o, rng: new Rng(8), graph: "fast" });
+    // the same uniforms drive both; only a draw within float32 rounding of a CDF boundary could differ
+    assertEquals(b.tokens, a.tokens);
+    a.logprobs!.forEach((row, r) => row.forEach((lp, k) => assert(Math.abs(lp - b.logprobs![r][k]) < 1e-3)));
+  } finally {
+    await m.release();
+  }
+});
+
+Deno.test("sampleFromProbs: inverse CDF, zero-mass tail skipped", () => {
+  const p = Float32Array.of(9, 9, 0.2, 0.3, 0.5, 0, 9);
+  assertEquals(sampleFromProbs(p, 2, 4, 0), 0);
+  assertEquals(sampleFromProbs(p, 2, 4, 0.21), 1);
+  assertEquals(sampleFromProbs(p, 2, 4, 0.99), 2);
+  assertEquals(sampleFromProbs(p, 2, 4, 0.9999999), 2);
 });
 
 Deno.test("quantizeWeight: MatMulNBits layout round-trips within half a step", () => {

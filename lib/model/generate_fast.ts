@@ -14,7 +14,7 @@ import type { LlamaShape } from "./llama.ts";
 import type { LoraAdapter } from "./lora.ts";
 import { buildFastDecodeGraph, mergeLora } from "./decode_graph.ts";
 import type { RolloutQuantization } from "./quantize.ts";
-import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
+import { sampleToken, type SamplingOptions } from "./sampling.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** What the fast path needs from a loaded model (a `CausalLM`). */
@@ -95,7 +95,11 @@ export async function generateFast(
       cache[`past.${i}.${kv}`] = new ort.Tensor("float32", new Float32Array(B * nkv * slots * hd), dims);
     }
   }
-  const fetches: Record<string, ort.Tensor | null> = { logits: null };
+  const temp = o.temperature ?? 1, topK = o.topK ?? 0, topP = o.topP ?? 1;
+  // in-graph sampling helpers unless top-k / top-p need the raw logits
+  const mode = temp <= 0 ? "greedy" : (topK > 0 && topK < V) || topP < 1 ? "logits" : "probs";
+  const fetches: Record<string, ort.Tensor | null> = { [mode]: null };
+  if (o.returnLogprobs) Object.assign(fetches, { logits: null, lse: null });
   for (let i = 0; i < cfg.numLayers; i++) {
     fetches[`present.${i}.key`] = cache[`past.${i}.key`];
     fetches[`present.${i}.value`] = cache[`past.${i}.value`];
@@ -109,21 +113,27 @@ export async function generateFast(
     total_sequence_length: new ort.Tensor("int32", Int32Array.of(P0), []),
     last: new ort.Tensor("int64", BigInt64Array.from(prompts, (p, r) => BigInt(r * P0 + p.length - 1)), [B]),
   };
+  const invTemp = new ort.Tensor("float32", Float32Array.of(temp > 0 ? 1 / temp : 1), []);
   const tokens: number[][] = prompts.map(() => []), finished = prompts.map(() => false);
   const lps: number[][] = prompts.map(() => []);
   const lastRows = new ort.Tensor("int64", BigInt64Array.from({ length: B }, (_, r) => BigInt(r)), [B]);
   for (let step = 0; step < o.maxNewTokens; step++) {
-    const out = await s.run({ ...feeds, ...cache, ...lora }, fetches);
-    const logits = out.logits.data as Float32Array;
+    const out = await s.run({ ...feeds, ...cache, ...lora, inv_temperature: invTemp }, fetches);
     const next = new BigInt64Array(B);
     for (let r = 0; r < B; r++) {
       if (finished[r]) {
         next[r] = BigInt(pad);
         continue;
       }
-      const t = sampleToken(logits, { ...o, offset: r * V, size: V });
+      const t = mode === "greedy"
+        ? Number((out.greedy.data as BigInt64Array)[r])
+        : mode === "probs"
+        ? sampleFromProbs(out.probs.data as Float32Array, r * V, V, o.rng.float())
+        : sampleToken(out.logits.data as Float32Array, { ...o, offset: r * V, size: V });
       tokens[r].push(t);
-      if (o.returnLogprobs) lps[r].push(logSoftmaxAt(logits, r * V, V, t));
+      if (o.returnLogprobs) {
+        lps[r].push((out.logits.data as Float32Array)[r * V + t] - (out.lse.data as Float32Array)[r]);
+      }
       if (eos.has(t) && o.stopAtEos !== false) finished[r] = true;
       next[r] = BigInt(t);
     }
@@ -138,6 +148,20 @@ export async function generateFast(
     };
   }
   return o.returnLogprobs ? { tokens, finished, logprobs: lps } : { tokens, finished };
+}
+
+/** Inverse-CDF draw from probabilities `p[off, off + n)` with a uniform `u` in [0, 1). */
+export function sampleFromProbs(p: Float32Array, off: number, n: number, u: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[off + i];
+  let x = u * sum;
+  for (let i = 0; i < n; i++) {
+    x -= p[off + i];
+    if (x < 0) return i;
+  }
+  let last = n - 1; // rounding: the last token with mass
+  while (last > 0 && p[off + last] === 0) last--;
+  return last;
 }
 
 function specKey(spec?: LoraSpec): string {
