@@ -83,6 +83,8 @@ export interface GenerateOptions extends SamplingOptions {
   graph?: "fast" | "standard";
   /** Base weight precision of the fast graph (default "none"; see `quantize.ts`). */
   quantization?: RolloutQuantization;
+  /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
+  mergeLora?: boolean;
 }
 
 const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);

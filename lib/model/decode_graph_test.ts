@@ -23,10 +23,16 @@ function perturbed(m: CausalLM, seed: number, size: number): LoraAdapter {
 }
 
 /** Greedy tokens of the standard-op graph and of the fast graph, ragged prompts, no EOS stop. */
-async function bothGraphs(m: CausalLM, prompts: number[][], n: number, lora: LoraAdapter | null) {
+async function bothGraphs(
+  m: CausalLM,
+  prompts: number[][],
+  n: number,
+  lora: LoraAdapter | null,
+  mergeLora = false,
+) {
   const o = { maxNewTokens: n, temperature: 0, rng: new Rng(0), stopAtEos: false, lora };
   const standard = await m.generate(prompts, { ...o, graph: "standard", returnLogprobs: true });
-  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true });
+  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true, mergeLora });
   return { standard, fast };
 }
 
@@ -35,13 +41,14 @@ function promptsFor(vocab: number, lengths: number[], seed: number): number[][] 
   return lengths.map((n) => Array.from({ length: n }, () => 2 + rng.int(vocab - 2)));
 }
 
-Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base and LoRA)", async () => {
+Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base, LoRA side path, LoRA merged)", async () => {
   const m = await CausalLM.load(TINY, { device: "cpu", tokenizer: false, threads: 2 });
   try {
     assertEquals(fastDecodeUnsupported(m.config), null);
     const prompts = promptsFor(m.config.vocabSize, [7, 19, 3, 12], 1);
-    for (const lora of [null, perturbed(m, 5, 0.02)]) {
-      const { standard, fast } = await bothGraphs(m, prompts, 40, lora);
+    const lora = perturbed(m, 5, 0.02);
+    for (const [l, merge] of [[null, false], [lora, false], [lora, true]] as const) {
+      const { standard, fast } = await bothGraphs(m, prompts, 40, l, merge);
       assertEquals(fast.tokens, standard.tokens);
       standard.logprobs!.forEach((row, r) =>
         row.forEach((lp, k) => {
@@ -55,7 +62,7 @@ Deno.test("fast decode graph: the same greedy tokens as the standard graph on th
   }
 });
 
-Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-shaped model", async () => {
+Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-shaped model (base, LoRA side path, merged)", async () => {
   const dir = await Deno.makeTempDir();
   await writeRandomModel(dir, {
     vocab_size: 49152,
@@ -70,8 +77,9 @@ Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-sh
   const m = await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 2 });
   try {
     const prompts = promptsFor(m.config.vocabSize, [9, 4, 16], 2);
-    for (const lora of [null, perturbed(m, 3, 0.01)]) {
-      const { standard, fast } = await bothGraphs(m, prompts, 12, lora);
+    const lora = perturbed(m, 3, 0.01);
+    for (const [l, merge] of [[null, false], [lora, false], [lora, true]] as const) {
+      const { standard, fast } = await bothGraphs(m, prompts, 12, l, merge);
       assertEquals(fast.tokens, standard.tokens);
     }
   } finally {

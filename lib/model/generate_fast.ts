@@ -1,9 +1,9 @@
 /**
  * Sampling with the contrib-op decode graph (`decode_graph.ts`): prompts right-padded into one prefill call,
  * then one call per new token, the KV cache living in preallocated buffers that every call updates in place.
- * With `quantization: "none"` the adapter is merged into the weights once per adapter state (a new session
- * when the adapter changed since the last call, the old one released); quantized modes keep one session
- * and feed the adapter's factors.
+ * The adapter's factors are fed to one session built once (a low-rank side path per projection), or, with
+ * `mergeLora` (float32 only), merged into the weights once per adapter state (a new session when the adapter
+ * changed since the last call, the old one released).
  * @module
  */
 import * as ort from "onnxruntime-node";
@@ -36,6 +36,12 @@ export interface FastGenerateOptions extends SamplingOptions {
   stopAtEos?: boolean;
   /** Base weight precision of the decode graph (default "none"). */
   quantization?: RolloutQuantization;
+  /**
+   * Float32 only: merge the adapter into the weights (one GEMM per projection; a new session whenever the
+   * adapter changed) instead of running its factors on a low-rank side path in one session built once.
+   * Default false: on the SmolLM2-135M shape a session build costs more than the side path saves.
+   */
+  mergeLora?: boolean;
 }
 
 const merged = new WeakMap<FastDecodeHost, string>();
@@ -52,7 +58,7 @@ export function adapterFingerprint(lora: LoraAdapter): string {
 
 async function decodeSession(model: FastDecodeHost, o: FastGenerateOptions): Promise<Session> {
   const q = o.quantization ?? "none";
-  if (q !== "none") {
+  if (q !== "none" || (o.lora && !o.mergeLora)) {
     const spec = o.lora?.spec;
     return await model.session(
       `decode_fast|${q}|${specKey(spec)}`,
@@ -85,7 +91,7 @@ export async function generateFast(
   const pad = model.tokenizer?.padTokenId ?? cfg.padTokenId ?? 0;
   const eos = new Set(model.tokenizer?.eosTokenIds ?? cfg.eosTokenIds);
   const lora: Record<string, ort.Tensor> = {};
-  if (o.lora && (o.quantization ?? "none") !== "none") {
+  if (o.lora && ((o.quantization ?? "none") !== "none" || !o.mergeLora)) {
     for (const [name, t] of o.lora.tensors) lora[name] = new ort.Tensor("float32", t.data, t.shape);
   }
   const cache: Record<string, ort.Tensor> = {};
