@@ -3,7 +3,7 @@
  * evaluation), timed per phase from the step's own `timing/*` metrics.
  * @module
  */
-import { runExperiment } from "../lib/grpo/experiments.ts";
+import { runExperiment } from "../lib/study/mod.ts";
 
 /** Seconds per phase of one step. */
 export interface StepSplit {
