@@ -36,9 +36,12 @@ export interface FastDecodeOptions {
 }
 
 /** Why the fast graph cannot run this model (then generation uses the standard-op graph), or null. */
-export function fastDecodeUnsupported(cfg: LlamaShape & { qkNorm?: boolean }): string | null {
+export function fastDecodeUnsupported(
+  cfg: LlamaShape & { qkNorm?: boolean; ropeScaling?: unknown },
+): string | null {
   if (cfg.headDim % 16 !== 0) return `head_dim ${cfg.headDim} is not a multiple of 16 (GroupQueryAttention)`;
   if (cfg.qkNorm) return "per-head q/k norms (Qwen3) are not in the contrib-op graph";
+  if (cfg.ropeScaling) return "scaled RoPE (rope_scaling) is not in the contrib-op graph's cos/sin cache";
   return null;
 }
 

@@ -151,6 +151,26 @@ Deno.test("sampleFromProbs: inverse CDF, zero-mass tail skipped", () => {
   assertEquals(sampleFromProbs(p, 2, 4, 0.9999999), 2);
 });
 
+Deno.test("fastDecodeUnsupported: the standard-op graph for Qwen3 q/k norms, scaled RoPE, odd head sizes", () => {
+  const base = {
+    vocabSize: 10,
+    hiddenSize: 64,
+    intermediateSize: 8,
+    numLayers: 1,
+    numHeads: 2,
+    numKvHeads: 1,
+    headDim: 32,
+    ropeTheta: 1e4,
+    rmsNormEps: 1e-6,
+    tieWordEmbeddings: true,
+    qkvBias: false,
+  };
+  assertEquals(fastDecodeUnsupported(base), null);
+  assert(fastDecodeUnsupported({ ...base, qkNorm: true })!.includes("Qwen3"));
+  assert(fastDecodeUnsupported({ ...base, ropeScaling: { rope_type: "llama3" } })!.includes("rope_scaling"));
+  assert(fastDecodeUnsupported({ ...base, headDim: 24 })!.includes("multiple of 16"));
+});
+
 Deno.test("quantizeWeight: MatMulNBits layout round-trips within half a step", () => {
   const rng = new Rng(4);
   const n = 5, k = 70; // K not a multiple of the block: the last block is padded
