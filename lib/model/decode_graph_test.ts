@@ -62,7 +62,7 @@ Deno.test("fast decode graph: the same greedy tokens as the standard graph on th
   }
 });
 
-Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-shaped model (base, LoRA side path, merged)", async () => {
+Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-shaped model (base, LoRA side path)", async () => {
   const dir = await Deno.makeTempDir();
   await writeRandomModel(dir, {
     vocab_size: 49152,
@@ -77,10 +77,14 @@ Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-sh
   const m = await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 2 });
   try {
     const prompts = promptsFor(m.config.vocabSize, [9, 4, 16], 2);
-    const lora = perturbed(m, 3, 0.01);
-    for (const [l, merge] of [[null, false], [lora, false], [lora, true]] as const) {
-      const { standard, fast } = await bothGraphs(m, prompts, 12, l, merge);
-      assertEquals(fast.tokens, standard.tokens);
+    // base and the LoRA side path (merging is covered on the tiny model); one 135M session at a time
+    const adapters = [null, perturbed(m, 3, 0.01)];
+    const o = { maxNewTokens: 12, temperature: 0, rng: new Rng(0), stopAtEos: false };
+    const standard = [];
+    for (const lora of adapters) standard.push(await m.generate(prompts, { ...o, lora, graph: "standard" }));
+    await m.release();
+    for (const [i, lora] of adapters.entries()) {
+      assertEquals((await m.generate(prompts, { ...o, lora, graph: "fast" })).tokens, standard[i].tokens);
     }
   } finally {
     await m.release();
