@@ -4,7 +4,10 @@
  * Times one GRPO training step (reference forward, policy forward + backward, AdamW) and sampled decoding on a
  * random model of the SmolLM2-135M shape, next to eager PyTorch (the oracle's `bench` / `bench-generate`) and
  * transformers.js `generate()` on the same weights, and reports the distance to this machine's limits
- * (measured ORT MatMul peak and memory bandwidth).
+ * (measured ORT MatMul peak and memory bandwidth). Decoding runs four ways, interleaved per round: the
+ * contrib-op graph rollouts use, the standard-op graph (same-run A/B), and int8 / int4 base weights. One
+ * full `math_hard` step on the embedded model is timed per phase (`--no-step` skips it). The machine's load
+ * is read before and after (`machine.ts`); a busy machine is said so in the output and in `--json`.
  * @module
  */
 import { join } from "node:path";
