@@ -31,6 +31,7 @@ export async function timeMathHardStep(
       threads: o.threads,
       device: "cpu",
       rollout_quantization: o.quantization ?? "none",
+      overwrite_output_dir: true,
     },
     print: false,
     handleSigint: false,
