@@ -1,10 +1,11 @@
 /**
  * The importance-sampling correction of quantized rollouts: the pure function's modes and statistics, and
  * agreement with the PyTorch float64 oracle extended by a per-token weight that multiplies the per-token
- * loss (the weight computed independently in float64 in Python from the same log-probs).
+ * policy loss, β·KL added unweighted as in TRL (the weight computed independently in float64 in Python from
+ * the same log-probs).
  */
 import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./math.ts";
-import { microBatchWeights } from "./step.ts";
+import { microBatchWeights, objectiveInputs } from "./step.ts";
 import { resolveConfig } from "./config.ts";
 import { readOracleCase } from "./oracle_case.ts";
 import { CausalLM } from "../model/causal_lm.ts";
@@ -65,8 +66,7 @@ for (const mode of ["token_truncate", "sequence_mask"] as const) {
     fn: async () => {
       const dir = await Deno.makeTempDir({ prefix: "is-oracle-" });
       const cap = mode === "token_truncate" ? 1.3 : 6;
-      // dr_grpo: the denominator does not depend on the mask, so the oracle's mask times the weight is
-      // exactly "weight × per-token loss"; β > 0, old log-probs shifted, as in training.
+      // dr_grpo, β > 0, old log-probs shifted, as in training; the weight multiplies the policy term only
       const driver = `
 import sys, json, argparse, importlib.util, math
 import numpy as np
@@ -89,10 +89,16 @@ if ${JSON.stringify(mode)} == "token_truncate":
 else:
     r = np.exp(((old - samp) * cm).sum(-1, keepdims=True))
     w = np.where(r > cap, 0.0, r) * np.ones_like(old)
-c["completion_mask"] = (cm * w).tolist()
-json.dump(c, open(f"{d}/weighted.json", "w"))
-import shutil; shutil.copy(f"{d}/case.lora.safetensors", f"{d}/weighted.lora.safetensors")
-o.grad(argparse.Namespace(model=a.model, case=f"{d}/weighted.json", out=f"{d}/ref.safetensors"))
+# expected = policy term weighted by w + the β·KL term unweighted, from three float64 oracle runs:
+# (β = 0, mask·w) + (β, mask) − (β = 0, mask); the dr_grpo denominator does not depend on the mask
+def run(name, beta, mask):
+    cc = dict(c, beta=beta, completion_mask=mask.tolist())
+    json.dump(cc, open(f"{d}/{name}.json", "w"))
+    import shutil; shutil.copy(f"{d}/case.lora.safetensors", f"{d}/{name}.lora.safetensors")
+    o.grad(argparse.Namespace(model=a.model, case=f"{d}/{name}.json", out=f"{d}/{name}.ref.safetensors"))
+run("weighted", 0.0, cm * w)
+run("full", c["beta"], cm)
+run("policy", 0.0, cm)
 `;
       const r = await new Deno.Command(PY, { args: ["-c", driver], stdout: "null", stderr: "piped" })
         .output();
@@ -110,14 +116,16 @@ o.grad(argparse.Namespace(model=a.model, case=f"{d}/weighted.json", out=f"{d}/re
         rollout_importance_sampling_mode: mode,
         rollout_importance_sampling_cap: cap,
       });
-      const { weights, correction } = microBatchWeights({
+      const mb = {
         batch,
         completionMask: Float64Array.from(cm),
         advantages: c.advantages,
         old: Float32Array.from(shiftToNext(oldTok, B)),
         sampling: Float32Array.from(shiftToNext(oldTok.map((v, i) => samplerLogprob(v, i)), B)),
-      }, { config, globalSequences: B, globalTokens: 0, accumulation: 1 });
-      assert(correction !== null, "no correction computed");
+      };
+      const weights = microBatchWeights(mb, { config, globalSequences: B, globalTokens: 0, accumulation: 1 });
+      const { correction, ...extra } = objectiveInputs(mb, { config, globalTokens: 0, accumulation: 1 });
+      assert(correction !== undefined && extra.policyMask !== undefined, "no correction computed");
       const cfg = await loadModelConfig(`${dir}/m`);
       const model = new CausalLM(
         `${dir}/m`,
@@ -133,6 +141,7 @@ o.grad(argparse.Namespace(model=a.model, case=f"{d}/weighted.json", out=f"{d}/re
         tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
       };
       const out = await model.grpoStep(batch, {
+        ...extra,
         lora,
         tokenWeights: weights,
         advantages: c.advantages,
@@ -142,7 +151,19 @@ o.grad(argparse.Namespace(model=a.model, case=f"{d}/weighted.json", out=f"{d}/re
         epsilonHigh: c.epsilon_high ?? c.epsilon,
       });
       await model.release();
-      const ref = await readSafetensors(`${dir}/ref.safetensors`);
+      const [wt, full, pol] = await Promise.all(
+        ["weighted", "full", "policy"].map((n) => readSafetensors(`${dir}/${n}.ref.safetensors`)),
+      );
+      const ref = new Map([...wt].map(([k, t]) => {
+        const f = full.get(k)!.data, p = pol.get(k)!.data;
+        const data = new Float64Array(t.data.length);
+        for (let i = 0; i < data.length; i++) data[i] = Number(t.data[i]) + Number(f[i]) - Number(p[i]);
+        return [k, { data }];
+      }));
+      // the β·KL part is large enough that weighting it too would fail the 1e-4 tolerance (≈ 1 % of the loss)
+      const klShare = (Number(full.get("loss")!.data[0]) - Number(pol.get("loss")!.data[0])) /
+        Number(wt.get("loss")!.data[0]);
+      assert(Math.abs(klShare) > 1e-3, `β·KL is only ${klShare} of the loss`);
       const rel = (a: ArrayLike<number>, e: ArrayLike<number | bigint>) => {
         let diff = 0, norm = 0;
         for (let i = 0; i < e.length; i++) diff += (Number(e[i]) - a[i]) ** 2, norm += Number(e[i]) ** 2;

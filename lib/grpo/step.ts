@@ -16,6 +16,7 @@ import {
   tokenStats,
   tokenWeights,
 } from "./math.ts";
+import { entropyMask, entropyWeights, policyObjective } from "./objective.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 
 /** What one optimizer step measured. */
@@ -47,36 +48,89 @@ export function accumulateGrads(acc: Tensors, add: Tensors): void {
   }
 }
 
-/**
- * The token weights one micro-batch feeds to the GRPO graph (next-token aligned): the loss aggregation's
- * weights, times the importance-sampling correction when the rollouts came from a quantized sampler (the
- * correction multiplies each token's loss; it is returned too, for the statistics).
- */
+/** The token weights one micro-batch feeds to the GRPO graph (next-token aligned). */
 export function microBatchWeights(
   mb: MicroBatch,
   o: { config: GrpoConfig; globalSequences: number; globalTokens: number; accumulation: number },
-): { weights: Float64Array; correction: SamplingCorrection | null } {
+): Float64Array {
+  const w = tokenWeights(mb.completionMask, {
+    batch: mb.batch.batch,
+    lossType: o.config.loss_type,
+    maxCompletionLength: o.config.max_completion_length,
+    globalSequences: o.globalSequences,
+    globalTokens: o.globalTokens,
+    accumulation: o.accumulation,
+  });
+  return shiftToNext(w, mb.batch.batch);
+}
+
+/**
+ * What a micro-batch feeds the GRPO graph beyond weights and advantages: the policy objective of the
+ * config, the top-entropy mask (`top_entropy_quantile` < 1, from the rollout-time entropies: the current
+ * policy's when num_iterations = 1, as in TRL) and the entropy-bonus weights (`entropy_coef` > 0).
+ */
+export function objectiveInputs(
+  mb: MicroBatch,
+  o: { config: GrpoConfig; globalTokens: number; accumulation: number },
+): {
+  objective: ReturnType<typeof policyObjective>;
+  policyMask?: Float64Array;
+  entropyCoef?: number;
+  entropyWeights?: Float64Array;
+  correction?: SamplingCorrection;
+} {
   const cfg = o.config, B = mb.batch.batch;
-  const w = shiftToNext(
-    tokenWeights(mb.completionMask, {
-      batch: B,
+  const objective = policyObjective({
+    lossType: cfg.loss_type,
+    importanceSamplingLevel: cfg.importance_sampling_level,
+    delta: cfg.delta,
+    sapoTemperaturePos: cfg.sapo_temperature_pos,
+    sapoTemperatureNeg: cfg.sapo_temperature_neg,
+  });
+  const mask = shiftToNext(mb.completionMask, B);
+  let entropyOnly: Float64Array | undefined;
+  if (cfg.top_entropy_quantile < 1) {
+    if (!mb.entropy) {
+      throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
+    }
+    entropyOnly = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
+  }
+  // quantized rollouts: the importance ratio multiplies the policy term after the entropy mask, as TRL's
+  // vLLM correction does (the β·KL term is added unweighted)
+  const correction = samplingCorrectionOf(mb, cfg);
+  let policyMask = entropyOnly;
+  if (correction) {
+    policyMask = Float64Array.from(correction.weights, (w, i) => w * (entropyOnly ? entropyOnly[i] : 1));
+  }
+  const extra = correction ? { correction } : {};
+  if (!cfg.entropy_coef) return { objective, policyMask, ...extra };
+  const effective = entropyOnly ?? mask;
+  return {
+    objective,
+    policyMask,
+    ...extra,
+    entropyCoef: cfg.entropy_coef,
+    entropyWeights: entropyWeights(effective, {
       lossType: cfg.loss_type,
-      maxCompletionLength: cfg.max_completion_length,
-      globalSequences: o.globalSequences,
       globalTokens: o.globalTokens,
       accumulation: o.accumulation,
     }),
-    B,
-  );
-  if (!mb.sampling || !mb.old || !cfg.rollout_importance_sampling_correction) {
-    return { weights: w, correction: null };
-  }
-  const correction = samplingCorrection(
+  };
+}
+
+/**
+ * The importance-sampling correction of a micro-batch sampled by a quantized graph: ratios between the
+ * training log-probs (the rollout-time policy pass) and the sampler's, per `rollout_importance_sampling_*`;
+ * null when the rollouts were not quantized or the correction is off.
+ */
+export function samplingCorrectionOf(mb: MicroBatch, cfg: GrpoConfig): SamplingCorrection | null {
+  if (!mb.sampling || !cfg.rollout_importance_sampling_correction) return null;
+  if (!mb.old) throw new Error("rollout_quantization needs the rollout-time policy pass (old log-probs)");
+  const B = mb.batch.batch;
+  return samplingCorrection(
     { train: mb.old, sampling: mb.sampling, mask: shiftToNext(mb.completionMask, B) },
     { batch: B, mode: cfg.rollout_importance_sampling_mode, cap: cfg.rollout_importance_sampling_cap },
   );
-  for (let i = 0; i < w.length; i++) w[i] *= correction.weights[i];
-  return { weights: w, correction };
 }
 
 /**
@@ -102,26 +156,29 @@ export async function lossAndGrads(
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
   for (const mb of rollouts.micro) {
     const B = mb.batch.batch;
-    const { weights, correction: c } = microBatchWeights(mb, {
+    const weights = microBatchWeights(mb, {
       config: cfg,
       globalSequences,
       globalTokens,
       accumulation: rollouts.micro.length,
     });
-    if (c && c.count) {
-      is.n += c.count;
-      is.sum += c.ratioMean * c.count;
-      is.min = Math.min(is.min, c.ratioMin);
-      is.max = Math.max(is.max, c.ratioMax);
-    }
+    const { correction: c, ...extra } = objectiveInputs(mb, {
+      config: cfg,
+      globalTokens,
+      accumulation: rollouts.micro.length,
+    });
     if (c) {
       let tok = 0;
       for (const v of shiftToNext(mb.completionMask, B)) tok += v;
+      is.n += c.count;
+      is.sum += c.ratioMean * c.count;
+      if (c.count) is.min = Math.min(is.min, c.ratioMin), is.max = Math.max(is.max, c.ratioMax);
       is.tokens += tok;
       is.dSum += c.diffMean * tok;
       is.dMax = Math.max(is.dMax, c.diffMax);
     }
     const res = await model.grpoStep(mb.batch, {
+      ...extra,
       lora,
       tokenWeights: weights,
       advantages: mb.advantages,
@@ -147,7 +204,12 @@ export async function lossAndGrads(
         ref: mb.ref,
         advantages: mb.advantages,
       },
-      { batch: B, epsilon: cfg.epsilon, epsilonHigh },
+      {
+        batch: B,
+        epsilon: cfg.epsilon,
+        epsilonHigh,
+        sequenceLevel: cfg.importance_sampling_level === "sequence",
+      },
     );
     kl += st.kl * count;
     low += st.clipLow * count;
