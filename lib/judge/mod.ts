@@ -1,7 +1,7 @@
 /**
  * The LLM judge used by the dialogue rewards: Gemini through `@google/genai` with bounded
- * concurrency, timeouts, retries with jittered backoff, a cache, and counted fallbacks; plus a
- * loopback fake of the Gemini endpoint for tests (`fake_gemini.ts`, exported here too).
+ * concurrency, timeouts, retries with jittered backoff, a cache, and counted fallbacks. The loopback
+ * fake of the Gemini endpoint for tests is not exported here: tests import `fake_gemini.ts` by path.
  * @module
  */
 export { createGeminiJudge } from "./judge.ts";
@@ -18,7 +18,5 @@ export { MIN_HEURISTIC_TOKENS, overlapFallback, overlapScore, tokenize, unigramF
 export type { FallbackScorer } from "./fallback.ts";
 export { JudgeCache, judgeCacheKey } from "./cache.ts";
 export type { JudgeCacheOptions } from "./cache.ts";
-export { extractBlock, startFakeGemini } from "./fake_gemini.ts";
-export type { FakeFailKind, FakeGemini, FakeGeminiOptions, FakeGeminiRequest } from "./fake_gemini.ts";
 export * from "./local_judge.ts";
 export * from "./master_keys.ts";

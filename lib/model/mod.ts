@@ -26,4 +26,3 @@ export type { AdamWOptions, AdamWState } from "./adamw.ts";
 export { argmax, sampleToken } from "./sampling.ts";
 export type { SamplingOptions } from "./sampling.ts";
 export { exportTransformersJs } from "./export_tfjs.ts";
-export { writeRandomModel } from "./testing.ts";

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { CausalLM } from "../model/causal_lm.ts";
-import { createGeminiJudge, startFakeGemini } from "../judge/mod.ts";
+import { createGeminiJudge } from "../judge/mod.ts";
+import { startFakeGemini } from "../judge/fake_gemini.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";

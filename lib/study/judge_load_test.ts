@@ -10,7 +10,8 @@ import { join } from "node:path";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import { createGeminiJudge, escapeDelimited, startFakeGemini } from "../judge/mod.ts";
+import { createGeminiJudge, escapeDelimited } from "../judge/mod.ts";
+import { startFakeGemini } from "../judge/fake_gemini.ts";
 import { runExperiment } from "./experiments.ts";
 
 const TINY = new URL("../../data/tiny", import.meta.url).pathname;
