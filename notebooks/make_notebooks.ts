@@ -160,12 +160,12 @@ function softNotebook(): Notebook {
     code(`import { runInNotebook } from "../lib/notebook/experiment.ts";
 import { seedOutputDir } from "../lib/study/mod.ts";
 
-${runCall("math_soft", "math_dir", 'seedOutputDir(output_dir, "math_soft", seed)')}
+${runCall("math_soft", "math_dir", 'seedOutputDir("math_soft", { seed, outputsDir: output_dir })')}
 ${
       runCall(
         "dialogue_soft",
         "dialogue_dir",
-        'seedOutputDir(output_dir, "dialogue_soft", seed)',
+        'seedOutputDir("dialogue_soft", { seed, outputsDir: output_dir })',
         [],
         ", { gemini: use_gemini }",
       )

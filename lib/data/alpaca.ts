@@ -141,6 +141,6 @@ export async function loadAlpaca(
       : "";
     throw new UserError(`alpaca: no valid rows in ${path}${why}`);
   }
-  warnSkipped("alpaca", path, skipped, { total, warn: options.warn });
+  warnSkipped(skipped, { label: "alpaca", path: path, total, warn: options.warn });
   return { rows, skipped };
 }

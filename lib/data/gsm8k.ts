@@ -118,6 +118,6 @@ export async function loadGsm8k(
       : "";
     throw new UserError(`gsm8k: no valid rows in ${path}${why}`);
   }
-  warnSkipped("gsm8k", path, skipped, { total, warn: options.warn });
+  warnSkipped(skipped, { label: "gsm8k", path: path, total, warn: options.warn });
   return { rows, skipped };
 }

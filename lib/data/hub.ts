@@ -43,11 +43,10 @@ export async function isDirectory(path: string): Promise<boolean> {
  * Returns the line (or null when nothing was skipped).
  */
 export function warnSkipped(
-  label: string,
-  path: string,
   skipped: readonly SkippedRow[],
-  options: { total: number; warn?: (line: string) => void },
+  options: { label: string; path: string; total: number; warn?: (line: string) => void },
 ): string | null {
+  const { label, path } = options;
   if (!skipped.length) return null;
   const shown = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join("; ");
   const more = skipped.length > 3 ? `; … ${skipped.length - 3} more` : "";

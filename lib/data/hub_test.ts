@@ -64,13 +64,18 @@ Deno.test("downloadHubRows: HTTP error or an unexpected answer → UserError, no
 Deno.test("warnSkipped: one line, first three reasons, count of the rest; silent when nothing skipped", () => {
   const got: string[] = [];
   const skipped = [1, 2, 3, 4, 5].map((line) => ({ line, reason: `r${line}` }));
-  const line = warnSkipped("gsm8k", "/a/b/train.jsonl", skipped, { total: 10, warn: (l) => got.push(l) });
+  const line = warnSkipped(skipped, {
+    label: "gsm8k",
+    path: "/a/b/train.jsonl",
+    total: 10,
+    warn: (l) => got.push(l),
+  });
   assertEquals(got, [line]);
   assertEquals(
     line,
     "warning: gsm8k train.jsonl: skipped 5 of 10 rows (line 1: r1; line 2: r2; line 3: r3; … 2 more)",
   );
-  assertEquals(warnSkipped("gsm8k", "x", [], { total: 3, warn: (l) => got.push(l) }), null);
+  assertEquals(warnSkipped([], { label: "gsm8k", path: "x", total: 3, warn: (l) => got.push(l) }), null);
   assertEquals(got.length, 1);
 });
 

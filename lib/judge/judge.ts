@@ -262,7 +262,7 @@ export function createGeminiJudge(options: GeminiJudgeOptions = {}): Judge {
             error: `Gemini rejected the API key (${status}${word ? " " + word : ""})`,
           };
         }
-        const msg = describeError(e, key);
+        const msg = describeError(e, { secret: key });
         if (kind === "permanent" || attempt >= maxRetries) {
           return {
             ok: false,

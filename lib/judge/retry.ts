@@ -112,7 +112,11 @@ export function apiStatusWord(err: ApiError): string | undefined {
  * A one-line, length-capped description of an attempt error with every occurrence of `secret`
  * (and anything shaped like a Google API key) replaced by `[REDACTED]`.
  */
-export function describeError(err: unknown, secret: string | undefined, maxLen = 300): string {
+export function describeError(
+  err: unknown,
+  options: { secret?: string; maxLen?: number } = {},
+): string {
+  const { secret, maxLen = 300 } = options;
   let text: string;
   if (err instanceof ApiError) text = `HTTP ${err.status}: ${err.message}`;
   else if (err instanceof Error) text = err.message;

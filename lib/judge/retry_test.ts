@@ -69,10 +69,10 @@ Deno.test("classifyFailure: retry 429/408/5xx/timeouts/network, auth for rejecte
 Deno.test("describeError / scrubSecret: one line, capped, key and AIza-shaped keys removed", () => {
   const key = "SENTINEL-KEY-1234";
   const e = new ApiError({ status: 401, message: `{"error":\n{"message":"bad key ${key}"}}` });
-  const d = describeError(e, key);
+  const d = describeError(e, { secret: key });
   assert(d.startsWith("HTTP 401: ") && !d.includes(key) && !d.includes("\n") && d.includes("[REDACTED]"), d);
   assertEquals(scrubSecret("k=AIzaSyA1234567890abcdefghijklmnopqrstu!", undefined), "k=[REDACTED]!");
-  assertEquals(describeError(new Error("x".repeat(1000)), key).length, 300);
+  assertEquals(describeError(new Error("x".repeat(1000)), { secret: key }).length, 300);
 });
 
 Deno.test("sleep: resolves after the delay; rejects at once on abort and leaves no timer", async () => {

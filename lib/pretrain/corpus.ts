@@ -64,7 +64,12 @@ export interface TokenizedPair {
 }
 
 /** Tokenizes prompt (with generation prompt) + completion + `endText` (default `<|end|>`). */
-export function tokenizePair(tok: Tokenizer, pair: TextPair, endText = "<|end|>"): TokenizedPair {
+export function tokenizePair(
+  tok: Tokenizer,
+  pair: TextPair,
+  options: { endText?: string } = {},
+): TokenizedPair {
+  const endText = options.endText ?? "<|end|>";
   const prompt = tok.encode(tok.applyChatTemplate(pair.messages, { addGenerationPrompt: true }));
   const completion = tok.encode(pair.completion + endText);
   return { ids: [...prompt, ...completion], lossMask: [...prompt.map(() => 0), ...completion.map(() => 1)] };

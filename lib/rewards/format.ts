@@ -12,7 +12,7 @@ const SOFT = /<reasoning>.*?<\/reasoning>\s*<answer>.*?<\/answer>/s;
 
 /** 0.25 for a closed `<reasoning>…</reasoning>` pair plus 0.25 for a closed `<answer>…</answer>` pair (max 0.5). */
 export function formatReward(ctx: RewardContext): number[] {
-  checkContext(ctx, "format");
+  checkContext(ctx, { reward: "format" });
   return ctx.completions.map((c) => (REASONING_PAIR.test(c) ? 0.25 : 0) + (ANSWER_PAIR.test(c) ? 0.25 : 0));
 }
 
@@ -21,7 +21,7 @@ export function formatReward(ctx: RewardContext): number[] {
  * `<reasoning>\n…\n</reasoning>\n<answer>\n…\n</answer>\n` (dot matches newlines), else 0.
  */
 export function strictFormatReward(ctx: RewardContext): number[] {
-  checkContext(ctx, "strict_format");
+  checkContext(ctx, { reward: "strict_format" });
   return ctx.completions.map((c) => (STRICT.test(c) ? 0.5 : 0));
 }
 
@@ -31,7 +31,7 @@ export function strictFormatReward(ctx: RewardContext): number[] {
  * multi-line reasoning; this version does not reproduce that quirk.
  */
 export function softFormatReward(ctx: RewardContext): number[] {
-  checkContext(ctx, "soft_format");
+  checkContext(ctx, { reward: "soft_format" });
   return ctx.completions.map((c) => (SOFT.test(c) ? 0.5 : 0));
 }
 
@@ -62,6 +62,6 @@ export function xmlCount(text: string): number {
 
 /** {@linkcode xmlCount} of every completion (max 0.5). */
 export function xmlCountReward(ctx: RewardContext): number[] {
-  checkContext(ctx, "xml_count");
+  checkContext(ctx, { reward: "xml_count" });
   return ctx.completions.map(xmlCount);
 }

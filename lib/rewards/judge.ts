@@ -58,8 +58,8 @@ function judgeReward(
     sources: { judge: 0, fallback: 0, cache: 0 },
     invalid: 0,
     fn: async (ctx: RewardContext) => {
-      checkContext(ctx, name);
-      if (ctx.references) checkContext(ctx, name, "references");
+      checkContext(ctx, { reward: name });
+      if (ctx.references) checkContext(ctx, { reward: name, needs: "references" });
       const items = ctx.completions.map((response, i) => {
         const item: RewardJudgeItem = { prompt: ctx.prompts[i], response };
         if (ctx.references) item.reference = ctx.references[i];

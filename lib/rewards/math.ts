@@ -26,7 +26,7 @@ export function isCorrect(completion: string, gold: string): boolean {
 
 /** 2.0 when the extracted answer equals the gold answer (string after normalization, or within 0.01), else 0. */
 export function mathHard(ctx: RewardContext): number[] {
-  checkContext(ctx, "math_hard", "answers");
+  checkContext(ctx, { reward: "math_hard", needs: "answers" });
   return ctx.completions.map((c, i) => (isCorrect(c, ctx.answers![i]) ? MATH_CORRECT : 0));
 }
 
@@ -35,7 +35,7 @@ export function mathHard(ctx: RewardContext): number[] {
  * No parseable answer → 0. A gold answer that is not a number → UserError naming it.
  */
 export function mathSoft(ctx: RewardContext): number[] {
-  checkContext(ctx, "math_soft", "answers");
+  checkContext(ctx, { reward: "math_soft", needs: "answers" });
   return ctx.completions.map((c, i) => {
     const gold = parseNumber(ctx.answers![i]);
     if (gold === null) {

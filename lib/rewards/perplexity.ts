@@ -48,7 +48,7 @@ export function perplexityReward(
     nonFinite: 0,
     scored: 0,
     fn: async (ctx: RewardContext) => {
-      checkContext(ctx, name);
+      checkContext(ctx, { reward: name });
       const ppl = await scorer.perplexities(ctx.prompts, ctx.completions);
       if (!Array.isArray(ppl) || ppl.length !== ctx.completions.length) {
         throw new UserError(

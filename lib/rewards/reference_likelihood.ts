@@ -115,7 +115,7 @@ export function referenceLikelihoodReward(
     fn: async (ctx: RewardContext) => {
       const task = options.task ?? (ctx.answers ? "math" : "dialogue");
       const field = task === "math" ? "answers" : "references";
-      checkContext(ctx, name, field);
+      checkContext(ctx, { reward: name, needs: field });
       const refs = ctx[field]!;
       const pairs = ctx.completions.map((completion, i) =>
         referencePair(task, { prompt: ctx.prompts[i], completion, reference: refs[i] })

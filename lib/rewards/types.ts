@@ -31,7 +31,11 @@ export interface RewardFunction {
 }
 
 /** Checks that `ctx.prompts` and an optional parallel field match `ctx.completions` in length. */
-export function checkContext(ctx: RewardContext, reward: string, field?: "answers" | "references"): void {
+export function checkContext(
+  ctx: RewardContext,
+  options: { reward: string; needs?: "answers" | "references" },
+): void {
+  const { reward, needs: field } = options;
   const n = ctx.completions.length;
   ensure(ctx.prompts.length === n, `reward "${reward}": ${ctx.prompts.length} prompts for ${n} completions`);
   if (!field) return;

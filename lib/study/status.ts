@@ -28,8 +28,8 @@ export interface ExperimentStatus {
 }
 
 /** The folder {@linkcode runAllExperiments} uses for (id, seed): `<outputsDir>/<id>_seed<seed>`, for every seed. */
-export function seedOutputDir(outputsDir: string, id: string, seed: number): string {
-  return defaultOutputDir(id, seed, { outputsDir });
+export function seedOutputDir(id: string, options: { seed: number; outputsDir: string }): string {
+  return defaultOutputDir(id, options.seed, { outputsDir: options.outputsDir });
 }
 
 /** `deno task experiment <id>` with the `--param`s that reproduce a run of `seed` in `outputDir` (or resume it). */
@@ -75,7 +75,10 @@ export async function experimentStatus(
         missing.push({
           experiment: id,
           seed,
-          command: experimentCommand(id, { seed, outputDir: seedOutputDir(outputsDir, id, seed) }),
+          command: experimentCommand(id, {
+            seed,
+            outputDir: seedOutputDir(id, { seed, outputsDir: outputsDir }),
+          }),
         });
       } else if (!found.some((r) => r.complete)) {
         const run = found[0];
@@ -136,7 +139,13 @@ export async function runAllExperiments(outputsDir: string, options: RunAllOptio
   const dirs: string[] = [];
   for (const seed of seeds) {
     for (const id of ids) {
-      dirs.push(await runOne(id, { ...options.params, seed, output_dir: seedOutputDir(root, id, seed) }));
+      dirs.push(
+        await runOne(id, {
+          ...options.params,
+          seed,
+          output_dir: seedOutputDir(id, { seed, outputsDir: root }),
+        }),
+      );
       progress.update(dirs.length, { last: `${id} seed ${seed}` });
     }
   }

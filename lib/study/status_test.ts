@@ -21,11 +21,17 @@ globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: t
 Deno.test("experimentCommand and seedOutputDir: the plain command for the default seed and folder", () => {
   const outputs = join(REPO_ROOT, "outputs");
   assertEquals(
-    experimentCommand("math_hard", { seed: 42, outputDir: seedOutputDir(outputs, "math_hard", 42) }),
+    experimentCommand("math_hard", {
+      seed: 42,
+      outputDir: seedOutputDir("math_hard", { seed: 42, outputsDir: outputs }),
+    }),
     "deno task experiment math_hard",
   );
   assertEquals(
-    experimentCommand("math_soft", { seed: 7, outputDir: seedOutputDir(outputs, "math_soft", 7) }),
+    experimentCommand("math_soft", {
+      seed: 7,
+      outputDir: seedOutputDir("math_soft", { seed: 7, outputsDir: outputs }),
+    }),
     "deno task experiment math_soft --param seed=7",
   );
   assertEquals(
@@ -103,7 +109,7 @@ Deno.test("the default output folder depends on the seed, the same way in the CL
     const cfg = experimentConfig("math_hard", { seed });
     assertEquals(cfg.output_dir, `outputs/math_hard_seed${seed}`);
     assertEquals(
-      seedOutputDir(join(REPO_ROOT, "outputs"), "math_hard", seed),
+      seedOutputDir("math_hard", { seed, outputsDir: join(REPO_ROOT, "outputs") }),
       join(REPO_ROOT, cfg.output_dir),
     );
     const missing = (await experimentStatus(join(ROOT, "nothing-here"), { seeds: [seed] })).missing;
