@@ -89,7 +89,7 @@ reward function, the held-out metric, completion length and KL to the base model
 when a judge was used). Figures without data are listed with the reason instead of drawn empty.`),
   code(`import { checkIntegrity, loadRuns, showFigure } from "../lib/analysis/mod.ts";
 import { completionSamples, completionsView, integrityView, runFigures } from "../lib/notebook/results.ts";
-import { display } from "../lib/notebook/mod.ts";
+import { display } from "../lib/util/mod.ts";
 
 const loaded = await loadRuns(${dirs});
 for (const w of loaded.warnings) console.warn(w);
@@ -223,8 +223,7 @@ for (const s of found.skipped) console.log(\`  skipped \${s.dir}: \${s.reason}\`
 import { compareModels, comparisonLines, comparisonTable } from "../lib/eval/mod.ts";
 import { freshTestSets } from "../lib/study/mod.ts";
 import { notebookJudge, notebookParams } from "../lib/notebook/experiment.ts";
-import { display } from "../lib/notebook/mod.ts";
-import { htmlView } from "../lib/notebook/results.ts";
+import { display, html } from "../lib/util/mod.ts";
 import { UserError } from "../lib/util/mod.ts";
 
 if (dialogue_score !== "judge" && dialogue_score !== "perplexity") {
@@ -242,7 +241,7 @@ const lm = await CausalLM.load(modelPath, {
 });
 const judge = dialogue_score === "judge" ? notebookJudge({ gemini: use_gemini }) : undefined;
 const rows = await compareModels(lm, found.adapters, { ...sets, judge, maxNewTokens: max_new_tokens });
-await display(htmlView(comparisonTable(rows, { examples }), comparisonLines(rows).join("\\n")));`),
+await display(html(comparisonTable(rows, { examples }), { plain: comparisonLines(rows).join("\\n") }));`),
   ]);
 }
 
@@ -278,7 +277,7 @@ for (const line of describeLoaded(loaded)) console.log(line);
 for (const w of loaded.warnings) console.warn(w);`),
     md("## Integrity checks"),
     code(`import { checkIntegrity } from "../lib/analysis/mod.ts";
-import { display } from "../lib/notebook/mod.ts";
+import { display } from "../lib/util/mod.ts";
 import { integrityView, sentencesView, statsView } from "../lib/notebook/results.ts";
 
 await display(integrityView(checkIntegrity(loaded.table, { window })));`),

@@ -1,35 +1,22 @@
 /**
- * Showing plotly specs in Deno's Jupyter kernel; outside a notebook a one-line note is printed.
+ * Showing plotly specs in Deno's Jupyter kernel (through lib/util/jupyter.ts); outside a notebook a one-line
+ * note is printed.
  * @module
  */
 import { type Dashboard, dashboardFigures, type DashboardOptions } from "./dashboard.ts";
 import type { PlotSpec } from "./figures.ts";
 import type { ColumnTable } from "./table.ts";
+import { display, type JupyterApi, jupyterApi } from "../util/mod.ts";
 
 /** MIME type Jupyter front-ends render with plotly. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
-
-/** The part of `Deno.jupyter` used here. */
-export interface JupyterLike {
-  display(obj: Record<string, unknown>, opts: { raw: boolean }): Promise<void> | void;
-}
-
-/** The Deno Jupyter API when running inside the kernel, else undefined (outside it, `Deno.jupyter` throws). */
-export function jupyter(): JupyterLike | undefined {
-  try {
-    const j = (Deno as unknown as { jupyter?: JupyterLike }).jupyter;
-    return j && typeof j.display === "function" ? j : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Options of {@linkcode showFigure}. */
 export interface ShowOptions {
   /** Where the note goes outside a notebook (default console.log). */
   log?: (line: string) => void;
   /** Jupyter API to use instead of `Deno.jupyter` (null: act as outside a notebook). */
-  jupyter?: JupyterLike | null;
+  jupyter?: JupyterApi | null;
 }
 
 /**
@@ -37,9 +24,9 @@ export interface ShowOptions {
  * (`figure "<title>": N traces (plotly output needs the Deno Jupyter kernel)`). Returns whether it displayed.
  */
 export async function showFigure(spec: PlotSpec, opts: ShowOptions = {}): Promise<boolean> {
-  const j = opts.jupyter === undefined ? jupyter() : opts.jupyter;
+  const j = opts.jupyter === undefined ? jupyterApi() : opts.jupyter;
   if (j) {
-    await j.display({ [PLOTLY_MIME]: spec }, { raw: true });
+    await display({ [PLOTLY_MIME]: spec }, { jupyter: j });
     return true;
   }
   const title = (spec.layout.title as { text?: string } | undefined)?.text ?? "untitled";

@@ -1,31 +1,32 @@
 import { assert, assertEquals } from "../util/assert.ts";
-import { jupyter, PLOTLY_MIME, showDashboard, showFigure } from "./display.ts";
+import { PLOTLY_MIME, showDashboard, showFigure } from "./display.ts";
+import { jupyterApi } from "../util/mod.ts";
 import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { tableFromRows } from "./table.ts";
 
 const spec = { data: [{ type: "scatter", x: [1], y: [2] }], layout: { title: { text: "T" } } };
 
 Deno.test("showFigure: outside Jupyter (Deno.jupyter throws there) prints one line and returns false", async () => {
-  assertEquals(jupyter(), undefined);
+  assertEquals(jupyterApi(), undefined);
   const lines: string[] = [];
   assertEquals(await showFigure(spec, { log: (l) => lines.push(l) }), false);
   assertEquals(lines, ['figure "T": 1 traces (plotly output needs the Deno Jupyter kernel)']);
 });
 
-Deno.test("showFigure: inside Jupyter sends the plotly MIME bundle raw", async () => {
+Deno.test("showFigure: inside Jupyter publishes the plotly MIME bundle as display_data", async () => {
   const calls: unknown[][] = [];
   const fake = {
-    display: (obj: Record<string, unknown>, opts: { raw: boolean }) => void calls.push([obj, opts]),
+    broadcast: (type: string, content: Record<string, unknown>) => void calls.push([type, content]),
   };
   assert(await showFigure(spec, { jupyter: fake, log: () => assert(false, "must not log") }));
-  assertEquals(calls, [[{ [PLOTLY_MIME]: spec }, { raw: true }]]);
+  assertEquals(calls, [["display_data", { data: { [PLOTLY_MIME]: spec }, metadata: {}, transient: {} }]]);
 });
 
 Deno.test("showDashboard: every figure displayed, omitted ones named", async () => {
   const table = tableFromRows(rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), "math_hard", 0));
   const shown: unknown[] = [], lines: string[] = [];
   const dash = await showDashboard(table, {
-    jupyter: { display: (obj) => void shown.push(obj) },
+    jupyter: { broadcast: (_type, content) => void shown.push(content) },
     log: (l) => lines.push(l),
   });
   assertEquals(shown.length, dash.figures.length);

@@ -20,7 +20,7 @@ import {
 } from "../study/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { formatDuration, type ProgressEvent } from "../util/progress.ts";
-import { isJupyter, liveDisplay } from "./display.ts";
+import { isJupyter, liveDisplay } from "../util/mod.ts";
 
 /** Options of {@linkcode runInNotebook}. */
 export interface NotebookRunOptions {

@@ -4,14 +4,12 @@
  * {@linkcode makeNotebook}, a tiny builder for nbformat 4.5 notebooks with the Deno kernelspec.
  * @module
  */
+import type { MimeBundle } from "../util/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
 /** nbformat's multiline string: one string or a list of lines (each keeping its `\n`). */
 export type MultilineString = string | string[];
-
-/** A mime bundle: mime type → data (text as a multiline string, JSON types as objects). */
-export type MimeBundle = Record<string, unknown>;
 
 /** A code cell output (nbformat 4). */
 export type Output =

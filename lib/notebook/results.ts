@@ -15,8 +15,7 @@ import type { CompletionRecord } from "../grpo/logging.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { runFile } from "../util/run_folder.ts";
-import { DISPLAY_SYMBOL, type Displayable } from "./display.ts";
-import type { MimeBundle } from "./nbformat.ts";
+import { type Displayable, html, type MimeBundle } from "../util/mod.ts";
 
 /** Figures of a few runs and the ones left out (with the reason). */
 export interface RunFigures {
@@ -178,7 +177,7 @@ export function completionsView(records: readonly CompletionRecord[]): Displayab
       }`
     ).join("\n")
     : "No completions logged.";
-  return htmlView(completionsTable(records), plain);
+  return html(completionsTable(records), { plain });
 }
 
 function ciCell(ci: CI | undefined): { html: string; cls: string } {
@@ -223,12 +222,6 @@ export function statsTable(stats: readonly ExperimentStats[]): string {
   );
 }
 
-/** An HTML view with its own `text/plain` part (what headless runs and consoles show). */
-export function htmlView(htmlText: string, plain: string): Displayable & MimeBundle {
-  const bundle = { "text/html": htmlText, "text/plain": plain };
-  return { ...bundle, [DISPLAY_SYMBOL]: () => bundle };
-}
-
 /** {@linkcode statsTable} with a plain-text part: one line per experiment. */
 export function statsView(stats: readonly ExperimentStats[]): Displayable & MimeBundle {
   const t = (ci: CI | undefined) => (ci && Number.isFinite(ci.estimate) ? formatNumber(ci.estimate) : "—");
@@ -241,19 +234,21 @@ export function statsView(stats: readonly ExperimentStats[]): Displayable & Mime
       }`
     ).join("\n")
     : "No statistics (no run logged a reward).";
-  return htmlView(statsTable(stats), plain);
+  return html(statsTable(stats), { plain });
 }
 
 /** Integrity findings as an HTML list with one plain line each (or a line saying there are none). */
 export function integrityView(findings: readonly Finding[]): Displayable & MimeBundle {
   if (!findings.length) {
-    return htmlView(`<p style="color:#2a2">No integrity problems found.</p>`, "No integrity problems found.");
+    return html(`<p style="color:#2a2">No integrity problems found.</p>`, {
+      plain: "No integrity problems found.",
+    });
   }
-  return htmlView(
+  return html(
     `<ul>${
       findings.map((f) => `<li><code>${escapeHtml(f.code)}</code> ${escapeHtml(f.message)}</li>`).join("")
     }</ul>`,
-    findings.map((f) => `[${f.code}] ${f.message}`).join("\n"),
+    { plain: findings.map((f) => `[${f.code}] ${f.message}`).join("\n") },
   );
 }
 
@@ -266,10 +261,9 @@ export function sentencesView(
   const head = options.heading ? `${options.heading}:\n` : "";
   if (!sentences.length) {
     const none = "No findings: no statistics could be computed.";
-    return htmlView(`${h}<p>${none}</p>`, head + none);
+    return html(`${h}<p>${none}</p>`, { plain: head + none });
   }
-  return htmlView(
-    `${h}<ul>${sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>`,
-    head + sentences.map((s) => `- ${s}`).join("\n"),
-  );
+  return html(`${h}<ul>${sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>`, {
+    plain: head + sentences.map((s) => `- ${s}`).join("\n"),
+  });
 }

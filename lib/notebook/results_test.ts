@@ -5,7 +5,7 @@ import { experimentStats, runStats } from "../analysis/stats.ts";
 import type { Finding } from "../analysis/integrity.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
-import { DISPLAY_SYMBOL } from "./display.ts";
+import { DISPLAY_SYMBOL } from "../util/mod.ts";
 import {
   completionSamples,
   completionsTable,

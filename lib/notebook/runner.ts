@@ -15,7 +15,6 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import {
   type Cell,
   joinSource,
-  type MimeBundle,
   type Notebook,
   type Output,
   readNotebook,
@@ -24,6 +23,7 @@ import {
 } from "./nbformat.ts";
 import { injectParameters } from "./params.ts";
 import { UserError } from "../util/errors.ts";
+import type { MimeBundle } from "../util/mod.ts";
 import {
   CellInterruptedError,
   CellTimeoutError,

@@ -5,7 +5,7 @@ import type { CellSpec } from "./nbformat.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
-const MOD_TS = new URL("./mod.ts", import.meta.url).href;
+const UTIL_MOD_TS = new URL("../util/mod.ts", import.meta.url).href;
 
 const tempDirs: string[] = [];
 
@@ -139,7 +139,7 @@ Deno.test("runNotebook: a failing cell stops the run; the notebook is written wi
 
 Deno.test("runNotebook: live display updates arrive as update_display_data and are merged in place", async () => {
   const { path, outDir } = await setup("live", [
-    { type: "code", source: `import { display, html, liveDisplay } from "${MOD_TS}";` },
+    { type: "code", source: `import { display, html, liveDisplay } from "${UTIL_MOD_TS}";` },
     {
       type: "code",
       source: [

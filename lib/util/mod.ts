@@ -8,3 +8,4 @@ export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./run_folder.ts";
 export * from "./cache_dir.ts";
+export * from "./jupyter.ts";

@@ -1,12 +1,13 @@
 /**
- * Display helpers for notebooks run by Deno's Jupyter kernel. Inside the kernel they publish mime
- * bundles on iopub (`display_data`, and `update_display_data` for live displays that redraw in
- * place); anywhere else (CLI, tests) they fall back to printing the `text/plain` part, so library
- * code can call them unconditionally.
+ * Jupyter display, the one layer for it: mime bundles published on iopub by Deno's Jupyter kernel
+ * (`display_data`, and `update_display_data` for live displays that redraw in place). Anywhere else (CLI,
+ * tests) the helpers fall back to printing the `text/plain` part, so library code can call them
+ * unconditionally. Figures (`showFigure` in lib/analysis) and the notebook views (lib/notebook) build on it.
  * @module
  */
 
-import type { MimeBundle } from "./nbformat.ts";
+/** A Jupyter mime bundle: mime type → data. */
+export type MimeBundle = Record<string, unknown>;
 
 /** Deno's displayable protocol: an object whose `Symbol.for("Jupyter.display")` method returns a bundle. */
 export const DISPLAY_SYMBOL: unique symbol = Symbol.for("Jupyter.display") as never;
@@ -17,13 +18,15 @@ export interface Displayable {
   [DISPLAY_SYMBOL](): MimeBundle;
 }
 
-interface JupyterApi {
-  broadcast(type: string, content: Record<string, unknown>): Promise<void>;
+/** The part of `Deno.jupyter` used here (tests pass a fake). */
+export interface JupyterApi {
+  /** Publishes one iopub message of `type` with `content`. */
+  broadcast(type: string, content: Record<string, unknown>): Promise<void> | void;
 }
 
-function jupyter(): JupyterApi | undefined {
+/** The Deno Jupyter API when running inside the kernel, else undefined (outside it, `Deno.jupyter` throws). */
+export function jupyterApi(): JupyterApi | undefined {
   try {
-    // Outside `deno jupyter`, reading Deno.jupyter throws.
     const j = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
     return typeof j?.broadcast === "function" ? j : undefined;
   } catch {
@@ -33,7 +36,7 @@ function jupyter(): JupyterApi | undefined {
 
 /** True when this code runs inside Deno's Jupyter kernel. */
 export function isJupyter(): boolean {
-  return jupyter() !== undefined;
+  return jupyterApi() !== undefined;
 }
 
 function toBundle(obj: MimeBundle | Displayable): MimeBundle {
@@ -47,6 +50,8 @@ export interface DisplayOptions {
   metadata?: Record<string, unknown>;
   /** Outside Jupyter, print nothing (default: print `text/plain`, or a one-line placeholder). */
   quiet?: boolean;
+  /** Jupyter API to use instead of `Deno.jupyter` (null: act as outside a notebook). */
+  jupyter?: JupyterApi | null;
 }
 
 function fallback(bundle: MimeBundle, placeholder: boolean): void {
@@ -56,12 +61,13 @@ function fallback(bundle: MimeBundle, placeholder: boolean): void {
 }
 
 /**
- * Shows a mime bundle (or a {@linkcode Displayable}) as a `display_data` output. Outside Jupyter it
- * prints the `text/plain` part (or a `[display: …]` line) unless `quiet`.
+ * Shows a mime bundle (or a {@linkcode Displayable}) as a `display_data` output. Outside Jupyter it prints
+ * the `text/plain` part (or a `[display: …]` line) unless `quiet`. Resolves to nothing, so that a cell
+ * ending in `await display(…)` shows no extra result.
  */
 export async function display(obj: MimeBundle | Displayable, options: DisplayOptions = {}): Promise<void> {
   const bundle = toBundle(obj);
-  const j = jupyter();
+  const j = options.jupyter === undefined ? jupyterApi() : options.jupyter;
   if (!j) {
     if (!options.quiet) fallback(bundle, true);
     return;
@@ -70,12 +76,12 @@ export async function display(obj: MimeBundle | Displayable, options: DisplayOpt
 }
 
 /**
- * An HTML displayable: the last expression of a cell renders it, and `display(html(s))` shows it.
- * Its `text/plain` part is the HTML with tags removed (what the console fallback prints).
+ * An HTML displayable: the last expression of a cell renders it, and `display(html(s))` shows it. Its
+ * `text/plain` part (what the console fallback prints) is `options.plain`, else the HTML with tags removed.
  */
-export function html(str: string): Displayable & MimeBundle {
-  const plain = str.replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim();
-  const bundle = { "text/html": str, "text/plain": plain || "[html]" };
+export function html(str: string, options: { plain?: string } = {}): Displayable & MimeBundle {
+  const plain = options.plain ?? (str.replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim() || "[html]");
+  const bundle = { "text/html": str, "text/plain": plain };
   return { ...bundle, [DISPLAY_SYMBOL]: () => bundle };
 }
 
@@ -93,14 +99,14 @@ let liveCounter = 0;
  * Creates a display that updates in place (Jupyter display ids): use it for training curves that
  * redraw every few steps. Outside Jupyter, `update` prints only a `text/plain` part, if any.
  */
-export function liveDisplay(options: { id?: string } = {}): LiveDisplay {
+export function liveDisplay(options: { id?: string; jupyter?: JupyterApi | null } = {}): LiveDisplay {
   const id = options.id ?? `live-${Date.now().toString(36)}-${(liveCounter++).toString(36)}`;
   let shown = false;
   return {
     id,
     async update(obj, opts = {}) {
       const bundle = toBundle(obj);
-      const j = jupyter();
+      const j = options.jupyter === undefined ? jupyterApi() : options.jupyter;
       if (!j) return fallback(bundle, false);
       const content = { data: bundle, metadata: opts.metadata ?? {}, transient: { display_id: id } };
       await j.broadcast(shown ? "update_display_data" : "display_data", content);

@@ -1,5 +1,5 @@
-import { display, DISPLAY_SYMBOL, html, isJupyter, liveDisplay } from "./display.ts";
-import { assert, assertEquals } from "../util/assert.ts";
+import { display, DISPLAY_SYMBOL, html, isJupyter, liveDisplay } from "./jupyter.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 async function captureLog(fn: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
@@ -13,7 +13,7 @@ async function captureLog(fn: () => Promise<void>): Promise<string[]> {
   return lines;
 }
 
-// Inside the kernel these helpers are checked end to end by runner_test.ts.
+// Inside the kernel these helpers are checked end to end by lib/notebook/runner_test.ts.
 Deno.test("outside Jupyter: isJupyter is false and display falls back to the console", async () => {
   assertEquals(isJupyter(), false);
   const lines = await captureLog(async () => {
@@ -37,4 +37,23 @@ Deno.test("html() is a displayable bundle; liveDisplay prints only text/plain ou
     await live.update({ "text/plain": "step 2" });
   });
   assertEquals(lines, ["step 2"]);
+});
+
+Deno.test("html() takes an explicit text/plain part", () => {
+  assertEquals(html("<table></table>", { plain: "2 rows" })["text/plain"], "2 rows");
+  assertEquals(html("<br>")["text/plain"], "[html]");
+});
+
+Deno.test("with a Jupyter API: display publishes display_data; liveDisplay then updates in place", async () => {
+  const sent: [string, Record<string, unknown>][] = [];
+  const jupyter = {
+    broadcast: (type: string, content: Record<string, unknown>) => void sent.push([type, content]),
+  };
+  await display({ "text/plain": "a" }, { jupyter });
+  const live = liveDisplay({ id: "x", jupyter });
+  await live.update({ "text/plain": "1" });
+  await live.update({ "text/plain": "2" });
+  assertEquals(sent.map(([t]) => t), ["display_data", "display_data", "update_display_data"]);
+  assertEquals(sent[0][1], { data: { "text/plain": "a" }, metadata: {}, transient: {} });
+  assertEquals(sent[2][1].transient, { display_id: "x" });
 });
