@@ -4,13 +4,15 @@ import { initLora } from "./lora.ts";
 import { Rng } from "../util/rng.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
-async function model(type: "llama" | "qwen2" = "llama", tie = false) {
+async function model(type: "llama" | "qwen2" | "qwen3" = "llama", tie = false) {
   const dir = await Deno.makeTempDir();
-  await writeRandomModel(dir, { model_type: type, tie_word_embeddings: tie, seed: 3 });
+  // qwen3: head_dim 6 differs from hidden / heads = 4
+  const headDim = type === "qwen3" ? { head_dim: 6 } : {};
+  await writeRandomModel(dir, { model_type: type, tie_word_embeddings: tie, seed: 3, ...headDim });
   return await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 1 });
 }
 
-for (const [type, tie] of [["llama", false], ["qwen2", true]] as const) {
+for (const [type, tie] of [["llama", false], ["qwen2", true], ["qwen3", true]] as const) {
   Deno.test(`KV-cache decoding agrees with the full-sequence forward (${type}, tied=${tie}, ragged prompts, LoRA)`, async () => {
     const m = await model(type, tie);
     const lora = initLora(m.config, { r: 2, alpha: 4, targets: ["q_proj", "v_proj", "down_proj"] }, {

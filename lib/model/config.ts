@@ -1,6 +1,6 @@
 /**
  * A model folder's `config.json`, validated and normalized into {@linkcode ModelConfig}, and a check
- * that a weight file fits it. Supported: Llama (incl. SmolLM/SmolLM2) and Qwen2 (incl. Qwen2.5).
+ * that a weight file fits it. Supported: Llama (incl. SmolLM/SmolLM2), Qwen2 (incl. Qwen2.5) and Qwen3.
  * @module
  */
 import { join } from "node:path";
@@ -8,11 +8,11 @@ import { UserError } from "../util/mod.ts";
 import { weightShapes } from "./llama.ts";
 
 /** The architectures the graph builders implement. */
-export type Architecture = "llama" | "qwen2";
+export type Architecture = "llama" | "qwen2" | "qwen3";
 
 /** A validated, normalized model configuration. */
 export interface ModelConfig {
-  /** "llama" (Llama, SmolLM) or "qwen2" (Qwen2, Qwen2.5). */
+  /** "llama" (Llama, SmolLM), "qwen2" (Qwen2, Qwen2.5) or "qwen3" (Qwen3 dense). */
   architecture: Architecture;
   /** Rows of the embedding matrix. */
   vocabSize: number;
@@ -34,8 +34,10 @@ export interface ModelConfig {
   rmsNormEps: number;
   /** The LM head reuses the embedding matrix. */
   tieWordEmbeddings: boolean;
-  /** q/k/v projections have biases (Qwen2 always; Llama with `attention_bias`). */
+  /** q/k/v projections have biases (Qwen2 always; Llama and Qwen3 with `attention_bias`). */
   qkvBias: boolean;
+  /** Per-head RMSNorm of queries and keys over `head_dim`, before RoPE (`q_norm`/`k_norm`: Qwen3). */
+  qkNorm: boolean;
   /** `max_position_embeddings`. */
   maxPositions: number;
   /** Beginning-of-sequence token id, when the config names one. */
@@ -51,9 +53,17 @@ export interface ModelConfig {
 const ARCHITECTURES: Record<string, Architecture> = {
   LlamaForCausalLM: "llama",
   Qwen2ForCausalLM: "qwen2",
+  Qwen3ForCausalLM: "qwen3",
 };
-const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2" };
-const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768 };
+const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2", qwen3: "qwen3" };
+const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768, qwen3: 40960 };
+
+/** The Hugging Face `architectures` entry of each architecture (for configs this project writes). */
+export const HF_ARCHITECTURE: Record<Architecture, string> = {
+  llama: "LlamaForCausalLM",
+  qwen2: "Qwen2ForCausalLM",
+  qwen3: "Qwen3ForCausalLM",
+};
 
 /** Reads `dir/config.json` and validates it with {@linkcode parseModelConfig}. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
@@ -173,6 +183,7 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
     rmsNormEps: num("rms_norm_eps", 1e-6),
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias,
+    qkNorm: architecture === "qwen3",
     maxPositions: int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
     ...(bos.length ? { bosTokenId: bos[0] } : {}),
     eosTokenIds: tokenId("eos_token_id"),

@@ -26,7 +26,7 @@ import { decoder, lmHead } from "./llama.ts";
 import { initializerParams, type Weight } from "./graphs.ts";
 import { MASKED } from "./inputs.ts";
 import type { CausalLM } from "./causal_lm.ts";
-import type { ModelConfig } from "./config.ts";
+import { HF_ARCHITECTURE, type ModelConfig } from "./config.ts";
 import type { LoraAdapter } from "./lora.ts";
 import type { Device } from "../onnx/session.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
@@ -221,7 +221,7 @@ export async function exportTransformersJs(
   const arch = cfg.architecture;
   const config = {
     ...cfg.raw,
-    architectures: [arch === "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+    architectures: [HF_ARCHITECTURE[arch]],
     model_type: arch,
     head_dim: cfg.headDim,
     num_key_value_heads: cfg.numKvHeads,
