@@ -244,8 +244,12 @@ export interface TensorToWrite {
   shape: number[];
   /** The values, row-major; length must equal the product of `shape`. */
   data: TensorData;
-  /** Store float32 data as "F16" or "BF16" (rounded to nearest even), as half-precision checkpoints are. */
-  dtype?: "F16" | "BF16";
+  /**
+   * The dtype to store. "F16" and "BF16" narrow float32 data (rounded to nearest even), as half-precision
+   * checkpoints are stored; any other value must be the data's own type. Absent: the data's type. So tensors
+   * read by {@linkcode readSafetensors} write back as they were.
+   */
+  dtype?: SafetensorsDtype;
 }
 
 /** Options of {@linkcode writeSafetensors}. */
@@ -289,12 +293,14 @@ export function encodeSafetensors(
       );
     }
     let data: ArrayBufferView = t.data;
-    if (t.dtype) {
+    if (t.dtype === "F16" || t.dtype === "BF16") {
       if (!(t.data instanceof Float32Array)) {
         throw new UserError(`tensor "${name}": ${t.dtype} needs float32 data`);
       }
       data = t.dtype === "F16" ? f32ToF16(t.data) : f32ToBf16(t.data);
       dtype = t.dtype;
+    } else if (t.dtype && t.dtype !== dtype) {
+      throw new UserError(`tensor "${name}": dtype ${t.dtype} does not match its ${dtype} data`);
     }
     stored.push(data);
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + data.byteLength] };
