@@ -155,7 +155,11 @@ export class CausalLM {
     const { batch: B, length: T } = b;
     const hd = this.config.headDim;
     const pos = positionsFromMask(b.mask, B, T);
-    const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
+    const { cos, sin } = ropeTables(pos, {
+      headDim: hd,
+      theta: this.config.ropeTheta,
+      scaling: this.config.ropeScaling,
+    });
     return {
       input_ids: i64(b.ids, [B, T]),
       rope_cos: f(cos as Float32Array, [B, T, hd]),
@@ -323,7 +327,7 @@ export class CausalLM {
     const lps: number[][] = prompts.map(() => []);
     for (let step = 0; step < o.maxNewTokens; step++) {
       const S = keyMask.length / B;
-      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta });
+      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling });
       const out = await s.run({
         input_ids: i64(feedIds, [B, T]),
         rope_cos: f(cos as Float32Array, [B, T, hd]),

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
 import { weightShapes } from "./llama.ts";
+import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The architectures the graph builders implement. */
 export type Architecture = "llama" | "qwen2" | "qwen3";
@@ -30,6 +31,8 @@ export interface ModelConfig {
   headDim: number;
   /** RoPE base. */
   ropeTheta: number;
+  /** Llama 3 RoPE frequency scaling (`rope_type: "llama3"`), when the config has it. */
+  ropeScaling?: Llama3RopeScaling;
   /** RMSNorm epsilon. */
   rmsNormEps: number;
   /** The LM head reuses the embedding matrix. */
@@ -92,7 +95,7 @@ export interface ParseModelConfigOptions {
 
 /**
  * Validates a parsed `config.json` object. Unknown architectures, missing or invalid fields,
- * heads that do not divide, rope scaling, sliding windows, quantization and non-SiLU activations
+ * heads that do not divide, rope scaling other than Llama 3's, sliding windows, quantization and non-SiLU activations
  * each throw a {@linkcode UserError} naming the field.
  */
 export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions = {}): ModelConfig {
@@ -156,8 +159,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
   const ropeTheta = rope && typeof rope === "object" && rope.rope_theta !== undefined
     ? num("rope_theta", rope.rope_theta as number)
     : num("rope_theta", 10000);
-  checkRopeScaling(c.rope_scaling, "rope_scaling", src);
-  checkRopeScaling(rope, "rope_parameters", src);
+  const ropeScaling = ropeScalingOf(c.rope_scaling, "rope_scaling", src) ??
+    ropeScalingOf(rope, "rope_parameters", src);
   if (c.use_sliding_window === true) {
     throw new UserError(`${src}: use_sliding_window = true is not supported`);
   }
@@ -180,6 +183,7 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
     numKvHeads,
     headDim,
     ropeTheta,
+    ...(ropeScaling ? { ropeScaling } : {}),
     rmsNormEps: num("rms_norm_eps", 1e-6),
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias,
@@ -215,16 +219,39 @@ function detectArchitecture(c: Record<string, unknown>, src: string): Architectu
   throw new UserError(`${src}: missing field "architectures" (or "model_type"); supported: ${supported}`);
 }
 
-function checkRopeScaling(v: unknown, field: string, src: string): void {
-  if (v === undefined || v === null) return;
+/** Parses `rope_scaling` / `rope_parameters`: none or "default" → undefined, "llama3" → its parameters. */
+function ropeScalingOf(v: unknown, field: string, src: string): Llama3RopeScaling | undefined {
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) {
     throw new UserError(`${src}: field "${field}" must be an object`);
   }
   const r = v as Record<string, unknown>;
   const type = r.rope_type ?? r.type ?? "default";
-  if (type !== "default") {
-    throw new UserError(`${src}: ${field} type ${JSON.stringify(type)} is not supported`);
+  if (type === "default") return undefined;
+  if (type !== "llama3") {
+    throw new UserError(
+      `${src}: ${field} type ${JSON.stringify(type)} is not supported (supported: "llama3")`,
+    );
   }
+  const num = (key: string): number => {
+    const x = r[key];
+    if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) {
+      throw new UserError(`${src}: ${field}.${key} must be a positive number, got ${JSON.stringify(x)}`);
+    }
+    return x;
+  };
+  const s = {
+    factor: num("factor"),
+    lowFreqFactor: num("low_freq_factor"),
+    highFreqFactor: num("high_freq_factor"),
+    originalMaxPositions: num("original_max_position_embeddings"),
+  };
+  if (s.highFreqFactor <= s.lowFreqFactor) {
+    throw new UserError(
+      `${src}: ${field}.high_freq_factor ${s.highFreqFactor} must exceed low_freq_factor ${s.lowFreqFactor}`,
+    );
+  }
+  return s;
 }
 
 /** The tensor names and shapes a model with `config` needs, in a fixed order (one table: `weightShapes`). */

@@ -83,6 +83,36 @@ const QWEN3 = {
   vocab_size: 151936,
 };
 
+// Llama-3.2-1B-Instruct's config.json (rope scaling of type llama3)
+const LLAMA32_1B = {
+  architectures: ["LlamaForCausalLM"],
+  attention_bias: false,
+  bos_token_id: 128000,
+  eos_token_id: [128001, 128008, 128009],
+  head_dim: 64,
+  hidden_act: "silu",
+  hidden_size: 2048,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: "llama",
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  rms_norm_eps: 1e-5,
+  rope_scaling: {
+    factor: 32.0,
+    high_freq_factor: 4.0,
+    low_freq_factor: 1.0,
+    original_max_position_embeddings: 8192,
+    rope_type: "llama3",
+  },
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  torch_dtype: "bfloat16",
+  vocab_size: 128256,
+};
+
 const TINY_LLAMA = {
   model_type: "llama",
   vocab_size: 97,
@@ -174,6 +204,26 @@ Deno.test("config: Qwen3-0.6B config: q/k norms, head_dim independent of hidden 
   assertEquals(parseModelConfig(QWEN25).qkNorm, false);
 });
 
+Deno.test("config: Llama-3.2-1B config with llama3 rope scaling (also in transformers v5 rope_parameters)", () => {
+  const c = parseModelConfig(LLAMA32_1B);
+  assertEquals([c.architecture, c.ropeTheta, c.eosTokenIds, c.tieWordEmbeddings], [
+    "llama",
+    500000,
+    [128001, 128008, 128009],
+    true,
+  ]);
+  const scaling = { factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+  assertEquals(c.ropeScaling, scaling);
+  const v5 = parseModelConfig({
+    ...LLAMA32_1B,
+    rope_scaling: undefined,
+    rope_theta: undefined,
+    rope_parameters: { ...LLAMA32_1B.rope_scaling, rope_theta: 500000 },
+  });
+  assertEquals([v5.ropeTheta, v5.ropeScaling], [500000, scaling]);
+  assertEquals(parseModelConfig(SMOLLM2).ropeScaling, undefined);
+});
+
 Deno.test("config: each invalid config names the field", () => {
   const bad = (patch: Record<string, unknown>, includes: string) =>
     assertThrows(
@@ -200,7 +250,15 @@ Deno.test("config: each invalid config names the field", () => {
   bad({ hidden_size: 30 }, "hidden_size 30 is not a multiple of num_attention_heads 4");
   bad({ rms_norm_eps: -1 }, `field "rms_norm_eps" must be a positive number`);
   bad({ tie_word_embeddings: "yes" }, `field "tie_word_embeddings" must be true or false`);
-  bad({ rope_scaling: { rope_type: "llama3", factor: 8 } }, `rope_scaling type "llama3" is not supported`);
+  bad({ rope_scaling: { rope_type: "yarn", factor: 4 } }, `rope_scaling type "yarn" is not supported`);
+  bad(
+    { rope_scaling: { rope_type: "llama3", factor: 8 } },
+    `rope_scaling.low_freq_factor must be a positive number`,
+  );
+  bad(
+    { rope_scaling: { ...LLAMA32_1B.rope_scaling, high_freq_factor: 1 } },
+    "rope_scaling.high_freq_factor 1 must exceed low_freq_factor 1",
+  );
   bad({ use_sliding_window: true }, "use_sliding_window");
   bad({ hidden_act: "gelu" }, `hidden_act "gelu" is not supported`);
   bad({ eos_token_id: "x" }, `field "eos_token_id" must be a token id`);

