@@ -37,14 +37,36 @@ if (jinjaMissing) console.warn(`SKIPPED chat template reference check: ${jinjaMi
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-real-vocab-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
 
+const LLAMA_EOS = [128001, 128008, 128009], TRIGGERS = [1000, 2000, 3000];
+
+/**
+ * Plants, in a tied-embedding model, a greedy next token eos_k after token p_k (the layers stay random): row p_k
+ * scaled by 20 dominates the residual stream after p_k, and row eos_k = 40 · the old row p_k then has the largest
+ * logit.
+ */
+async function plantEos(dir: string): Promise<void> {
+  const path = join(dir, "model.safetensors");
+  const w = await readSafetensors(path);
+  const emb = w.get("model.embed_tokens.weight")!, H = emb.shape[1], E = emb.data as Float32Array;
+  TRIGGERS.forEach((p, k) => {
+    for (let j = 0; j < H; j++) {
+      const v = E[p * H + j];
+      E[p * H + j] = 20 * v;
+      E[LLAMA_EOS[k] * H + j] = 40 * v;
+    }
+  });
+  await writeSafetensors(path, w);
+}
+
 const models = new Map<RealVocabName, Promise<CausalLM>>();
-/** One model per vocabulary, written and loaded once (the tokenizer included). */
+/** One model per vocabulary, written and loaded once (the tokenizer included); Llama's has EOS planted. */
 function model(name: RealVocabName): Promise<CausalLM> {
   let m = models.get(name);
   if (!m) {
     m = (async () => {
       const dir = join(ROOT, name);
       await writeRealVocabModel(dir, name, { seed: 11 });
+      if (name === "llama3_1") await plantEos(dir);
       return await CausalLM.load(dir, { device: "cpu", threads: 1 });
     })();
     models.set(name, m);
@@ -180,24 +202,7 @@ Deno.test({
   name: "real vocab llama3_1: generation stops at each of the three EOS ids, and only there",
   ignore: absent.length > 0,
   fn: async () => {
-    // A model whose greedy next token after p_k is eos_k (the layers stay random): with a tied head, row p_k
-    // scaled by 20 dominates the residual stream after p_k, and row eos_k = 40 · the old row p_k then has the
-    // largest logit.
-    const dir = join(ROOT, "llama_eos");
-    await writeRealVocabModel(dir, "llama3_1", { seed: 12 });
-    const path = join(dir, "model.safetensors");
-    const w = await readSafetensors(path);
-    const emb = w.get("model.embed_tokens.weight")!, H = emb.shape[1], E = emb.data as Float32Array;
-    const eos = [128001, 128008, 128009], triggers = [1000, 2000, 3000];
-    triggers.forEach((p, k) => {
-      for (let j = 0; j < H; j++) {
-        const v = E[p * H + j];
-        E[p * H + j] = 20 * v;
-        E[eos[k] * H + j] = 40 * v;
-      }
-    });
-    await writeSafetensors(path, w);
-    const m = await CausalLM.load(dir, { device: "cpu", threads: 1 });
+    const m = await model("llama3_1"), eos = LLAMA_EOS, triggers = TRIGGERS;
     const prompts = [[128000, 5, triggers[0]], [128000, triggers[1]], [128000, 7, 8, triggers[2]]];
     const res = await m.generate(prompts, { maxNewTokens: 5, temperature: 0, rng: new Rng(0) });
     assertEquals(res.tokens, eos.map((e) => [e]));
@@ -211,8 +216,8 @@ Deno.test({
     });
     assertEquals(on.tokens.map((t) => [t[0], t.length]), eos.map((e) => [e, 3]));
     assertEquals(on.finished, [false, false, false]);
-    // the unplanted model: a row ends exactly at its first EOS id, else runs to the limit
-    const sampled = await (await model("llama3_1")).generate(
+    // sampling: a row ends exactly at its first EOS id, else runs to the limit
+    const sampled = await m.generate(
       [[128000, 5], [128000, 6, 7], [128000, 8], [128000, 9, 10, 11]],
       { maxNewTokens: 6, temperature: 1, rng: new Rng(3) },
     );
@@ -221,7 +226,6 @@ Deno.test({
       assertEquals(sampled.finished[r], eos.includes(t.at(-1)!));
       if (!sampled.finished[r]) assertEquals(t.length, 6);
     });
-    await m.release();
   },
 });
 
