@@ -273,7 +273,8 @@ export interface WeightsFitReport {
 
 /**
  * Checks that `weights` hold every tensor `config` needs with the right shape; the first missing
- * or misshapen tensor throws a {@linkcode UserError} naming it. A tied model may still carry an
+ * or misshapen tensor, or a layer bias the graph would drop (e.g. `o_proj.bias`), throws a
+ * {@linkcode UserError} naming it. A tied model may still carry an
  * `lm_head.weight` of the embedding's shape.
  */
 export function checkWeightsFit(
@@ -296,5 +297,11 @@ export function checkWeightsFit(
       );
     }
   }
-  return { unexpected: [...weights.keys()].filter((n) => !expected.has(n)) };
+  const unexpected = [...weights.keys()].filter((n) => !expected.has(n));
+  // a bias the graph has no place for (e.g. o_proj.bias with attention_bias) would be dropped: refuse it
+  const bias = unexpected.find((n) => /^model\.layers\.\d+\..*\.bias$/.test(n));
+  if (bias) {
+    throw new UserError(`${where}${bias} is not supported (this architecture's graph has no such bias)`);
+  }
+  return { unexpected };
 }

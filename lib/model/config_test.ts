@@ -301,6 +301,14 @@ Deno.test("config: checkWeightsFit names the first missing or misshapen tensor",
   assertEquals(checkWeightsFit(tied, tw).unexpected, []);
   tw.set("lm_head.weight", { shape: [1, 896] });
   assertThrows(() => checkWeightsFit(tied, tw), UserError, "lm_head.weight has shape [1,896]");
+  // a bias the graph has no place for is an error, not a dropped tensor
+  const biased = new Map([...shapes].map(([n, s]) => [n, { shape: s }]));
+  biased.set("model.layers.1.self_attn.o_proj.bias", { shape: [32] });
+  assertThrows(
+    () => checkWeightsFit(c, biased, { source: "m" }),
+    UserError,
+    "m: model.layers.1.self_attn.o_proj.bias is not supported",
+  );
 });
 
 const ORACLE = new URL("../../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
