@@ -11,6 +11,7 @@
 import { type Dim, type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
 import { rmsNorm, silu, softmax } from "../onnx/composites.ts";
+import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The config fields the graph needs (satisfied by `ModelConfig`). */
 export interface LlamaShape {
@@ -22,6 +23,8 @@ export interface LlamaShape {
   numKvHeads: number;
   headDim: number;
   ropeTheta: number;
+  /** Llama 3 RoPE frequency scaling; every RoPE table must come from `ropeInvFreq` in `inputs.ts` with it. */
+  ropeScaling?: Llama3RopeScaling;
   rmsNormEps: number;
   tieWordEmbeddings: boolean;
   qkvBias: boolean;
