@@ -1,4 +1,11 @@
-import { attentionBias, MASKED, positionsFromMask, ropeInvFreq, ropeTables } from "./inputs.ts";
+import {
+  attentionBias,
+  MASKED,
+  positionsFromMask,
+  ropeInvFreq,
+  ropeTables,
+  sequenceMeanInputs,
+} from "./inputs.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
 
 Deno.test("positions count real tokens (left padding safe)", () => {
@@ -37,4 +44,22 @@ Deno.test("RoPE llama3 scaling (Llama 3.2 1B): short wavelengths kept, long ones
   }
   const t = ropeTables(Int32Array.from([100]), { headDim: 64, theta: 500000, scaling });
   assertAlmostEquals(t.sin[31], Math.sin(100 * plain[31] / 32), 1e-6);
+});
+
+Deno.test("sequenceMeanInputs: one row per sequence present, 1/n on its positions", () => {
+  // T = 5; positions of rows 0 (two tokens) and 2 (three tokens); row 1 has none
+  const q = sequenceMeanInputs([1, 2, 11, 12, 13], 5);
+  assertEquals([q.sequences, q.seqIndex], [2, [0, 0, 1, 1, 1]]);
+  assertEquals([...q.seqMean].map((x) => Math.round(x * 1e6) / 1e6), [
+    0.5,
+    0.5,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.333333,
+    0.333333,
+    0.333333,
+  ]);
 });
