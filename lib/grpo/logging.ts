@@ -44,6 +44,8 @@ export function stepRow(
     stepTime: number;
     epoch: number;
     judge?: JudgeStepStats | null;
+    /** Seconds per phase of this step: rollout_s, reward_s, train_s, eval_s. */
+    timing?: Record<string, number>;
   },
 ): MetricsRow {
   const { rollouts: r, result: s } = parts;
@@ -74,6 +76,13 @@ export function stepRow(
   row["clip_ratio/low_mean"] = s.clipLow;
   row["clip_ratio/high_mean"] = s.clipHigh;
   row["clip_ratio/region_mean"] = s.clipRegion;
+  if (s.sampling) {
+    row["sampling/importance_sampling_ratio/min"] = s.sampling.ratioMin;
+    row["sampling/importance_sampling_ratio/mean"] = s.sampling.ratioMean;
+    row["sampling/importance_sampling_ratio/max"] = s.sampling.ratioMax;
+    row["sampling/sampling_logp_difference/mean"] = s.sampling.diffMean;
+    row["sampling/sampling_logp_difference/max"] = s.sampling.diffMax;
+  }
   row.frac_reward_zero_std = r.fracRewardZeroStd ?? r.zeroStdGroups / Math.max(1, r.groupStd.length);
   if (r.dynamic) {
     row["dynamic_sampling/rounds"] = r.dynamic.rounds;
@@ -86,6 +95,7 @@ export function stepRow(
   row["prompts/truncated"] = r.truncatedPrompts;
   row.step_time = parts.stepTime;
   if (r.referenceSeconds !== undefined) row["step_time/reference"] = r.referenceSeconds;
+  if (parts.timing) { for (const [k, v] of Object.entries(parts.timing)) row[`timing/${k}`] = v; }
   row.epoch = parts.epoch;
   if (parts.judge) {
     const j = parts.judge;

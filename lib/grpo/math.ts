@@ -181,3 +181,82 @@ export function tokenStats(
   const d = Math.max(n, 1);
   return { kl: kl / d, clipLow: low / d, clipHigh: high / d, clipRegion: (low + high) / d };
 }
+
+/** How the rollout importance-sampling ratio is applied (TRL's `vllm_importance_sampling_mode`). */
+export type SamplingCorrectionMode = "token_truncate" | "token_mask" | "sequence_truncate" | "sequence_mask";
+
+/** The accepted {@linkcode SamplingCorrectionMode} values. */
+export const SAMPLING_CORRECTION_MODES: readonly SamplingCorrectionMode[] = [
+  "token_truncate",
+  "token_mask",
+  "sequence_truncate",
+  "sequence_mask",
+];
+
+/** The importance weights of one micro-batch and TRL's `sampling/*` statistics. */
+export interface SamplingCorrection {
+  /** `[B·T]` factor on each token's loss (1 where `mask` is 0). */
+  weights: Float64Array;
+  /** Ratios over the masked tokens (token modes) or the sequences (sequence modes). */
+  ratioMin: number;
+  ratioMean: number;
+  ratioMax: number;
+  /** |training − sampling| log-prob over the masked tokens. */
+  diffMean: number;
+  diffMax: number;
+  /** How many ratios the statistics cover. */
+  count: number;
+}
+
+/**
+ * The importance-sampling correction for rollouts sampled by a different graph than the one trained
+ * (quantized weights), as TRL's `vllm_importance_sampling_correction`: ratio `exp(train − sampling)` per
+ * token, or `exp(Σ (train − sampling))` per sequence, then truncated at `cap` (`min(ratio, cap)`) or masked
+ * (`0` above `cap`). The ratio is a constant (no gradient) that multiplies each token's loss.
+ * @param arrays `[B·T]`, any alignment as long as all three agree
+ */
+export function samplingCorrection(
+  arrays: { train: ArrayLike<number>; sampling: ArrayLike<number>; mask: ArrayLike<number> },
+  options: { batch: number; mode: SamplingCorrectionMode; cap: number },
+): SamplingCorrection {
+  const { train, sampling, mask } = arrays;
+  const B = options.batch, T = mask.length / B;
+  const weights = new Float64Array(mask.length).fill(1);
+  const perSeq = options.mode.startsWith("sequence"), trunc = options.mode.endsWith("truncate");
+  const apply = (r: number) => (trunc ? Math.min(r, options.cap) : r > options.cap ? 0 : r);
+  let n = 0, dSum = 0, dMax = 0, rN = 0, rSum = 0, rMin = Infinity, rMax = -Infinity;
+  const note = (r: number) => {
+    rN++;
+    rSum += r;
+    rMin = Math.min(rMin, r);
+    rMax = Math.max(rMax, r);
+  };
+  for (let b = 0; b < B; b++) {
+    let seq = 0, any = false;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (!mask[i]) continue;
+      const d = train[i] - sampling[i];
+      n++;
+      dSum += Math.abs(d);
+      dMax = Math.max(dMax, Math.abs(d));
+      seq += d;
+      any = true;
+      if (!perSeq) note(weights[i] = apply(Math.exp(d)));
+    }
+    if (perSeq && any) {
+      const r = apply(Math.exp(seq));
+      note(r);
+      for (let t = 0; t < T; t++) if (mask[b * T + t]) weights[b * T + t] = r;
+    }
+  }
+  return {
+    weights,
+    ratioMin: rN ? rMin : 1,
+    ratioMean: rN ? rSum / rN : 1,
+    ratioMax: rN ? rMax : 1,
+    diffMean: n ? dSum / n : 0,
+    diffMax: dMax,
+    count: rN,
+  };
+}
