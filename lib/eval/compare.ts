@@ -12,6 +12,7 @@ import type { Judge } from "../rewards/judge.ts";
 import { policyPerplexityScorer } from "../rewards/scorers.ts";
 import { escapeHtml, htmlTable } from "../analysis/html.ts";
 import { UserError } from "../util/errors.ts";
+import { mean, median } from "../util/stats.ts";
 import { evaluateMath } from "./math.ts";
 import { evaluateDialogue } from "./dialogue.ts";
 
@@ -134,13 +135,8 @@ export interface CompareOptions {
 }
 
 const zeroFlags = (): FlagCounts => ({ empty: 0, repetition: 0, no_answer_tag: 0 });
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
+/** Mean token count; 0 when nothing was answered. */
+const meanOr0 = (xs: number[]) => (xs.length ? mean(xs) : 0);
 
 /** Greedy answers of the base model and of base + each adapter, scored; see {@linkcode ModelRow}. */
 export async function compareModels(
@@ -192,7 +188,7 @@ export async function compareModels(
       accuracy: mr.accuracy,
       correct: mr.correct,
       n: mr.n,
-      meanTokens: mean(mathAnswers.map((a) => a.tokens)),
+      meanTokens: meanOr0(mathAnswers.map((a) => a.tokens)),
       flagged: tally(mathAnswers),
       answers: mathAnswers,
     };
@@ -224,7 +220,7 @@ export async function compareModels(
       metric: ppl ? "perplexity" : "judge",
       score: ppl ? median(scores.filter(Number.isFinite)) : dr.score,
       n: dr.n,
-      meanTokens: mean(dialogueAnswers.map((a) => a.tokens)),
+      meanTokens: meanOr0(dialogueAnswers.map((a) => a.tokens)),
       flagged: tally(dialogueAnswers),
       sources,
       answers: dialogueAnswers,
