@@ -24,7 +24,7 @@ import { UserError } from "../util/errors.ts";
 import { resolveConfig, resolveModelPath } from "./config.ts";
 import type { GrpoConfig } from "./config_types.ts";
 import type { TrainExample } from "./rollout.ts";
-import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { type Evaluator, type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -233,14 +233,30 @@ export async function runExperiment(
     return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge }));
   };
   const maxNewTokens = cfg.max_completion_length;
-  const evaluate = e.task === "math"
-    ? async (model: CausalLM, lora: LoraAdapter) => ({
-      "eval/accuracy": (await evaluateMath(model, data.math!, { lora, maxNewTokens })).accuracy,
-    })
-    : async (model: CausalLM, lora: LoraAdapter) => {
+  const evaluate: Evaluator = e.task === "math"
+    ? async (model, lora, ctx) => {
+      const r = await evaluateMath(model, data.math!, { lora, maxNewTokens });
+      ctx?.record(r.samples.map((x, id) => ({
+        id,
+        prompt: x.question,
+        completion: x.completion,
+        gold: x.gold,
+        correct: x.correct,
+      })));
+      return { "eval/accuracy": r.accuracy };
+    }
+    : async (model, lora, ctx) => {
       const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
       const after = judge!.stats();
+      ctx?.record(r.samples.map((x, id) => ({
+        id,
+        prompt: x.prompt,
+        completion: x.response,
+        gold: x.reference,
+        score: x.score,
+        source: x.source,
+      })));
       return {
         "eval/judge_score": r.score,
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),

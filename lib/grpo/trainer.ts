@@ -10,7 +10,7 @@ import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, type LoraAdapter } from "../model/lora.ts";
 import type { RewardFunction } from "../rewards/types.ts";
 import { UserError } from "../util/errors.ts";
-import { Progress, type ProgressEvent } from "../util/progress.ts";
+import { formatFields, Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
 import type { GrpoConfig } from "./config_types.ts";
@@ -24,6 +24,7 @@ import {
 } from "./checkpoint.ts";
 import {
   completionRecords,
+  type EvalCompletion,
   type JudgeStepStats,
   type MetricsRow,
   RowAverager,
@@ -41,8 +42,23 @@ import { learningRateAt } from "./schedule.ts";
 import { optimizerStep } from "./step.ts";
 import { installSigintHandler, StopSignal } from "./stop.ts";
 
-/** Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }`. */
-export type Evaluator = (model: CausalLM, lora: LoraAdapter) => Promise<Record<string, number>>;
+/** What the trainer hands an {@linkcode Evaluator}. */
+export interface EvalContext {
+  /** The step being evaluated (0: the base model). */
+  step: number;
+  /** Records the per-example completions of this evaluation (saved to `eval_completions.jsonl`). */
+  record(samples: readonly Omit<EvalCompletion, "step">[]): void;
+}
+
+/**
+ * Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }` and may
+ * record its per-example completions through `ctx`.
+ */
+export type Evaluator = (
+  model: CausalLM,
+  lora: LoraAdapter,
+  ctx?: EvalContext,
+) => Promise<Record<string, number>>;
 
 /** What a reward factory gets: the model and the current adapter (read it at every call). */
 export interface RewardEnv {
@@ -219,8 +235,18 @@ async function runLoop(
     await files.log(row);
     o.onLog?.(row);
   };
-  const evaluate = async () => (o.evaluate && cfg.eval_size > 0 ? await o.evaluate(model, s.lora) : {});
-  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) await emit({ step: 0, ...(await evaluate()) });
+  const evaluate = async (step: number) => {
+    if (!o.evaluate || cfg.eval_size <= 0) return {};
+    const recorded: Omit<EvalCompletion, "step">[] = [];
+    const metrics = await o.evaluate(model, s.lora, { step, record: (r) => recorded.push(...r) });
+    await files.logEvalCompletions(step, recorded);
+    return metrics;
+  };
+  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
+    const m = await evaluate(0);
+    if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", m));
+    await emit({ step: 0, ...m });
+  }
 
   const order = new DataOrder(o.examples.length, cfg.seed);
   const promptsPerStep = (cfg.per_device_train_batch_size / cfg.num_generations) *
@@ -273,13 +299,13 @@ async function runLoop(
       epoch: s.position / o.examples.length,
       judge,
     });
-    if (fresh) await files.logCompletions(completionRecords(step, batch));
+    if (fresh) await files.logCompletions(completionRecords(step, batch, { examples: o.examples }));
     const last = step === cfg.max_steps;
     const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
     const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
     averager.add(row);
     if (doEval) {
-      lastEval = await evaluate();
+      lastEval = await evaluate(step);
       averager.add({ step, ...lastEval });
     }
     if (doEval || periodicSave || last || stop.requested || step % cfg.logging_steps === 0) {
