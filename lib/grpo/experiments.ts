@@ -25,6 +25,7 @@ import { resolveConfig, resolveModelPath } from "./config.ts";
 import type { GrpoConfig } from "./config_types.ts";
 import type { TrainExample } from "./rollout.ts";
 import { type Evaluator, type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { notice } from "../util/notices.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -125,7 +126,7 @@ function split<T>(
 ) {
   const seen = new Set<string>();
   const unique = rows.filter((r) => !seen.has(key(r)) && (seen.add(key(r)), true));
-  if (unique.length < rows.length) log(`${source}: ${rows.length - unique.length} duplicate prompts dropped`);
+  if (unique.length < rows.length) log(duplicatesLine(source, rows.length, unique.length));
   if (cfg.eval_size >= unique.length) {
     throw new UserError(
       `option eval_size = ${cfg.eval_size} leaves no training examples (${source} has ${unique.length})`,
@@ -142,13 +143,20 @@ function split<T>(
   return splitHeldOut(unique, { seed: cfg.seed, heldOut: cfg.eval_size });
 }
 
+/** The warning for duplicate prompts: `warning: dataset generated: 3079 of 4000 prompts were duplicates and were dropped (921 distinct left)`. */
+export function duplicatesLine(source: string, total: number, distinct: number): string {
+  return `warning: ${source}: ${
+    total - distinct
+  } of ${total} prompts were duplicates and were dropped (${distinct} distinct left)`;
+}
+
 /** Loads (or generates) an experiment's data and splits off `eval_size` held-out examples. */
 export async function experimentData(
   e: Experiment,
   cfg: GrpoConfig,
   options: { log?: (line: string) => void } = {},
 ): Promise<ExperimentData> {
-  const log = options.log ?? ((l: string) => console.error(l));
+  const log = options.log ?? ((l: string) => void notice(l));
   const d = cfg.dataset;
   if (e.task === "math") {
     let rows: MathExample[];
@@ -207,7 +215,7 @@ export async function runExperiment(
 ): Promise<TrainResult & { config: GrpoConfig }> {
   const e = getExperiment(id);
   const cfg = experimentConfig(id, options.params ?? {});
-  const log = options.log ?? ((l: string) => console.error(l));
+  const log = options.log ?? ((l: string) => void notice(l));
   const data = await experimentData(e, cfg, { log });
   const needsJudge = e.task === "dialogue" || cfg.reward_funcs.some((r) => r.startsWith("gemini"));
   const judge = needsJudge ? options.judge ?? createGeminiJudge() : undefined;

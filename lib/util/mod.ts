@@ -7,3 +7,4 @@ export * from "./atomic.ts";
 export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./stats.ts";
+export * from "./notices.ts";
