@@ -8,3 +8,4 @@ export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./stats.ts";
 export * from "./notices.ts";
+export * from "./cache_dir.ts";
