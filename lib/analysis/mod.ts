@@ -12,5 +12,7 @@ export * from "./figures.ts";
 export * from "./dashboard.ts";
 export * from "./findings.ts";
 export * from "./verdicts.ts";
+export * from "./paired.ts";
+export * from "./settings.ts";
 export * from "./display.ts";
 export * from "./report.ts";
