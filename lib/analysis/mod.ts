@@ -9,6 +9,7 @@ export * from "./load.ts";
 export * from "./stats.ts";
 export * from "./integrity.ts";
 export * from "./figures.ts";
+export * from "./bars.ts";
 export * from "./dashboard.ts";
 export * from "./findings.ts";
 export * from "./verdicts.ts";
