@@ -7,7 +7,6 @@
 import {
   type ColumnTable,
   groupLabel,
-  heldOutUnit,
   KNOWN_EXPERIMENTS,
   rewardFunctions,
   rewardSeries,
