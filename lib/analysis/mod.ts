@@ -15,5 +15,6 @@ export * from "./findings.ts";
 export * from "./verdicts.ts";
 export * from "./paired.ts";
 export * from "./settings.ts";
+export * from "./plotly_html.ts";
 export * from "./display.ts";
 export * from "./report.ts";

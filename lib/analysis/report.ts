@@ -3,15 +3,13 @@
  * statistics tables and the plotly figures, with plotly.js inlined (no network at view time).
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { existsSync, readdirSync } from "node:fs";
 import { UserError, writeFileAtomic } from "../util/mod.ts";
 import { dashboardFigures, type DashboardOptions } from "./dashboard.ts";
 import { findingSentences, formatNumber } from "./findings.ts";
 import { escapeHtml, htmlTable, inlineScript, scriptJson, STYLE } from "./html.ts";
 import { checkIntegrity, type Finding, type IntegrityOptions } from "./integrity.ts";
 import type { LoadedRuns } from "./load.ts";
+import { plotlyBundlePath } from "./plotly_html.ts";
 import {
   type CI,
   compareExperimentStats,
@@ -41,7 +39,7 @@ export interface ReportOptions {
   integrity?: IntegrityOptions;
   /** Figure options (smoothing, band). */
   figures?: Pick<DashboardOptions, "smoothing" | "band">;
-  /** plotly.js file to inline (default: the installed `plotly.js-dist`). */
+  /** plotly.js file to inline (default: the installed minified `plotly.js-dist-min`). */
   plotlyPath?: string;
 }
 
@@ -57,21 +55,6 @@ export interface ReportSummary {
   sentences: string[];
   /** Number of figures drawn. */
   figures: number;
-}
-
-/** Path of the installed plotly.js bundle (`plotly.js-dist`); throws a UserError when it is not installed. */
-export function plotlyBundlePath(): string {
-  try {
-    const url = import.meta.resolve("plotly.js-dist");
-    if (url.startsWith("file:") && existsSync(fromFileUrl(url))) return fromFileUrl(url);
-  } catch { /* fall through to the node_modules search */ }
-  const store = join(dirname(fromFileUrl(import.meta.url)), "../../node_modules/.deno");
-  const dir = existsSync(store)
-    ? readdirSync(store).filter((d) => d.startsWith("plotly.js-dist@")).sort().pop()
-    : undefined;
-  const path = dir && join(store, dir, "node_modules/plotly.js-dist/plotly.js");
-  if (path && existsSync(path)) return path;
-  throw new UserError("plotly.js-dist: not installed (run `deno install` in the repository)");
 }
 
 const f = (x: number) => formatNumber(x);

@@ -6,7 +6,8 @@ import { UserError } from "../util/mod.ts";
 import { fakeMetrics, rowsOf, writeFakeRun } from "./fixtures.ts";
 import { escapeHtml, inlineScript, scriptJson } from "./html.ts";
 import { loadRuns } from "./load.ts";
-import { plotlyBundlePath, renderReport, writeReport } from "./report.ts";
+import { renderReport, writeReport } from "./report.ts";
+import { plotlyBundlePath } from "./plotly_html.ts";
 import { tableFromRows } from "./table.ts";
 
 const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
@@ -59,9 +60,9 @@ Deno.test("writeReport: writes one file atomically with plotly inlined; a missin
   const s = await writeReport(table, { path: out });
   const html = await Deno.readTextFile(out);
   assertEquals(s.bytes, new TextEncoder().encode(html).length);
-  assert(s.bytes > 3_000_000, "plotly.js is inlined");
+  assert(s.bytes > 3_000_000 && s.bytes < 6_000_000, "the minified plotly.js is inlined");
   assertEquals([...Deno.readDirSync(join(dir, "rep"))].map((e) => e.name), ["report.html"]);
-  assert(plotlyBundlePath().endsWith("plotly.js"));
+  assert(plotlyBundlePath().endsWith("plotly.min.js"));
   await assertRejects(
     () => writeReport(table, { path: out, plotlyPath: join(dir, "none.js") }),
     UserError,
