@@ -18,3 +18,6 @@ export * from "./settings.ts";
 export * from "./plotly_html.ts";
 export * from "./display.ts";
 export * from "./report.ts";
+export * from "./report_sections.ts";
+export * from "./completions_view.ts";
+export * from "./figure_export.ts";
