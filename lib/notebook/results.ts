@@ -10,8 +10,16 @@ import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
 import { formatNumber } from "../analysis/findings.ts";
 import { escapeHtml, htmlTable } from "../analysis/html.ts";
 import type { Finding } from "../analysis/integrity.ts";
+import { integrityHtml, integrityLines } from "../analysis/report_sections.ts";
+import {
+  completionsViewer,
+  evalViewerItems,
+  trainViewerItems,
+  type ViewerItem,
+} from "../analysis/completions_view.ts";
+import { loadEvalRecords, loadRuns } from "../analysis/load.ts";
 import type { CI, ExperimentStats } from "../analysis/stats.ts";
-import { type ColumnTable, groupLabel, rewardFunctions, runsOf } from "../analysis/table.ts";
+import { type ColumnTable, groupLabel, rewardFunctions, runLabel, runsOf } from "../analysis/table.ts";
 import type { CompletionRecord } from "../grpo/logging.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -244,17 +252,43 @@ export function statsView(stats: readonly ExperimentStats[]): Displayable & Mime
   return htmlView(statsTable(stats), plain);
 }
 
-/** Integrity findings as an HTML list with one plain line each (or a line saying there are none). */
+/** Integrity findings by severity (errors first, coloured) with one plain line each (or a line saying there are none). */
 export function integrityView(findings: readonly Finding[]): Displayable & MimeBundle {
   if (!findings.length) {
     return htmlView(`<p style="color:#2a2">No integrity problems found.</p>`, "No integrity problems found.");
   }
-  return htmlView(
-    `<ul>${
-      findings.map((f) => `<li><code>${escapeHtml(f.code)}</code> ${escapeHtml(f.message)}</li>`).join("")
-    }</ul>`,
-    findings.map((f) => `[${f.code}] ${f.message}`).join("\n"),
-  );
+  return htmlView(integrityHtml(findings), integrityLines(findings).join("\n"));
+}
+
+/**
+ * The completions viewer for run folders: every training completion (`completions.jsonl`, with reward
+ * and gold answer) and held-out evaluation completion (`eval_completions.jsonl`, with correctness or
+ * score), filterable by step, reward and correctness, and "only where the models disagree" across runs.
+ */
+export async function runCompletionsView(
+  runDirs: readonly string[],
+  options: { maxItems?: number } = {},
+): Promise<Displayable & MimeBundle> {
+  const loaded = await loadRuns([...runDirs], { allowEmpty: true });
+  const evals = await loadEvalRecords(loaded);
+  const items: ViewerItem[] = [];
+  for (const r of loaded.runs) {
+    if (!r.dir) continue;
+    try {
+      const rows = (await readJsonLines<CompletionRecord>(join(r.dir, "completions.jsonl"))).rows;
+      items.push(...trainViewerItems(runLabel(r, { withSeed: true }), rows));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new UserError(`${r.dir}/completions.jsonl: ${(e as Error).message}`);
+      }
+    }
+  }
+  items.push(...evalViewerItems(evals.runs));
+  const dis = items.filter((x) => x.disagree).length;
+  const plain =
+    `${items.length} completions (${items.filter((x) => x.kind === "eval").length} held-out, ${dis} ` +
+    `on problems where the runs disagree); open in Jupyter or the HTML export to filter them`;
+  return htmlView(completionsViewer(items, { maxItems: options.maxItems }), plain);
 }
 
 /** Sentences as an HTML list under an optional heading, with one plain line each (or a line saying there are none). */

@@ -12,6 +12,7 @@ import {
   completionsView,
   integrityView,
   rewardFunctionFigure,
+  runCompletionsView,
   runFigures,
   sentencesView,
   statsTable,
@@ -114,13 +115,17 @@ Deno.test("statsTable, integrityView, sentencesView: HTML plus readable plain te
   );
   const f: Finding = {
     code: "all_zero_reward",
+    severity: "error",
     experiment: "x",
     source: "ours",
     seed: 0,
     message: "x: <0> at every step.",
   };
-  const v = integrityView([f]);
-  assertEquals(v["text/plain"], "[all_zero_reward] x: <0> at every step.");
+  const info: Finding = { ...f, code: "missing_eval", severity: "info", message: "no eval" };
+  const v = integrityView([info, f]);
+  assertEquals(v["text/plain"], "ERROR [all_zero_reward] x: <0> at every step.\nINFO [missing_eval] no eval");
+  assert(String(v["text/html"]).indexOf("ERROR") < String(v["text/html"]).indexOf("INFO"));
+  assert(String(v["text/html"]).includes("1 error, 0 warnings, 1 info"));
   assert(String(v["text/html"]).includes("x: &lt;0&gt; at every step."));
   assertEquals(v[DISPLAY_SYMBOL](), { "text/html": v["text/html"], "text/plain": v["text/plain"] });
   assertEquals(integrityView([])["text/plain"], "No integrity problems found.");
@@ -128,4 +133,42 @@ Deno.test("statsTable, integrityView, sentencesView: HTML plus readable plain te
   assertEquals(s["text/plain"], "Findings:\n- A went up.\n- B & C");
   assert(String(s["text/html"]).startsWith("<h3>Findings</h3><ul><li>A went up.</li><li>B &amp; C</li>"));
   assertEquals(sentencesView([])["text/plain"], "No findings: no statistics could be computed.");
+});
+
+Deno.test("runCompletionsView: training and held-out completions of runs in one filterable viewer", async () => {
+  const dirs: string[] = [];
+  for (const [experiment, right] of [["math_hard", [true, true]], ["math_soft", [true, false]]] as const) {
+    const dir = join(ROOT, "viewer", experiment);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "run_config.json"), JSON.stringify({ experiment, seed: 5 }));
+    await Deno.writeTextFile(join(dir, "metrics.jsonl"), JSON.stringify({ step: 1, reward: 1 }) + "\n");
+    await Deno.writeTextFile(
+      join(dir, "completions.jsonl"),
+      JSON.stringify({
+        step: 1,
+        prompt: "p",
+        completion: "c",
+        rewards: {},
+        reward: 1,
+        advantage: 0,
+        gold: "7",
+      }) + "\n",
+    );
+    await Deno.writeTextFile(
+      join(dir, "eval_completions.jsonl"),
+      right.map((correct, id) =>
+        JSON.stringify({ step: 2, id, prompt: `q${id}`, completion: "a", gold: "1", correct })
+      )
+        .join("\n") + "\n",
+    );
+    dirs.push(dir);
+  }
+  const v = await runCompletionsView(dirs);
+  assertEquals(
+    v["text/plain"],
+    "6 completions (4 held-out, 2 on problems where the runs disagree); open in Jupyter or the HTML export to filter them",
+  );
+  const html = String(v["text/html"]);
+  assert(html.includes("only where the models disagree") && html.includes("math_soft seed 5"));
+  assertEquals((html.match(/data-disagree="1"/g) ?? []).length, 2);
 });
