@@ -272,12 +272,12 @@ export function curveFigure(
   return { data, layout };
 }
 
-/** Rescales each experiment's curves (all its sources together) to 0 = its lowest, 1 = its highest mean value. */
+/** Rescales each experiment's curves (all its sources together) to 0 = its lowest, 1 = its highest value (raw or smoothed). */
 function normalizePerExperiment(curves: GroupCurve[]): GroupCurve[] {
   const range = new Map<string, [number, number]>();
   for (const c of curves) {
     const [lo, hi] = range.get(c.experiment) ?? [Infinity, -Infinity];
-    range.set(c.experiment, [Math.min(lo, ...c.mean), Math.max(hi, ...c.mean)]);
+    range.set(c.experiment, [Math.min(lo, ...c.mean, ...c.raw), Math.max(hi, ...c.mean, ...c.raw)]);
   }
   return curves.map((c) => {
     const [lo, hi] = range.get(c.experiment)!;

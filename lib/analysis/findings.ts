@@ -123,12 +123,11 @@ export function findingSentences(
   const note = (source: Source, e: string) => opts.caveats?.get(caveatKey(source, e));
   const out: string[] = [];
   for (const p of opts.paired ?? []) {
-    out.push(
-      withCaveats(pairedSentence(p), [
-        note(p.source, p.a),
-        p.b === "base model" ? undefined : note(p.source, p.b),
-      ]),
-    );
+    // A paired sentence whose scores came from the fallback already says so, with its own count.
+    const notes = p.fallback.count
+      ? []
+      : [note(p.source, p.a), p.b === "base model" ? undefined : note(p.source, p.b)];
+    out.push(withCaveats(pairedSentence(p), notes));
   }
   for (const s of stats) {
     const h = heldOutSentence(s);

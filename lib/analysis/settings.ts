@@ -63,20 +63,25 @@ export function configDiff(runs: readonly RunSettings[]): { key: string; values:
 
 /**
  * A `settings_differ` warning per run whose key settings differ from the most common value among the
- * runs (the option, its value and the common one named).
+ * runs (the option, its value and the others' named); when no value is most common, every run is flagged.
  */
 export function settingsFindings(runs: readonly RunSettings[]): Finding[] {
   if (runs.length < 2) return [];
   const out: Finding[] = [];
-  const common = new Map<string, string>();
+  // A key's common value: the unique most frequent one; on a tie there is none, and every run is flagged.
+  const common = new Map<string, string | undefined>();
   for (const k of KEY_SETTINGS) {
     const counts = new Map<string, number>();
     for (const r of runs) counts.set(show(r.config[k]), (counts.get(show(r.config[k])) ?? 0) + 1);
-    common.set(k, [...counts].sort((a, b) => b[1] - a[1])[0][0]);
+    const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+    common.set(k, sorted.length > 1 && sorted[0][1] === sorted[1][1] ? undefined : sorted[0][0]);
   }
   for (const r of runs) {
-    const diffs = KEY_SETTINGS.filter((k) => show(r.config[k]) !== common.get(k))
-      .map((k) => `${k} = ${show(r.config[k])} (others: ${common.get(k)})`);
+    const diffs = KEY_SETTINGS.filter((k) => show(r.config[k]) !== common.get(k)).map((k) => {
+      const others = [...new Set(runs.filter((o) => o !== r).map((o) => show(o.config[k])))]
+        .filter((v) => v !== show(r.config[k]));
+      return `${k} = ${show(r.config[k])} (others: ${others.join(", ")})`;
+    });
     if (!diffs.length) continue;
     out.push({
       code: "settings_differ",

@@ -34,4 +34,8 @@ Deno.test("settings: runs whose key settings differ are flagged; the diff lists 
   assertEquals(t.header.slice(0, 2), ["run", "model"]);
   assertEquals(t.rows[2][0], "math_perplexity seed 0");
   assertEquals(settingsFindings([runs[0], runs[1]]), []);
+  // Two runs that differ: no common value, so both are flagged.
+  const two = settingsFindings([runs[0], runs[2]]);
+  assertEquals(two.map((x) => x.experiment), ["math_hard", "math_perplexity"]);
+  assert(two[0].message.includes("eval_size = 100 (others: 50)"), two[0].message);
 });
