@@ -311,7 +311,7 @@ held-out metric before and after training, with a bootstrap 95% CI when there ar
 const rs = runStats(loaded.table, { window });
 const es = experimentStats(rs);
 const comparisons = compareExperimentStats(rs, { measure: "heldOutDelta" });
-await display(statsView(es));`),
+await display(statsView(es, { caveats }));`),
     md(`## Paired held-out comparisons
 
 Each run's last evaluation against its own step-0 evaluation (the base model) on the same problems, and two

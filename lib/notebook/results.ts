@@ -201,7 +201,10 @@ function ciCell(ci: CI | undefined): { html: string; cls: string } {
 }
 
 /** An HTML table of experiment statistics (mean over seeds with the bootstrap 95% CI when there are ≥ 2 seeds). */
-export function statsTable(stats: readonly ExperimentStats[]): string {
+export function statsTable(
+  stats: readonly ExperimentStats[],
+  options: { caveats?: ReadonlyMap<string, string> } = {},
+): string {
   if (!stats.length) return "<p>No statistics (no run logged a reward).</p>";
   return htmlTable(
     [
@@ -217,7 +220,7 @@ export function statsTable(stats: readonly ExperimentStats[]): string {
       "Δ held-out",
     ],
     stats.map((s) => [
-      groupLabel(s),
+      groupLabel(s) + caveatMark(s, options.caveats),
       s.seeds.length,
       ciCell(s.rewardStart),
       ciCell(s.rewardEnd),
@@ -237,19 +240,27 @@ export function htmlView(htmlText: string, plain: string): Displayable & MimeBun
   return { ...bundle, [DISPLAY_SYMBOL]: () => bundle };
 }
 
-/** {@linkcode statsTable} with a plain-text part: one line per experiment. */
-export function statsView(stats: readonly ExperimentStats[]): Displayable & MimeBundle {
+function caveatMark(s: ExperimentStats, caveats?: ReadonlyMap<string, string>): string {
+  const c = caveats?.get(`${s.source}/${s.experiment}`);
+  return c ? ` ⚠ ${c}` : "";
+}
+
+/** {@linkcode statsTable} with a plain-text part: one line per experiment (caveats, e.g. the judge fallback, named in both). */
+export function statsView(
+  stats: readonly ExperimentStats[],
+  options: { caveats?: ReadonlyMap<string, string> } = {},
+): Displayable & MimeBundle {
   const t = (ci: CI | undefined) => (ci && Number.isFinite(ci.estimate) ? formatNumber(ci.estimate) : "—");
   const plain = stats.length
     ? stats.map((s) =>
-      `${groupLabel(s)} (${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}): reward ${
-        t(s.rewardStart)
-      } → ${t(s.rewardEnd)}, slope ${t(s.slope)}/step${
+      `${groupLabel(s)}${caveatMark(s, options.caveats)} (${s.seeds.length} seed${
+        s.seeds.length > 1 ? "s" : ""
+      }): reward ${t(s.rewardStart)} → ${t(s.rewardEnd)}, slope ${t(s.slope)}/step${
         s.heldOutMetric ? `; ${s.heldOutMetric} ${t(s.heldOutBefore)} → ${t(s.heldOutAfter)}` : ""
       }`
     ).join("\n")
     : "No statistics (no run logged a reward).";
-  return htmlView(statsTable(stats), plain);
+  return htmlView(statsTable(stats, options), plain);
 }
 
 /** Integrity findings by severity (errors first, coloured) with one plain line each (or a line saying there are none). */

@@ -107,6 +107,12 @@ Deno.test("statsTable, integrityView, sentencesView: HTML plus readable plain te
   const html = statsTable(stats);
   assert(html.includes('<td>math_hard</td><td class="num">1</td>') && html.includes("(1 seed)"), html);
   assertEquals(statsTable([]), "<p>No statistics (no run logged a reward).</p>");
+  const fb = new Map([[
+    "ours/math_hard",
+    "judge fallback: 100% of training judge calls came from the local fallback",
+  ]]);
+  assert(statsTable(stats, { caveats: fb }).includes("<td>math_hard ⚠ judge fallback: 100%"));
+  assert(String(statsView(stats, { caveats: fb })["text/plain"]).startsWith("math_hard ⚠ judge fallback"));
   assert(
     /^math_hard \(1 seed\): reward [\d.]+ → [\d.]+, slope [\d.]+\/step; eval\/accuracy 0\.3 → 0\.312$/.test(
       String(statsView(stats)["text/plain"]),
