@@ -7,7 +7,7 @@ import { finalRewardBars, heldOutBars } from "./bars.ts";
 import { curveFigure, type PlotSpec, rewardCurves, rewardFunctionGrid } from "./figures.ts";
 import type { PairedComparison } from "./paired.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
-import { type ColumnTable, heldOutMetric, heldOutUnit, runsOf } from "./table.ts";
+import { type ColumnTable, heldOutMetrics, heldOutUnit, runsOf } from "./table.ts";
 
 /** A figure with an id and a title. */
 export interface NamedFigure {
@@ -83,9 +83,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
       `no run logged ${c.metric}`,
     );
   }
-  const heldOut = [
-    ...new Set(runs.map((r) => heldOutMetric(r.metrics.keys())).filter((m): m is string => !!m)),
-  ];
+  const heldOut = [...new Set(runs.flatMap((r) => heldOutMetrics(r.metrics.keys())))];
   if (!heldOut.length) {
     omitted.push({
       id: "held_out",

@@ -212,3 +212,33 @@ Deno.test("dashboardFigures: figures with data, the rest omitted with a reason",
   assertEquals(d.omitted[2].reason, "no run logged judge/fallback_frac");
   for (const f of d.figures) assert(f.spec.data.length > 0, f.id);
 });
+
+Deno.test("dashboardFigures: every eval/* metric gets its held-out figure (not judge counters or interval bounds)", () => {
+  const evalRow = (s: number) => s % 10 === 0;
+  const recs = fakeMetrics({ experiment: "math_hard", seed: 0, steps: 20 }).map((r) =>
+    evalRow(r.step)
+      ? {
+        ...r,
+        "eval/accuracy_lenient": 0.5,
+        "eval/format_rate": 0.9,
+        "eval/mean_at_k": 0.4,
+        "eval/mean_at_k_ci_low": 0.3,
+        "eval/mean_at_k_ci_high": 0.5,
+        "eval/judge_calls": 3,
+      }
+      : r
+  );
+  const d = dashboardFigures(tableFromRows(rowsOf(recs, "math_hard", 0)));
+  const ids = d.figures.map((f) => f.id).filter((id) =>
+    id.startsWith("held_out_") && !id.includes("improvement")
+  );
+  assertEquals(ids, [
+    "held_out_accuracy",
+    "held_out_accuracy_lenient",
+    "held_out_format_rate",
+    "held_out_mean_at_k",
+  ]);
+  const fr = d.figures.find((f) => f.id === "held_out_format_rate")!;
+  assertEquals((fr.spec.layout.yaxis as { rangemode: string }).rangemode, "tozero");
+  assert((fr.spec.layout.yaxis as { title: { text: string } }).title.text.endsWith("points"));
+});
