@@ -10,7 +10,9 @@ import { loadLora, type LoraAdapter } from "../model/lora.ts";
 import type { DialogueExample, MathExample } from "../data/types.ts";
 import type { Judge } from "../rewards/judge.ts";
 import { policyPerplexityScorer } from "../rewards/scorers.ts";
-import { escapeHtml, htmlTable } from "../analysis/html.ts";
+import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
+
+export { READABLE_CELL, readableTable } from "../analysis/html.ts";
 import { UserError } from "../util/errors.ts";
 import { mean, median } from "../util/stats.ts";
 import { evaluateMath } from "./math.ts";
@@ -353,25 +355,6 @@ export function comparisonTable(
     ));
   }
   return readableTable(parts.join("\n"));
-}
-
-/** Cell style of the Testing tables: text left-aligned and top-aligned, broken only between words. */
-export const READABLE_CELL =
-  "text-align:left;vertical-align:top;word-break:normal;overflow-wrap:normal;hyphens:none";
-
-/**
- * Makes table HTML readable in any front-end (Jupyter right-aligns table cells by default and squeezes
- * wide tables into mid-word breaks): every cell gets {@linkcode READABLE_CELL} inline (numbers stay
- * right-aligned, unbroken), answer cells a minimum width, and the whole scrolls sideways when wide.
- */
-export function readableTable(html: string): string {
-  const styled = html
-    .replace(
-      /<(td|th) class="num">/g,
-      '<$1 class="num" style="text-align:right;vertical-align:top;white-space:nowrap">',
-    )
-    .replace(/<(td|th)>/g, `<$1 style="${READABLE_CELL};min-width:8em">`);
-  return `<div class="grpo-readable" style="overflow-x:auto;text-align:left">${styled}</div>`;
 }
 
 /** One line per model: accuracy, dialogue score, mean lengths and degenerate counts (for logs and headless runs). */

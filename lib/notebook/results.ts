@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { dashboardFigures, type NamedFigure } from "../analysis/dashboard.ts";
 import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
 import { formatNumber } from "../analysis/findings.ts";
-import { escapeHtml, htmlTable } from "../analysis/html.ts";
+import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
 import type { Finding } from "../analysis/integrity.ts";
 import { integrityHtml, integrityLines } from "../analysis/report_sections.ts";
 import {
@@ -236,7 +236,11 @@ export function statsTable(
 
 /** An HTML view with its own `text/plain` part (what headless runs and consoles show). */
 export function htmlView(htmlText: string, plain: string): Displayable & MimeBundle {
-  const bundle = { "text/html": htmlText, "text/plain": plain };
+  // Tables are made readable in Jupyter (left-aligned text, no mid-word breaks); comparisonTable already is.
+  const readable = htmlText.includes("<table") && !htmlText.includes('class="grpo-readable"')
+    ? readableTable(htmlText)
+    : htmlText;
+  const bundle = { "text/html": readable, "text/plain": plain };
   return { ...bundle, [DISPLAY_SYMBOL]: () => bundle };
 }
 

@@ -6,6 +6,7 @@ import type { Finding } from "../analysis/integrity.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 import { DISPLAY_SYMBOL } from "./display.ts";
+import { readableTable } from "../analysis/html.ts";
 import {
   completionSamples,
   completionsTable,
@@ -96,7 +97,7 @@ Deno.test("completionSamples: first and last step; completionsTable escapes the 
   assertEquals(completionsTable([]), "<p>No completions logged.</p>");
   const view = completionsView(picked.slice(0, 1));
   assertEquals(view["text/plain"], 'step 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"');
-  assertEquals(view["text/html"], completionsTable(picked.slice(0, 1)));
+  assertEquals(view["text/html"], readableTable(completionsTable(picked.slice(0, 1))));
   await assertRejects(() => completionSamples(join(ROOT, "none")), UserError, "completions.jsonl: missing");
   await Deno.writeTextFile(join(dir, "completions.jsonl"), '{"step": 1}\n');
   await assertRejects(() => completionSamples(dir), UserError, "record 1 has no numeric");
