@@ -9,7 +9,7 @@ import { dashboardFigures, type NamedFigure } from "../analysis/dashboard.ts";
 import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
 import { formatNumber } from "../analysis/findings.ts";
 import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
-import type { Finding } from "../analysis/integrity.ts";
+import { type Finding, judgeFallbackCaveats } from "../analysis/integrity.ts";
 import { integrityHtml, integrityLines } from "../analysis/report_sections.ts";
 import {
   completionsViewer,
@@ -42,7 +42,9 @@ const RUN_FIGURES = ["reward", "reward_functions", "held_out", "length", "kl", "
  * figure per experiment), held-out metric, completion length, KL, and the judge fallback share when logged.
  */
 export function runFigures(table: ColumnTable, options: { smoothing?: number } = {}): RunFigures {
-  const dash = dashboardFigures(table, { smoothing: options.smoothing });
+  // Runs scored by the judge's fallback are named as such in every figure.
+  const caveats = judgeFallbackCaveats(table);
+  const dash = dashboardFigures(table, { smoothing: options.smoothing, caveats });
   const figures: NamedFigure[] = [];
   const omitted: RunFigures["omitted"] = [];
   const base = (
@@ -52,6 +54,12 @@ export function runFigures(table: ColumnTable, options: { smoothing?: number } =
     if (id === "reward_functions") {
       for (const experiment of [...new Set(runsOf(table).map((r) => r.experiment))]) {
         const spec = rewardFunctionFigure(table, { experiment, smoothing: options.smoothing });
+        const caveat = [...caveats].filter(([k]) => k.endsWith(`/${experiment}`)).map(([, v]) => v);
+        if (caveat.length) {
+          const t = spec.layout.title as { text: string };
+          t.text = `${t.text}<br><sub>⚠ ${caveat.join("<br>⚠ ")}</sub>`;
+          spec.layout.margin = { l: 60, r: 20, t: 60 + 18 * caveat.length, b: 60 };
+        }
         if (spec.data.length) {
           figures.push({
             id: `reward_functions_${experiment}`,

@@ -179,3 +179,20 @@ Deno.test("runCompletionsView: training and held-out completions of runs in one 
   assert(html.includes("only where the models disagree") && html.includes("math_soft seed 5"));
   assertEquals((html.match(/data-disagree="1"/g) ?? []).length, 2);
 });
+
+Deno.test("runFigures: a run scored by the judge fallback is named in its figures", () => {
+  const recs = fakeMetrics({
+    experiment: "dialogue_hard",
+    seed: 0,
+    steps: 6,
+    extra: { "judge/fallback_frac": () => 1 },
+  });
+  const { figures } = runFigures(tableFromRows(rowsOf(recs, "dialogue_hard", 0)));
+  const named = figures.filter((f) => JSON.stringify(f.spec).includes("judge fallback"));
+  assert(named.length >= 3, figures.map((f) => f.id).join(", "));
+  assert(
+    JSON.stringify(figures.find((f) => f.id === "reward_functions_dialogue_hard")!.spec.layout).includes(
+      "⚠ judge fallback",
+    ),
+  );
+});
