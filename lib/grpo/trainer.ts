@@ -244,7 +244,7 @@ async function runLoop(
   };
   if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
     const m = await evaluate(0);
-    if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", m));
+    if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", shownEval(m)));
     await emit({ step: 0, ...m });
   }
 
@@ -314,7 +314,7 @@ async function runLoop(
     progress.update(step - start, {
       reward: row.reward,
       loss: row.loss,
-      ...lastEval,
+      ...shownEval(lastEval),
       "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
     });
     if (periodicSave || last || stop.requested) {
@@ -352,6 +352,13 @@ async function runLoop(
     rows: [...files.rows],
     lora: s.lora,
   };
+}
+
+/** Evaluation metrics worth a progress line: the judge's call counters stay in the logs only. */
+function shownEval(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(m).filter(([k]) => !/^eval\/judge_(calls|ok|fallbacks|cache_hits|errors|retries)$/.test(k)),
+  );
 }
 
 /** Creates the output folder and writes a probe file there; anything in the way → UserError naming it. */
