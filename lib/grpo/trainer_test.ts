@@ -117,6 +117,7 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
   assertEquals(Object.keys(comps[0]).sort(), [
     "advantage",
     "completion",
+    "gold",
     "prompt",
     "reward",
     "rewards",
