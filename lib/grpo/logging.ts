@@ -5,8 +5,8 @@
  * `completions.jsonl` (every sample with its rewards and advantage) and `run_config.json`.
  * @module
  */
-import { join } from "node:path";
 import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { RUN_FILES, runFile } from "../util/run_folder.ts";
 import { mean, sampleStd as std } from "../util/stats.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
@@ -177,7 +177,7 @@ export interface CompletionRecord {
 }
 
 /** File of the held-out evaluation completions in a run folder: one line per problem per evaluation. */
-export const EVAL_COMPLETIONS_FILE = "eval_completions.jsonl";
+export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
 
 /** One held-out evaluation completion as logged in {@linkcode EVAL_COMPLETIONS_FILE}. */
 export interface EvalCompletion {
@@ -239,7 +239,7 @@ export class RunFiles {
 
   /** `metrics.jsonl`. */
   get metricsPath(): string {
-    return join(this.dir, "metrics.jsonl");
+    return runFile(this.dir, "metrics");
   }
 
   /** Rows logged so far. */
@@ -254,7 +254,7 @@ export class RunFiles {
     extra: Record<string, unknown> = {},
   ): Promise<void> {
     await writeJsonAtomic(
-      join(this.dir, "run_config.json"),
+      runFile(this.dir, "runConfig"),
       withoutSecrets({
         experiment,
         seed: config.seed,
@@ -273,7 +273,7 @@ export class RunFiles {
   async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<number> {
     this.#rows = rows.map((r) => ({ ...r }));
     await writeFileAtomic(this.metricsPath, this.#rows.map((r) => JSON.stringify(r) + "\n").join(""));
-    const path = join(this.dir, "completions.jsonl");
+    const path = runFile(this.dir, "completions");
     let kept: unknown[] = [], torn = 0;
     if (keepCompletionsUpTo > 0) {
       try {
@@ -285,7 +285,7 @@ export class RunFiles {
       }
     }
     await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-    torn += await trimJsonLines(join(this.dir, EVAL_COMPLETIONS_FILE), keepCompletionsUpTo);
+    torn += await trimJsonLines(runFile(this.dir, "evalCompletions"), keepCompletionsUpTo);
     await this.#writeState();
     return torn;
   }
@@ -301,14 +301,14 @@ export class RunFiles {
   async logCompletions(records: readonly CompletionRecord[]): Promise<void> {
     if (!records.length) return;
     const text = records.map((r) => JSON.stringify(r) + "\n").join("");
-    await Deno.writeTextFile(join(this.dir, "completions.jsonl"), text, { append: true, create: true });
+    await Deno.writeTextFile(runFile(this.dir, "completions"), text, { append: true, create: true });
   }
 
   /** Appends held-out evaluation completions of `step` to {@linkcode EVAL_COMPLETIONS_FILE}. */
   async logEvalCompletions(step: number, records: readonly Omit<EvalCompletion, "step">[]): Promise<void> {
     if (!records.length) return;
     const text = records.map((r) => JSON.stringify({ step, ...r }) + "\n").join("");
-    await Deno.writeTextFile(join(this.dir, EVAL_COMPLETIONS_FILE), text, { append: true, create: true });
+    await Deno.writeTextFile(runFile(this.dir, "evalCompletions"), text, { append: true, create: true });
   }
 
   /** The trainer_state.json object (TRL layout). */
@@ -318,7 +318,7 @@ export class RunFiles {
 
   async #writeState(): Promise<void> {
     const step = this.#rows.length ? this.#rows[this.#rows.length - 1].step : 0;
-    await writeJsonAtomic(join(this.dir, "trainer_state.json"), this.state(step));
+    await writeJsonAtomic(runFile(this.dir, "trainerState"), this.state(step));
   }
 }
 

@@ -8,4 +8,5 @@ export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./stats.ts";
 export * from "./notices.ts";
+export * from "./run_folder.ts";
 export * from "./cache_dir.ts";
