@@ -199,7 +199,13 @@ sort <select data-f="sort">${opt("step")}${opt("reward", "reward/score (high fir
 /** Viewer items of one run's training completions (`completions.jsonl` records). */
 export function trainViewerItems(
   run: string,
-  records: readonly { step: number; prompt: string; completion: string; reward?: number; gold?: string }[],
+  records: readonly {
+    step: number;
+    prompt: string;
+    completion: string;
+    reward?: number | null;
+    gold?: string;
+  }[],
 ): ViewerItem[] {
   return records.map((r) => ({
     run,

@@ -8,6 +8,7 @@ import { curveFigure, type PlotSpec, rewardCurves, rewardFunctionGrid } from "./
 import type { PairedComparison } from "./paired.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
 import { type ColumnTable, heldOutMetrics, heldOutUnit, runsOf } from "./table.ts";
+import { timingSplitFigure } from "./timing.ts";
 
 /** A figure with an id and a title. */
 export interface NamedFigure {
@@ -109,6 +110,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
       "",
     );
   }
+  add("timing", "Time per step by phase", timingSplitFigure(table), "no run logged timing/* metrics");
   const stats = opts.stats ?? experimentStats(runStats(table, { window: opts.window }), { seed: opts.seed });
   add(
     "final_reward",
