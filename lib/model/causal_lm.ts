@@ -23,6 +23,7 @@ import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
 import type { Graph } from "../onnx/graph.ts";
 import type { Rng } from "../util/rng.ts";
+import { notice } from "../util/notices.ts";
 import { fastDecodeUnsupported } from "./decode_graph.ts";
 import { generateFast } from "./generate_fast.ts";
 import type { RolloutQuantization } from "./quantize.ts";
@@ -123,7 +124,7 @@ export class CausalLM {
     const weights = await loadModelWeights(dir);
     const { unexpected } = checkWeightsFit(config, weights, { source: dir });
     if (unexpected.length) {
-      console.warn(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
+      notice(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
     }
     const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
     return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
