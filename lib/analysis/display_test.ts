@@ -13,13 +13,24 @@ Deno.test("showFigure: outside Jupyter (Deno.jupyter throws there) prints one li
   assertEquals(lines, ['figure "T": 1 traces (plotly output needs the Deno Jupyter kernel)']);
 });
 
-Deno.test("showFigure: inside Jupyter publishes the plotly MIME bundle as display_data", async () => {
-  const calls: unknown[][] = [];
+Deno.test("showFigure: inside Jupyter publishes the plotly JSON with a self-drawing text/html beside it (plotly.js once per process)", async () => {
+  const calls: [string, { data: Record<string, unknown> }][] = [];
   const fake = {
-    broadcast: (type: string, content: Record<string, unknown>) => void calls.push([type, content]),
+    broadcast: (type: string, content: Record<string, unknown>) =>
+      void calls.push([type, content as { data: Record<string, unknown> }]),
   };
   assert(await showFigure(spec, { jupyter: fake, log: () => assert(false, "must not log") }));
-  assertEquals(calls, [["display_data", { data: { [PLOTLY_MIME]: spec }, metadata: {}, transient: {} }]]);
+  assert(await showFigure(spec, { jupyter: fake }));
+  assertEquals(calls.length, 2);
+  const [type, { data: first }] = calls[0];
+  assertEquals(type, "display_data");
+  assertEquals(first[PLOTLY_MIME], spec);
+  assertEquals(first["text/plain"], 'figure "T": 1 traces');
+  const h1 = first["text/html"] as string, h2 = calls[1][1].data["text/html"] as string;
+  assert(h1.includes("Plotly.newPlot") && h2.includes("Plotly.newPlot"));
+  const lib = (h: string) => h.length > 1_000_000 && h.includes("var Plotly=");
+  assert(lib(h1) !== lib(h2), "plotly.js is inlined in exactly one of the two figures");
+  assert(!/<\/script>\s*[^<]*var Plotly/.test(h2));
 });
 
 Deno.test("showDashboard: every figure displayed, omitted ones named", async () => {
