@@ -3,9 +3,8 @@
  * (`lib/grpo/config_table.ts`). A test fails while the committed file disagrees with the table.
  * @module
  */
-import { configOptionsMarkdown } from "../lib/grpo/config.ts";
-import { runMain } from "../lib/util/errors.ts";
-import { writeFileAtomic } from "../lib/util/atomic.ts";
+import { configOptionsMarkdown } from "../lib/grpo/mod.ts";
+import { runMain, writeFileAtomic } from "../lib/util/mod.ts";
 
 /** The whole `docs/options.md`. */
 export function optionsDoc(): string {

@@ -5,15 +5,12 @@
  * (or `../shared/data/gsm8k/test.jsonl` when present); a path is a local GSM8K-style `.jsonl`.
  * @module
  */
-import { CausalLM } from "../lib/model/causal_lm.ts";
-import { loadLora } from "../lib/model/lora.ts";
-import { loadGsm8k } from "../lib/data/gsm8k.ts";
-import { heldOutProblems } from "../lib/pretrain/corpus.ts";
-import { evaluateMath, formatAccuracy } from "../lib/eval/math.ts";
-import { parseFlags } from "../lib/util/cli.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
-import type { MathExample } from "../lib/data/types.ts";
-import type { Device } from "../lib/onnx/session.ts";
+import { CausalLM, loadLora } from "../lib/model/mod.ts";
+import { loadGsm8k, type MathExample } from "../lib/data/mod.ts";
+import { heldOutProblems } from "../lib/pretrain/mod.ts";
+import { evaluateMath, formatAccuracy } from "../lib/eval/mod.ts";
+import { parseFlags, runMain, UserError } from "../lib/util/mod.ts";
+import type { Device } from "../lib/onnx/mod.ts";
 
 const SHARED_TEST = new URL("../../shared/data/gsm8k/test.jsonl", import.meta.url).pathname;
 

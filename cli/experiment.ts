@@ -12,12 +12,10 @@ import {
   configPreset,
   formatConfigHelp,
   GRPO_DEFAULTS,
-} from "../lib/grpo/config.ts";
+} from "../lib/grpo/mod.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
-import { parseKeyValue } from "../lib/util/cli.ts";
+import { formatValue, parseKeyValue, runMain, UserError } from "../lib/util/mod.ts";
 import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
-import { formatValue } from "../lib/util/progress.ts";
 
 const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
 

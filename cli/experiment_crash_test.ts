@@ -11,8 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readJsonLines } from "../lib/util/atomic.ts";
-import { Rng } from "../lib/util/rng.ts";
+import { readJsonLines, Rng } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { checkRunFiles, paramArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
 

@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { extractBlock, type FakeGeminiOptions, startFakeGemini } from "../lib/judge/fake_gemini.ts";
-import { readJsonLines } from "../lib/util/atomic.ts";
+import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { paramArgs, runCli, TINY_PARAMS } from "./testing.ts";
 

@@ -1,4 +1,4 @@
-import { UserError } from "../lib/util/errors.ts";
+import { UserError } from "../lib/util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../lib/util/assert.ts";
 import { parseArgs, parseParams } from "./experiment.ts";
 

@@ -6,10 +6,9 @@
  * (GSPO), `delta` and the SAPO temperatures; `lib/grpo/oracle_case_test.ts` runs the whole family.
  * @module
  */
-import { runOracleCase } from "../lib/grpo/oracle_case.ts";
-import { writeSafetensors } from "../lib/model/safetensors.ts";
-import { parseFlags } from "../lib/util/cli.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
+import { runOracleCase } from "../lib/grpo/mod.ts";
+import { writeSafetensors } from "../lib/model/mod.ts";
+import { parseFlags, runMain, UserError } from "../lib/util/mod.ts";
 
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, {

@@ -8,9 +8,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cleanNotebookText } from "../lib/notebook/clean.ts";
-import { writeFileAtomic } from "../lib/util/atomic.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
+import { cleanNotebookText } from "../lib/notebook/mod.ts";
+import { runMain, UserError, writeFileAtomic } from "../lib/util/mod.ts";
 
 const USAGE = "usage: deno task nb-clean [--check] [NOTEBOOK.ipynb …]";
 

@@ -7,20 +7,36 @@
  * @module
  */
 import { join } from "node:path";
-import { buildCorpus, corpusTexts, heldOutProblems, tokenizePair } from "../lib/pretrain/corpus.ts";
-import { initTinyWeights, TINY_SIZES, tinyConfigJson, type TinySizes } from "../lib/pretrain/tiny.ts";
-import type { Weight } from "../lib/model/graphs.ts";
-import { pretrain, type PretrainOptions } from "../lib/pretrain/train.ts";
-import { trainBpe, writeTokenizerFiles } from "../lib/model/bpe.ts";
-import { loadTokenizer } from "../lib/model/tokenizer.ts";
-import { loadModelConfig } from "../lib/model/config.ts";
-import { CausalLM } from "../lib/model/causal_lm.ts";
-import { writeSafetensors } from "../lib/model/safetensors.ts";
-import { evaluateMath, formatAccuracy } from "../lib/eval/math.ts";
-import { numberFlag, parseFlags } from "../lib/util/cli.ts";
-import { runMain } from "../lib/util/errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../lib/util/atomic.ts";
-import { formatDuration } from "../lib/util/progress.ts";
+import {
+  buildCorpus,
+  corpusTexts,
+  heldOutProblems,
+  initTinyWeights,
+  pretrain,
+  type PretrainOptions,
+  TINY_SIZES,
+  tinyConfigJson,
+  type TinySizes,
+  tokenizePair,
+} from "../lib/pretrain/mod.ts";
+import {
+  CausalLM,
+  loadModelConfig,
+  loadTokenizer,
+  trainBpe,
+  type Weight,
+  writeSafetensors,
+  writeTokenizerFiles,
+} from "../lib/model/mod.ts";
+import { evaluateMath, formatAccuracy } from "../lib/eval/mod.ts";
+import {
+  formatDuration,
+  numberFlag,
+  parseFlags,
+  runMain,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../lib/util/mod.ts";
 
 const num = numberFlag;
 

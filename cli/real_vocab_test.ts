@@ -11,7 +11,7 @@ import {
   type RealVocabName,
   writeRealVocabModel,
 } from "../lib/model/testing_real_vocab.ts";
-import { readJsonLines } from "../lib/util/atomic.ts";
+import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { checkRunFiles, paramArgs, runCli, TINY_PARAMS } from "./testing.ts";
 

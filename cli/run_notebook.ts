@@ -8,8 +8,7 @@
  * 130 interrupted with Ctrl-C.
  * @module
  */
-import { runMain, UserError } from "../lib/util/errors.ts";
-import { parseFlags } from "../lib/util/cli.ts";
+import { parseFlags, runMain, UserError } from "../lib/util/mod.ts";
 import { formatFailure, parseParamArgs, runNotebook } from "../lib/notebook/mod.ts";
 
 const USAGE =

@@ -1,6 +1,6 @@
 import { parseRunArgs } from "./run_notebook.ts";
-import { makeNotebook, readNotebook, writeNotebook } from "../lib/notebook/nbformat.ts";
-import { UserError } from "../lib/util/errors.ts";
+import { makeNotebook, readNotebook, writeNotebook } from "../lib/notebook/mod.ts";
+import { UserError } from "../lib/util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../lib/util/assert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

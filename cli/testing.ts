@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readJsonLines } from "../lib/util/atomic.ts";
+import { readJsonLines } from "../lib/util/mod.ts";
 
 /** The repository root (where `deno.json` is). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));

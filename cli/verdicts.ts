@@ -4,7 +4,7 @@
  * @module
  */
 import { loadRuns, studyVerdicts, type Verdict } from "../lib/analysis/mod.ts";
-import { runMain } from "../lib/util/errors.ts";
+import { runMain } from "../lib/util/mod.ts";
 
 /** The verdicts as a Markdown table: expectation, outcome, evidence. */
 export function verdictTable(verdicts: readonly Verdict[]): string {

@@ -15,9 +15,8 @@ import {
   parseNotebook,
   serializeNotebook,
   splitLines,
-} from "../lib/notebook/nbformat.ts";
-import { writeFileAtomic } from "../lib/util/atomic.ts";
-import { runMain } from "../lib/util/errors.ts";
+} from "../lib/notebook/mod.ts";
+import { runMain, writeFileAtomic } from "../lib/util/mod.ts";
 import { COMPARISON_TEXT, EXPERIMENT_TEXT, RUNNING, SOFT_TEXT, TESTING_TEXT } from "./notebook_text.ts";
 
 /** This folder. */
@@ -88,7 +87,7 @@ The standard figures from lib/analysis for this run: training reward (EMA-smooth
 reward function, the held-out metric, completion length and KL to the base model (and the judge fallback share
 when a judge was used). Figures without data are listed with the reason instead of drawn empty.`),
   code(`import { checkIntegrity, loadRuns, showFigure } from "../lib/analysis/mod.ts";
-import { completionSamples, completionsView, integrityView, runFigures } from "../lib/notebook/results.ts";
+import { completionSamples, completionsView, integrityView, runFigures } from "../lib/notebook/mod.ts";
 import { display } from "../lib/util/mod.ts";
 
 const loaded = await loadRuns(${dirs});
@@ -107,7 +106,7 @@ const VIEWER_CELLS = (dirs: string): CellSpec[] => [
 
 Every training completion (with its reward and the gold answer) and every held-out evaluation completion (step 0
 is the base model), filterable by step, correctness and reward, and sortable by reward.`),
-  code(`import { runCompletionsView } from "../lib/notebook/results.ts";
+  code(`import { runCompletionsView } from "../lib/notebook/mod.ts";
 
 await display(await runCompletionsView(${dirs}));`),
 ];
@@ -134,7 +133,7 @@ function trainingNotebook(
     params(trainingParams(null, extraParams)),
     md("## Train\n\nReturns the run folder; progress redraws the plot below in place."),
     code(
-      `import { runInNotebook } from "../lib/notebook/experiment.ts";\n\n${
+      `import { runInNotebook } from "../lib/notebook/mod.ts";\n\n${
         runCall(id, "run_dir", "output_dir", extraArgs, runOpts)
       }`,
     ),
@@ -168,7 +167,7 @@ function softNotebook(): Notebook {
     ),
     params(p),
     md("## Train math_soft, then dialogue_soft"),
-    code(`import { runInNotebook } from "../lib/notebook/experiment.ts";
+    code(`import { runInNotebook } from "../lib/notebook/mod.ts";
 import { seedOutputDir } from "../lib/study/mod.ts";
 
 ${runCall("math_soft", "math_dir", 'seedOutputDir("math_soft", { seed, outputsDir: output_dir })')}
@@ -189,7 +188,7 @@ findings computed from them. The two held-out metrics differ (accuracy vs judge 
 compare each run with its own start, not the two runs with each other.`),
     code(
       `import { compareExperimentStats, curveFigure, experimentStats, findingSentences, runStats } from "../lib/analysis/mod.ts";
-import { sentencesView, statsView } from "../lib/notebook/results.ts";
+import { sentencesView, statsView } from "../lib/notebook/mod.ts";
 
 await showFigure(curveFigure(loaded.table, "frac_reward_zero_std", {
   title: "Share of prompt groups with identical rewards (no gradient)",
@@ -234,7 +233,7 @@ for (const s of found.skipped) console.log(\`  skipped \${s.dir}: \${s.reason}\`
     code(`import { CausalLM } from "../lib/model/mod.ts";
 import { compareModels, comparisonLines, comparisonTable, writeTestingResults } from "../lib/eval/mod.ts";
 import { freshTestSets } from "../lib/study/mod.ts";
-import { notebookJudge, notebookParams } from "../lib/notebook/experiment.ts";
+import { notebookJudge, notebookParams } from "../lib/notebook/mod.ts";
 import { display, html } from "../lib/util/mod.ts";
 import { UserError } from "../lib/util/mod.ts";
 
@@ -275,7 +274,7 @@ function comparisonNotebook(): Notebook {
     md("## What exists"),
     code(
       `import { experimentStatus, resolveTrlLogs, statusLines } from "../lib/study/mod.ts";
-import { runAllExperiments } from "../lib/notebook/experiment.ts";
+import { runAllExperiments } from "../lib/notebook/mod.ts";
 
 if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini });
 const status = await experimentStatus(outputs_dir, { seeds });
@@ -301,7 +300,7 @@ differ from the others are flagged here, before any comparison; the settings tab
   sortFindings,
 } from "../lib/analysis/mod.ts";
 import { display, html } from "../lib/util/mod.ts";
-import { integrityView, sentencesView, statsView } from "../lib/notebook/results.ts";
+import { integrityView, sentencesView, statsView } from "../lib/notebook/mod.ts";
 
 const settings = loaded.runs.filter((r) => r.config).map((r) => ({ ...r, config: r.config! }));
 await display(integrityView(sortFindings([...checkIntegrity(loaded.table, { window }), ...settingsFindings(settings)])));

@@ -8,10 +8,18 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cellTags, joinSource, type Notebook, readNotebook } from "../lib/notebook/nbformat.ts";
-import { declaredParameters, findParametersCell } from "../lib/notebook/params.ts";
-import { formatFailure, runNotebook, type RunNotebookResult } from "../lib/notebook/runner.ts";
-import { readJsonLines } from "../lib/util/atomic.ts";
+import {
+  cellTags,
+  declaredParameters,
+  findParametersCell,
+  formatFailure,
+  joinSource,
+  type Notebook,
+  readNotebook,
+  runNotebook,
+  type RunNotebookResult,
+} from "../lib/notebook/mod.ts";
+import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { buildNotebooks, NOTEBOOK_DIR, staleNotebooks } from "./make_notebooks.ts";
 

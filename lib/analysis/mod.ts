@@ -22,3 +22,4 @@ export * from "./report_sections.ts";
 export * from "./completions_view.ts";
 export * from "./figure_export.ts";
 export { readableHtml } from "./html.ts";
+export { escapeHtml, htmlTable, readableTable } from "./html.ts";

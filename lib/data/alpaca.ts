@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { DialogueExample, LoadResult, SkippedRow } from "./types.ts";
 import { defaultCacheDir, downloadHubRows, readSourceText, warnSkipped } from "./hub.ts";
 

@@ -5,8 +5,7 @@
  * The dialogue set and the held-out split live in sibling files and are re-exported here.
  * @module
  */
-import { Rng } from "../util/rng.ts";
-import { ensure } from "../util/errors.ts";
+import { ensure, Rng } from "../util/mod.ts";
 import type { MathExample } from "./types.ts";
 
 export { generateDialogues, type GenerateDialoguesOptions } from "./generated_dialogues.ts";

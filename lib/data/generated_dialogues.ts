@@ -3,8 +3,7 @@
  * families and word lists, deterministic by seed. Responses are one or two sentences.
  * @module
  */
-import { Rng } from "../util/rng.ts";
-import { ensure } from "../util/errors.ts";
+import { ensure, Rng } from "../util/mod.ts";
 import type { DialogueExample } from "./types.ts";
 
 /** Options of {@linkcode generateDialogues}. */

@@ -1,6 +1,6 @@
 import { formatMathTarget, generateDialogues, generateMathProblems, splitHeldOut } from "./generated.ts";
 import { DIALOGUE_FAMILIES } from "./generated_dialogues.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
 
 /** Replays the `a op b = c` lines and returns the final value (throws on any wrong line). */

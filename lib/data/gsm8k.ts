@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { LoadResult, MathExample, SkippedRow } from "./types.ts";
 import { defaultCacheDir, downloadHubRows, isDirectory, readSourceText, warnSkipped } from "./hub.ts";
 

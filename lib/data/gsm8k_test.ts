@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { canonicalNumber, loadGsm8k } from "./gsm8k.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
 const DATA = fileURLToPath(new URL("../../../shared/data/gsm8k", import.meta.url));

@@ -5,11 +5,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
-import { hubCacheRoot } from "../util/cache_dir.ts";
+import { hubCacheRoot, notice, UserError, writeFileAtomic } from "../util/mod.ts";
 import type { SkippedRow } from "./types.ts";
-import { notice } from "../util/notices.ts";
 
 /** The default datasets-server endpoint. */
 export const DATASETS_SERVER = "https://datasets-server.huggingface.co";

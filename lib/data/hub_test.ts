@@ -1,5 +1,5 @@
 import { defaultCacheDir, downloadHubRows, warnSkipped } from "./hub.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
 async function withServer(

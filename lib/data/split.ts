@@ -3,8 +3,7 @@
  * the rows' original order, so the same seed always gives the same split.
  * @module
  */
-import { Rng } from "../util/rng.ts";
-import { ensure } from "../util/errors.ts";
+import { ensure, Rng } from "../util/mod.ts";
 
 /** Options of {@linkcode splitHeldOut}. */
 export interface SplitHeldOutOptions {

@@ -14,3 +14,4 @@ export * from "./step.ts";
 export * from "./logging.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
+export { runOracleCase } from "./oracle_case.ts";

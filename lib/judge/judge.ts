@@ -6,7 +6,7 @@
  */
 // @ts-types="./genai_types.d.ts"
 import { ApiError, type GenerateContentResponse, GoogleGenAI } from "@google/genai";
-import { Rng, UserError } from "../util/mod.ts";
+import { notice, Rng, UserError } from "../util/mod.ts";
 import { JudgeCache, judgeCacheKey } from "./cache.ts";
 import { type FallbackScorer, overlapFallback } from "./fallback.ts";
 import {
@@ -27,7 +27,6 @@ import {
   Semaphore,
   sleep,
 } from "./retry.ts";
-import { notice } from "../util/notices.ts";
 
 /** The score of one item. */
 export interface JudgeResult {

@@ -10,9 +10,8 @@
  * judge calls share forward passes.
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import { Rng } from "../util/rng.ts";
-import { UserError } from "../util/errors.ts";
+import type { CausalLM } from "../model/mod.ts";
+import { Rng, UserError } from "../util/mod.ts";
 import { type FallbackScorer, overlapScore } from "./fallback.ts";
 import { DEFAULT_RUBRIC, escapeDelimited, type JudgeItem } from "./prompt.ts";
 

@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
+import { CausalLM, trainBpe, writeTokenizerFiles } from "../model/mod.ts";
 import { writeRandomModel } from "../model/testing.ts";
-import { trainBpe, writeTokenizerFiles } from "../model/bpe.ts";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { overlapScore } from "./fallback.ts";
 import { buildLocalJudgePrompt, localJudgeFallback, readLocalScore } from "./local_judge.ts";
 

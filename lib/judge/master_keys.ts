@@ -6,7 +6,7 @@
  * rewards came from a fooled judge can be flagged (`judge/master_key_score`).
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { JudgeItem } from "./prompt.ts";
 
 /**

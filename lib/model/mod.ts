@@ -32,3 +32,5 @@ export type { AdamWOptions, AdamWState } from "./adamw.ts";
 export { argmax, sampleToken } from "./sampling.ts";
 export type { SamplingOptions } from "./sampling.ts";
 export { exportTransformersJs } from "./export_tfjs.ts";
+export { openTransformersJs, tfjsInt64 } from "./export_tfjs.ts";
+export type { TfjsCausalLM, TfjsTokenizer } from "./export_tfjs.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { joinSource, type Notebook, parseNotebook, serializeNotebook, stripOutputs } from "./nbformat.ts";
 
 /** The cleaned text of a notebook, and whether it differed from `text`. */

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { checkNotebookTypes, cleanNotebookText, notebookScript } from "./clean.ts";
 import { parseNotebook } from "./nbformat.ts";
 

@@ -9,8 +9,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { createGeminiJudge, type Judge } from "../judge/mod.ts";
-import type { PlotSpec } from "../analysis/figures.ts";
-import { figureBundle, PLOTLY_MIME } from "../analysis/display.ts";
+import { figureBundle, PLOTLY_MIME, type PlotSpec } from "../analysis/mod.ts";
 import {
   getExperiment,
   runAllExperiments as runAllStudy,
@@ -18,9 +17,14 @@ import {
   runExperiment,
   type RunExperimentOptions,
 } from "../study/mod.ts";
-import { UserError } from "../util/errors.ts";
-import { formatDuration, formatValue, type ProgressEvent } from "../util/progress.ts";
-import { isJupyter, liveDisplay } from "../util/mod.ts";
+import {
+  formatDuration,
+  formatValue,
+  isJupyter,
+  liveDisplay,
+  type ProgressEvent,
+  UserError,
+} from "../util/mod.ts";
 
 /** Options of {@linkcode runInNotebook}. */
 export interface NotebookRunOptions {

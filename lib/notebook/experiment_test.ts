@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { writeTinyChatModel } from "../rewards/testing.ts";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { experimentStatus } from "../study/mod.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import { liveRewardFigure, notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
 

@@ -11,3 +11,5 @@ export * from "./runner.ts";
 export { CellInterruptedError, CellTimeoutError, Kernel, KernelDiedError } from "./kernel.ts";
 export type { ExecuteOptions, ExecuteOutcome, KernelStartOptions } from "./kernel.ts";
 export type { JupyterMessage, MessageHeader } from "./wire.ts";
+export * from "./results.ts";
+export * from "./experiment.ts";

@@ -4,9 +4,7 @@
  * {@linkcode makeNotebook}, a tiny builder for nbformat 4.5 notebooks with the Deno kernelspec.
  * @module
  */
-import type { MimeBundle } from "../util/mod.ts";
-import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { type MimeBundle, UserError, writeFileAtomic } from "../util/mod.ts";
 
 /** nbformat's multiline string: one string or a list of lines (each keeping its `\n`). */
 export type MultilineString = string | string[];

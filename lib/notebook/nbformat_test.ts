@@ -8,7 +8,7 @@ import {
   validateNotebook,
   writeNotebook,
 } from "./nbformat.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 
 Deno.test("makeNotebook builds a valid nbformat 4.5 Deno notebook that survives a write/read round trip", async () => {

@@ -6,8 +6,7 @@
  * raised before any kernel starts.
  * @module
  */
-import { UserError } from "../util/errors.ts";
-import { parseKeyValues } from "../util/cli.ts";
+import { parseKeyValues, UserError } from "../util/mod.ts";
 import { type Cell, cellTags, joinSource, type Notebook, splitLines } from "./nbformat.ts";
 
 /** Tag of the cell holding parameter defaults. */

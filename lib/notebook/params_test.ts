@@ -1,6 +1,6 @@
 import { declaredParameters, INJECTED_TAG, injectParameters, parseParamArgs, toTsLiteral } from "./params.ts";
 import { joinSource, makeNotebook } from "./nbformat.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assertEquals, assertThrows } from "../util/assert.ts";
 
 Deno.test("parseParamArgs splits on the first = and rejects bad keys", () => {

@@ -4,26 +4,36 @@
  * run's `completions.jsonl`, and small HTML blocks for statistics, integrity findings and findings.
  * @module
  */
-import { dashboardFigures, type NamedFigure } from "../analysis/dashboard.ts";
-import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
-import { formatNumber } from "../analysis/findings.ts";
-import { escapeHtml, htmlTable, readableHtml } from "../analysis/html.ts";
-import { type Finding, judgeFallbackCaveats } from "../analysis/integrity.ts";
-import { integrityHtml, integrityLines } from "../analysis/report_sections.ts";
 import {
+  type CI,
+  type ColumnTable,
   completionsViewer,
+  dashboardFigures,
+  ema,
+  escapeHtml,
   evalViewerItems,
+  type ExperimentStats,
+  type Finding,
+  formatNumber,
+  groupCurves,
+  groupLabel,
+  htmlTable,
+  integrityHtml,
+  integrityLines,
+  judgeFallbackCaveats,
+  loadEvalRecords,
+  loadRuns,
+  type NamedFigure,
+  type PlotSpec,
+  readableHtml,
+  rewardFunctions,
+  runLabel,
+  runsOf,
   trainViewerItems,
   type ViewerItem,
-} from "../analysis/completions_view.ts";
-import { loadEvalRecords, loadRuns } from "../analysis/load.ts";
-import type { CI, ExperimentStats } from "../analysis/stats.ts";
-import { type ColumnTable, groupLabel, rewardFunctions, runLabel, runsOf } from "../analysis/table.ts";
-import type { CompletionRecord } from "../grpo/logging.ts";
-import { readJsonLines } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
-import { runFile } from "../util/run_folder.ts";
-import { type Displayable, html, type MimeBundle } from "../util/mod.ts";
+} from "../analysis/mod.ts";
+import type { CompletionRecord } from "../grpo/mod.ts";
+import { type Displayable, html, type MimeBundle, readJsonLines, runFile, UserError } from "../util/mod.ts";
 
 /** Figures of a few runs and the ones left out (with the reason). */
 export interface RunFigures {

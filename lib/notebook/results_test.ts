@@ -1,12 +1,8 @@
 import { join } from "node:path";
 import { fakeMetrics, rowsOf } from "../analysis/fixtures.ts";
-import { tableFromRows } from "../analysis/table.ts";
-import { experimentStats, runStats } from "../analysis/stats.ts";
-import type { Finding } from "../analysis/integrity.ts";
-import { UserError } from "../util/errors.ts";
+import { experimentStats, type Finding, readableTable, runStats, tableFromRows } from "../analysis/mod.ts";
+import { DISPLAY_SYMBOL, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
-import { DISPLAY_SYMBOL } from "../util/mod.ts";
-import { readableTable } from "../analysis/html.ts";
 import {
   completionSamples,
   completionsTable,

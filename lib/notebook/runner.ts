@@ -22,8 +22,7 @@ import {
   writeNotebook,
 } from "./nbformat.ts";
 import { injectParameters } from "./params.ts";
-import { UserError } from "../util/errors.ts";
-import type { MimeBundle } from "../util/mod.ts";
+import { type MimeBundle, UserError } from "../util/mod.ts";
 import {
   CellInterruptedError,
   CellTimeoutError,

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { runNotebook } from "./runner.ts";
 import { joinSource, makeNotebook, type Notebook, readNotebook, writeNotebook } from "./nbformat.ts";
 import type { CellSpec } from "./nbformat.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
 const UTIL_MOD_TS = new URL("../util/mod.ts", import.meta.url).href;

@@ -4,10 +4,15 @@
  * with the chat template as (prompt, completion) text pairs.
  * @module
  */
-import { formatMathTarget, generateDialogues, generateMathProblems } from "../data/generated.ts";
-import { dialogueMessages, mathMessages } from "../data/prompts.ts";
-import type { MathExample } from "../data/types.ts";
-import type { Tokenizer } from "../model/tokenizer.ts";
+import {
+  dialogueMessages,
+  formatMathTarget,
+  generateDialogues,
+  generateMathProblems,
+  type MathExample,
+  mathMessages,
+} from "../data/mod.ts";
+import type { Tokenizer } from "../model/mod.ts";
 
 /** One training example: the chat-formatted prompt and the assistant completion (with its end marker). */
 export interface TextPair {

@@ -1,6 +1,5 @@
 import { buildCorpus, heldOutProblems, tokenizePair } from "./corpus.ts";
-import { trainBpe, writeTokenizerFiles } from "../model/bpe.ts";
-import { loadTokenizer } from "../model/tokenizer.ts";
+import { loadTokenizer, trainBpe, writeTokenizerFiles } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
 Deno.test("the corpus is deterministic and never contains a held-out question", () => {

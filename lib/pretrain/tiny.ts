@@ -3,9 +3,8 @@
  * output projections scaled by 1/√(2·layers), norms at 1).
  * @module
  */
-import { type LlamaShape, weightShapes } from "../model/llama.ts";
-import type { Weight } from "../model/graphs.ts";
-import { Rng } from "../util/rng.ts";
+import { type LlamaShape, type Weight, weightShapes } from "../model/mod.ts";
+import { Rng } from "../util/mod.ts";
 
 /** Sizes of the tiny model: the architecture fields it chooses, plus its context length. */
 export type TinySizes =

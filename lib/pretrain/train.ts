@@ -4,12 +4,10 @@
  * evaluation, optional early stop once accuracy reaches a target.
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import { adamwInit, adamwStep, clipGradNorm } from "../model/adamw.ts";
+import { adamwInit, adamwStep, type CausalLM, clipGradNorm } from "../model/mod.ts";
 import type { TokenizedPair } from "./corpus.ts";
-import type { MathExample } from "../data/types.ts";
-import { Progress } from "../util/progress.ts";
-import { Rng } from "../util/rng.ts";
+import type { MathExample } from "../data/mod.ts";
+import { Progress, Rng } from "../util/mod.ts";
 
 /** Options of {@linkcode pretrain}. */
 export interface PretrainOptions {

@@ -1,5 +1,5 @@
 import { formatReward, softFormatReward, strictFormatReward, xmlCount, xmlCountReward } from "./format.ts";
-import { formatMathTarget } from "../data/generated.ts";
+import { formatMathTarget } from "../data/mod.ts";
 import { assertAlmostEquals, assertEquals } from "../util/assert.ts";
 
 const run = (f: typeof formatReward, completions: string[]) =>

@@ -4,7 +4,7 @@
  * from (judge, fallback, cache) and how many were unusable (non-finite → 0, first one warned).
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { checkContext, type RewardContext, type RewardFunction } from "./types.ts";
 
 /** One item for a reward judge (the same fields as lib/judge's `JudgeItem`). */

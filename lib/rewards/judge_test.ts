@@ -1,5 +1,5 @@
 import { geminiHardReward, geminiSoftReward, type JudgeScore, type RewardJudgeItem } from "./judge.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assertEquals, assertRejects } from "../util/assert.ts";
 
 function fakeJudge(verdicts: JudgeScore[]) {

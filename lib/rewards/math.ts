@@ -3,7 +3,7 @@
  * (2 scaled down by the relative error).
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { checkContext, type RewardContext } from "./types.ts";
 import { extractAnswer, extractNumber, parseNumber } from "./extract.ts";
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { isCorrect, mathHard, mathSoft, normalizeAnswer } from "./math.ts";
 import { extractAnswer, parseNumber } from "./extract.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../util/assert.ts";
 
 const TEST = fileURLToPath(new URL("../../../shared/data/gsm8k/test.jsonl", import.meta.url));

@@ -4,7 +4,7 @@
  * also printed as a warning line.
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { checkContext, type RewardContext, type RewardFunction } from "./types.ts";
 
 /** Computes the perplexity of each completion given its prompt (implemented by the model engine). */

@@ -1,5 +1,5 @@
 import { perplexityReward, perplexityToReward } from "./perplexity.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assertAlmostEquals, assertEquals, assertRejects } from "../util/assert.ts";
 
 const fake = (values: number[]) => ({

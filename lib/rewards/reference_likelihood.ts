@@ -21,7 +21,7 @@
  * `dynamic_sampling` where it exists; this reward does no filtering of its own.
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { checkContext, type RewardContext, type RewardFunction } from "./types.ts";
 
 /** Per-token log-probs of each target given its context (implemented by the model engine). */

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { CausalLM } from "../model/mod.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import {
   mathReasoning,

@@ -4,7 +4,7 @@
  * `computeRewards`, which runs a set of rewards on one batch and checks every score.
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { RewardContext, RewardFunction } from "./types.ts";
 import { mathHard, mathSoft } from "./math.ts";
 import { formatReward, softFormatReward, strictFormatReward, xmlCountReward } from "./format.ts";

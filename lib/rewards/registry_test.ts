@@ -1,7 +1,7 @@
 import { assertUniqueRewardNames, computeRewards, resolveRewards, REWARDS } from "./registry.ts";
 import { perplexityReward } from "./perplexity.ts";
 import type { RewardFunction } from "./types.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 
 const scorer = { name: "fake", perplexities: (p: string[]) => Promise.resolve(p.map(() => 50)) };

@@ -17,16 +17,16 @@
  * (the likelihood that the completion is a whole turn). Other models score `prompt completion`.
  * @module
  */
-import { CausalLM } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
 import {
+  CausalLM,
+  type LoraAdapter,
   openTransformersJs,
   type TfjsCausalLM,
   tfjsInt64,
   type TfjsTokenizer,
-} from "../model/export_tfjs.ts";
-import type { Device } from "../onnx/session.ts";
-import { UserError } from "../util/errors.ts";
+} from "../model/mod.ts";
+import type { Device } from "../onnx/mod.ts";
+import { UserError } from "../util/mod.ts";
 import type { PerplexityScorer } from "./perplexity.ts";
 import type { TargetScorer } from "./reference_likelihood.ts";
 

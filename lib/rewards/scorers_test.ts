@@ -1,11 +1,14 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
+import {
+  CausalLM,
+  exportTransformersJs,
+  initLora,
+  type LoraAdapter,
+  trainBpe,
+  writeTokenizerFiles,
+} from "../model/mod.ts";
 import { writeRandomModel } from "../model/testing.ts";
-import { trainBpe, writeTokenizerFiles } from "../model/bpe.ts";
-import { initLora, type LoraAdapter } from "../model/lora.ts";
-import { exportTransformersJs } from "../model/export_tfjs.ts";
-import { Rng } from "../util/rng.ts";
-import { UserError } from "../util/errors.ts";
+import { Rng, UserError } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../util/assert.ts";
 import {
   detectScorerKind,

@@ -6,12 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { trainBpe, writeTokenizerFiles } from "../model/bpe.ts";
+import { type ChatMessage, trainBpe, writeTokenizerFiles } from "../model/mod.ts";
 import { writeRandomModel } from "../model/testing.ts";
-import { formatMathTarget, generateMathProblems } from "../data/generated.ts";
-import { generateDialogues } from "../data/generated_dialogues.ts";
-import { mathMessages } from "../data/prompts.ts";
-import type { ChatMessage } from "../model/tokenizer.ts";
+import { formatMathTarget, generateDialogues, generateMathProblems, mathMessages } from "../data/mod.ts";
 
 /** Options of {@linkcode writeTinyChatModel}. */
 export interface TinyChatModelOptions {

@@ -2,7 +2,7 @@
  * The reward-function contract shared by every reward.
  * @module
  */
-import { ensure } from "../util/errors.ts";
+import { ensure } from "../util/mod.ts";
 
 /** What a reward sees for one batch: parallel arrays, one entry per completion. */
 export interface RewardContext {

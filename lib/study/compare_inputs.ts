@@ -7,12 +7,15 @@
 import { existsSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "./experiments.ts";
-import { generateDialogues, generateMathProblems } from "../data/generated.ts";
-import { dialogueMessages } from "../data/prompts.ts";
-import type { DialogueExample, MathExample } from "../data/types.ts";
-import { buildCorpus } from "../pretrain/corpus.ts";
-import { UserError } from "../util/errors.ts";
-import { checkpointName, checkpointStep, readRunConfig, runFile } from "../util/run_folder.ts";
+import {
+  type DialogueExample,
+  dialogueMessages,
+  generateDialogues,
+  generateMathProblems,
+  type MathExample,
+} from "../data/mod.ts";
+import { buildCorpus } from "../pretrain/mod.ts";
+import { checkpointName, checkpointStep, readRunConfig, runFile, UserError } from "../util/mod.ts";
 
 /** The final adapter of one run. */
 export interface FoundAdapter {

@@ -1,10 +1,7 @@
 import { join } from "node:path";
-import { generateDialogues, generateMathProblems } from "../data/generated.ts";
-import { dialogueMessages } from "../data/prompts.ts";
-import { buildCorpus } from "../pretrain/corpus.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
-import { defaultOutputDir } from "../util/run_folder.ts";
+import { dialogueMessages, generateDialogues, generateMathProblems } from "../data/mod.ts";
+import { buildCorpus } from "../pretrain/mod.ts";
+import { defaultOutputDir, UserError, writeJsonAtomic } from "../util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
 import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "./experiments.ts";
 import { findAdapters, freshTestSets, pretrainSeedOf } from "./compare_inputs.ts";

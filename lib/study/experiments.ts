@@ -8,26 +8,33 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { CausalLM } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import type { DialogueExample, MathExample } from "../data/types.ts";
-import { generateDialogues, generateMathProblems, splitHeldOut } from "../data/generated.ts";
-import { loadGsm8k } from "../data/gsm8k.ts";
-import { loadAlpaca } from "../data/alpaca.ts";
-import { dialogueMessages, mathMessages } from "../data/prompts.ts";
-import { evaluateMath } from "../eval/math.ts";
-import { dialoguePrompt, evaluateDialogue } from "../eval/dialogue.ts";
+import type { CausalLM, LoraAdapter } from "../model/mod.ts";
+import {
+  type DialogueExample,
+  dialogueMessages,
+  generateDialogues,
+  generateMathProblems,
+  loadAlpaca,
+  loadGsm8k,
+  type MathExample,
+  mathMessages,
+  splitHeldOut,
+} from "../data/mod.ts";
+import { dialoguePrompt, evaluateDialogue, evaluateMath } from "../eval/mod.ts";
 import {
   createGeminiJudge,
   type Judge as GeminiJudge,
   type JudgeStats,
   probeMasterKeys,
 } from "../judge/mod.ts";
-import { REWARDS } from "../rewards/registry.ts";
-import type { PerplexityScorer } from "../rewards/perplexity.ts";
-import { lmPerplexityScorer, policyPerplexityScorer, policyTargetScorer } from "../rewards/scorers.ts";
-import { UserError } from "../util/errors.ts";
-import { defaultOutputDir } from "../util/run_folder.ts";
+import {
+  lmPerplexityScorer,
+  type PerplexityScorer,
+  policyPerplexityScorer,
+  policyTargetScorer,
+  REWARDS,
+} from "../rewards/mod.ts";
+import { defaultOutputDir, notice, UserError } from "../util/mod.ts";
 import {
   type Evaluator,
   type GrpoConfig,
@@ -39,7 +46,6 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "../grpo/mod.ts";
-import { notice } from "../util/notices.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [

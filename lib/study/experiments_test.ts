@@ -1,10 +1,9 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { CausalLM } from "../model/causal_lm.ts";
+import { CausalLM } from "../model/mod.ts";
 import { createGeminiJudge } from "../judge/mod.ts";
 import { startFakeGemini } from "../judge/fake_gemini.ts";
-import { readJsonLines } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { readJsonLines, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import {
   EXPERIMENT_IDS,

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { MetricsRow } from "../grpo/mod.ts";
-import { readJsonLines } from "../util/atomic.ts";
+import { readJsonLines } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { createGeminiJudge, escapeDelimited } from "../judge/mod.ts";
 import { startFakeGemini } from "../judge/fake_gemini.ts";

@@ -9,4 +9,21 @@
 export * from "./experiments.ts";
 export * from "./status.ts";
 export * from "./compare_inputs.ts";
-export * from "../util/run_folder.ts";
+export {
+  assertNoEarlierRun,
+  checkpointName,
+  checkpointStep,
+  DEFAULT_OUTPUTS_DIR,
+  defaultOutputDir,
+  describeRun,
+  findRunDirs,
+  holdsRun,
+  lastLoggedStep,
+  listCheckpoints,
+  readRunConfig,
+  readRunSummary,
+  RUN_FILES,
+  runFile,
+  runFolderName,
+} from "../util/mod.ts";
+export type { RunSummary } from "../util/mod.ts";

@@ -9,9 +9,14 @@ import { existsSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GRPO_DEFAULTS, REPO_ROOT } from "../grpo/mod.ts";
-import { UserError } from "../util/errors.ts";
-import { Progress } from "../util/progress.ts";
-import { defaultOutputDir, findRunDirs, readRunSummary, type RunSummary } from "../util/run_folder.ts";
+import {
+  defaultOutputDir,
+  findRunDirs,
+  Progress,
+  readRunSummary,
+  type RunSummary,
+  UserError,
+} from "../util/mod.ts";
 import { EXPERIMENT_IDS, getExperiment, runExperiment } from "./experiments.ts";
 
 /** One run found in an output folder (see lib/util `RunSummary`). */

@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../grpo/mod.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError, writeFileAtomic, writeJsonAtomic } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import {
   experimentCommand,

@@ -11,3 +11,5 @@ export * from "./notices.ts";
 export * from "./run_folder.ts";
 export * from "./cache_dir.ts";
 export * from "./jupyter.ts";
+export { numberFlag, parseFlags, parseKeyValue } from "./cli.ts";
+export { parseKeyValues } from "./cli.ts";
