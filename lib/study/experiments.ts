@@ -166,7 +166,9 @@ function split<T>(
 ) {
   const seen = new Set<string>();
   const unique = rows.filter((r) => !seen.has(key(r)) && (seen.add(key(r)), true));
-  if (unique.length < rows.length) log(duplicatesLine(source, rows.length, unique.length));
+  if (unique.length < rows.length) {
+    log(duplicatesLine(source, { total: rows.length, distinct: unique.length }));
+  }
   if (cfg.eval_size >= unique.length) {
     throw new UserError(
       `option eval_size = ${cfg.eval_size} leaves no training examples (${source} has ${unique.length})`,
@@ -184,7 +186,8 @@ function split<T>(
 }
 
 /** The warning for duplicate prompts: `warning: dataset generated: 3079 of 4000 prompts were duplicates and were dropped (921 distinct left)`. */
-export function duplicatesLine(source: string, total: number, distinct: number): string {
+export function duplicatesLine(source: string, counts: { total: number; distinct: number }): string {
+  const { total, distinct } = counts;
   return `warning: ${source}: ${
     total - distinct
   } of ${total} prompts were duplicates and were dropped (${distinct} distinct left)`;
