@@ -47,6 +47,12 @@ export interface LoadOptions {
   prepack?: boolean;
   /** ORT's CPU memory arena (default true; see `SessionOptions.memArena`). */
   memArena?: boolean;
+  /**
+   * Full per-layer activation checkpointing in training graphs (TRL's `gradient_checkpointing`): keep each
+   * decoder layer's input and recompute its forward inside the backward (default false: selective
+   * recomputation only).
+   */
+  gradientCheckpointing?: boolean;
 }
 
 /** What {@linkcode CausalLM.generate} returns. */
@@ -235,7 +241,10 @@ export class CausalLM {
       for (const [name, t] of lora.tensors) grads.set(name, { data: new Float32Array(t.data.length) });
       return { loss: 0, logprobs, grads };
     }
-    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}`;
+    const ckpt = !!this.options.gradientCheckpointing;
+    const key = `grpo|${
+      specKey(lora.spec)
+    }|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}|${ckpt}`;
     const s = await this.session(
       key,
       () =>
@@ -246,6 +255,7 @@ export class CausalLM {
           epsilonHigh,
           useOld,
           computeRef,
+          gradientCheckpointing: ckpt,
         }),
     );
     const M = positions.length;

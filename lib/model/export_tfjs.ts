@@ -147,7 +147,7 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
   }])[0];
   const bias = op.where(blocked, g.scalar("float32", MASKED), 0);
   const p = initializerParams(g, weights, "float32");
-  const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past });
+  const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past }, { recompute: false });
   const logits2d = lmHead(cfg, p, hidden); // [B·T, V]
   const bt = op.shapeOf(ids);
   const logits = g.node("Reshape", [logits2d, op.concat([bt, g.ints([cfg.vocabSize])], 0)], [{
