@@ -27,6 +27,7 @@ await runMain(async () => {
     layers: { type: "string", default: "30" },
     prepack: { type: "string", default: "true" },
     arena: { type: "string", default: "true" },
+    pattern: { type: "string", default: "true" },
     steps: { type: "string", default: "2" },
     checkpointing: { type: "string", default: "false" },
   });
@@ -39,6 +40,7 @@ await runMain(async () => {
     tokenizer: false,
     prepack: values.prepack !== "false",
     memArena: values.arena !== "false",
+    memPattern: values.pattern !== "false",
     gradientCheckpointing: values.checkpointing === "true",
   });
   console.log(`layers ${layers}: after load peak ${gb(peakRssBytes())} GB`);

@@ -47,6 +47,8 @@ export interface LoadOptions {
   prepack?: boolean;
   /** ORT's CPU memory arena (default true; see `SessionOptions.memArena`). */
   memArena?: boolean;
+  /** ORT's memory pattern (default true; see `SessionOptions.memPattern`). */
+  memPattern?: boolean;
   /**
    * Full per-layer activation checkpointing in training graphs (TRL's `gradient_checkpointing`): keep each
    * decoder layer's input and recompute its forward inside the backward (default false: selective
@@ -137,6 +139,7 @@ export class CausalLM {
         profilePrefix: prefix ? `${prefix}_${key.split("|")[0]}` : undefined,
         prepack: this.options.prepack,
         memArena: this.options.memArena,
+        memPattern: this.options.memPattern,
       });
       this.#sessions.set(key, s);
     }

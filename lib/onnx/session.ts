@@ -32,6 +32,11 @@ export interface SessionOptions {
   prepack?: boolean;
   /** Keep ORT's CPU arena (default true); false returns activation memory to the system after each run. */
   memArena?: boolean;
+  /**
+   * ORT's memory pattern (default true): from the second run of a shape on, one block planned for all
+   * intermediates. With the arena it comes on top of the blocks the first run left in the arena.
+   */
+  memPattern?: boolean;
 }
 
 /** A host tensor fed to or returned from a session. */
@@ -121,6 +126,7 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
     ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
+    ...(options.memPattern === false ? { enableMemPattern: false } : {}),
     ...(options.prepack === false ? { extra: { session: { disable_prepacking: "1" } } } : {}),
   };
   const src = await modelSource(graph);
