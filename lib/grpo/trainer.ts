@@ -123,6 +123,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
     await CausalLM.load(resolveModelPath(cfg.model), {
       device: cfg.device,
       threads: cfg.threads ?? undefined,
+      gradientCheckpointing: cfg.gradient_checkpointing,
     });
   const stop = options.stop ?? new StopSignal();
   const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};
