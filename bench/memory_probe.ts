@@ -1,5 +1,6 @@
 /**
- * `deno run -A bench/memory_probe.ts [--layers 30] [--prepack false] [--arena false] [--steps 2]`
+ * `deno run -A bench/memory_probe.ts [--layers 30] [--prepack true|false] [--pattern true|false] [--arena false]
+ * [--checkpointing true] [--steps 2]` (prepack and pattern: the session defaults when absent)
  *
  * Where the memory of one GRPO step goes: peak RSS (VmHWM) after loading the weights, after the first step
  * (session creation + run) and after the next steps, on the benchmark's SmolLM2-135M-shaped workload with an
@@ -25,9 +26,9 @@ const gb = (b: number) => (b / 1e9).toFixed(2);
 await runMain(async () => {
   const { values } = parseFlags(Deno.args, {
     layers: { type: "string", default: "30" },
-    prepack: { type: "string", default: "true" },
+    prepack: { type: "string", default: "" },
     arena: { type: "string", default: "true" },
-    pattern: { type: "string", default: "true" },
+    pattern: { type: "string", default: "" },
     steps: { type: "string", default: "2" },
     checkpointing: { type: "string", default: "false" },
   });
@@ -38,9 +39,9 @@ await runMain(async () => {
     device: "cpu",
     threads: 2,
     tokenizer: false,
-    prepack: values.prepack !== "false",
+    prepack: values.prepack ? values.prepack === "true" : undefined,
     memArena: values.arena !== "false",
-    memPattern: values.pattern !== "false",
+    memPattern: values.pattern ? values.pattern === "true" : undefined,
     gradientCheckpointing: values.checkpointing === "true",
   });
   console.log(`layers ${layers}: after load peak ${gb(peakRssBytes())} GB`);

@@ -14,6 +14,16 @@ import { Rng } from "../lib/util/rng.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { peakRssBytes } from "./limits.ts";
 
+/** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
+function resetPeakRss(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One shape of the table (HF `config.json` fields). */
 export interface ScaleShape {
   name: string;
@@ -88,7 +98,10 @@ export interface ScaleRow {
   params: number;
   gradient_checkpointing: boolean;
   load_s: number;
+  /** Peak RSS from loading through the GRPO steps, decoding excluded (its session is released first). */
   peak_rss_bytes: number;
+  /** Peak RSS while loading and decoding. */
+  decode_peak_rss_bytes: number;
   train_step_s: number;
   decode_tokens_per_s: number;
 }
@@ -118,7 +131,6 @@ export async function runScaleShape(
     device: "cpu",
     threads: options.threads,
     tokenizer: false,
-    prepack: false, // one packed copy of every weight per Gemm node would double or triple the weights
     gradientCheckpointing: checkpointing,
   });
   const loadS = (performance.now() - t0) / 1000;
@@ -132,6 +144,8 @@ export async function runScaleShape(
   const decodeRate = gen.tokens.reduce((a, t) => a + t.length, 0) / ((performance.now() - td) / 1000);
   console.error(`  ${name}: decode ${decodeRate.toFixed(1)} tokens/s`);
   await model.release(); // the decode session's copy of the weights goes before training
+  const decodePeak = peakRssBytes();
+  resetPeakRss();
   const T = P + C;
   const ids: number[] = [], mask: number[] = [], weights: number[] = [];
   for (let b = 0; b < B; b++) {
@@ -170,6 +184,7 @@ export async function runScaleShape(
     gradient_checkpointing: checkpointing,
     load_s: loadS,
     peak_rss_bytes: peakRssBytes(),
+    decode_peak_rss_bytes: decodePeak,
     train_step_s: stepS,
     decode_tokens_per_s: decodeRate,
   };
@@ -178,19 +193,23 @@ export async function runScaleShape(
 /** The markdown table of `rows`. */
 export function formatScale(rows: ScaleRow[], pending: string[]): string {
   const lines = [
-    "| model | params | checkpointing | load (s) | peak RSS (GB) | GRPO step (s) | decode (tokens/s) |",
-    "|---|---|---|---|---|---|---|",
+    "| model | params | checkpointing | load (s) | peak RSS, train (GB) | peak RSS, decode (GB) | GRPO step (s) | decode (tokens/s) |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    lines.push(
-      `| ${r.name} | ${(r.params / 1e6).toFixed(0)} M | ${
-        r.gradient_checkpointing ? "full" : "selective"
-      } | ${r.load_s.toFixed(1)} | ${(r.peak_rss_bytes / 1e9).toFixed(2)} | ${r.train_step_s.toFixed(1)} | ${
-        r.decode_tokens_per_s.toFixed(1)
-      } |`,
-    );
+    const gb = (b: number) => (b / 1e9).toFixed(2);
+    const mode = r.gradient_checkpointing ? "full" : "selective";
+    const cells = [
+      r.name,
+      `${(r.params / 1e6).toFixed(0)} M`,
+      mode,
+      r.load_s.toFixed(1),
+      gb(r.peak_rss_bytes),
+    ];
+    cells.push(gb(r.decode_peak_rss_bytes), r.train_step_s.toFixed(1), r.decode_tokens_per_s.toFixed(1));
+    lines.push(`| ${cells.join(" | ")} |`);
   }
-  for (const p of pending) lines.push(`| ${p} | pending | — | — | — | — | — |`);
+  for (const p of pending) lines.push(`| ${p} | pending | — | — | — | — | — | — |`);
   return lines.join("\n");
 }
 

@@ -43,11 +43,17 @@ export interface LoadOptions {
   tokenizer?: boolean;
   /** Write ONNX Runtime profiles (JSON) with this file prefix, one per session (see `bench/profile.ts`). */
   profilePrefix?: string;
-  /** ORT weight pre-packing (default true; see `SessionOptions.prepack`). */
+  /**
+   * ORT weight pre-packing (see `SessionOptions.prepack`). Default: on for inference sessions; off for the
+   * training sessions, whose forward, backward and reference Gemms would each keep a packed copy of a weight.
+   */
   prepack?: boolean;
   /** ORT's CPU memory arena (default true; see `SessionOptions.memArena`). */
   memArena?: boolean;
-  /** ORT's memory pattern (default true; see `SessionOptions.memPattern`). */
+  /**
+   * ORT's memory pattern (see `SessionOptions.memPattern`). Default: on for inference sessions; off for the
+   * training sessions, where the planned block came on top of the arena (+2.8 GB on the bench workload).
+   */
   memPattern?: boolean;
   /**
    * Full per-layer activation checkpointing in training graphs (TRL's `gradient_checkpointing`): keep each
@@ -128,18 +134,22 @@ export class CausalLM {
     return this.tokenizer;
   }
 
-  /** A cached session for `key`, built by `build` on first use. */
-  session(key: string, build: () => Graph): Promise<Session> {
+  /**
+   * A cached session for `key`, built by `build` on first use. Training graphs (`training: true`) default to
+   * no weight pre-packing and no memory pattern (see `LoadOptions`); explicit load options win.
+   */
+  session(key: string, build: () => Graph, options: { training?: boolean } = {}): Promise<Session> {
     let s = this.#sessions.get(key);
     if (!s) {
       const prefix = this.options.profilePrefix;
+      const train = options.training ?? false;
       s = createSession(build(), {
         device: this.options.device,
         threads: this.options.threads,
         profilePrefix: prefix ? `${prefix}_${key.split("|")[0]}` : undefined,
-        prepack: this.options.prepack,
+        prepack: this.options.prepack ?? !train,
         memArena: this.options.memArena,
-        memPattern: this.options.memPattern,
+        memPattern: this.options.memPattern ?? !train,
       });
       this.#sessions.set(key, s);
     }
@@ -260,6 +270,7 @@ export class CausalLM {
           computeRef,
           gradientCheckpointing: ckpt,
         }),
+      { training: true },
     );
     const M = positions.length;
     const at = (x: ArrayLike<number>) => f(Float32Array.from(positions, (i) => x[i]), [M]);
@@ -289,7 +300,7 @@ export class CausalLM {
     b: TokenBatch,
     tokenWeights: ArrayLike<number>,
   ): Promise<{ loss: number; grads: Map<string, { data: Float32Array }> }> {
-    const s = await this.session("lm_train", () => buildLmTrainGraph(this.config));
+    const s = await this.session("lm_train", () => buildLmTrainGraph(this.config), { training: true });
     const positions = nextTokenPositions(b, (i) => tokenWeights[i] > 0);
     const feeds: Record<string, ort.Tensor> = {
       ...this.sequenceFeeds(b),
