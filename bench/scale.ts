@@ -124,6 +124,7 @@ export async function runScaleShape(
   if (!(await Deno.stat(join(modelDir, "model.safetensors")).then(() => true, () => false))) {
     console.error(`scale: writing a random ${name} into ${modelDir}`);
     await writeRandomModel(modelDir, { ...shape.config, seed: 0 });
+    resetPeakRss(); // writing the model is not part of the measurement
   }
   const checkpointing = options.checkpointing ?? shape.checkpointing;
   const t0 = performance.now();
