@@ -92,6 +92,16 @@ export const SCALE_SHAPES: ScaleShape[] = [
 /** The batch of the table. */
 export const SCALE_WORK = { batch: 8, prompt: 128, completion: 256, rank: 16, alpha: 32, beta: 0.04 };
 
+/** Writes the random model of `shape` under `dir` (once) and returns its folder. */
+async function ensureScaleModel(shape: ScaleShape, dir: string): Promise<string> {
+  const modelDir = join(dir, shape.name);
+  if (!(await Deno.stat(join(modelDir, "model.safetensors")).then(() => true, () => false))) {
+    console.error(`scale: writing a random ${shape.name} into ${modelDir}`);
+    await writeRandomModel(modelDir, { ...shape.config, seed: 0 });
+  }
+  return modelDir;
+}
+
 /** One row of `scale` in `--json`. */
 export interface ScaleRow {
   name: string;
@@ -120,12 +130,8 @@ export async function runScaleShape(
       `unknown scale shape "${name}" (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
     );
   }
-  const modelDir = join(options.dir, name);
-  if (!(await Deno.stat(join(modelDir, "model.safetensors")).then(() => true, () => false))) {
-    console.error(`scale: writing a random ${name} into ${modelDir}`);
-    await writeRandomModel(modelDir, { ...shape.config, seed: 0 });
-    resetPeakRss(); // writing the model is not part of the measurement
-  }
+  const modelDir = await ensureScaleModel(shape, options.dir);
+  resetPeakRss();
   const checkpointing = options.checkpointing ?? shape.checkpointing;
   const t0 = performance.now();
   const model = await CausalLM.load(modelDir, {
@@ -228,6 +234,7 @@ export async function runScale(
   const rows: ScaleRow[] = [];
   for (const shape of SCALE_SHAPES) {
     if (options.only && !options.only.includes(shape.name)) continue;
+    await ensureScaleModel(shape, options.dir); // here, so the child's peak RSS starts at loading
     const out = join(options.dir, `${shape.name}.json`);
     const bench = new URL("./bench.ts", import.meta.url).pathname;
     const args = ["run", "-A", bench, "--scale-one", shape.name, "--json", out, "--dir", options.dir];
