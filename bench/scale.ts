@@ -13,6 +13,7 @@ import { initLora } from "../lib/model/lora.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { UserError } from "../lib/util/errors.ts";
 import { peakRssBytes } from "./limits.ts";
+import { estimateGrpoMemory } from "../lib/model/memory.ts";
 
 /** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
 function resetPeakRss(): boolean {
@@ -112,6 +113,8 @@ export interface ScaleRow {
   peak_rss_bytes: number;
   /** Peak RSS while loading and decoding. */
   decode_peak_rss_bytes: number;
+  /** The on-paper peak (`lib/model/memory.ts`), with the host's copy of the weights. */
+  estimate_bytes: number;
   train_step_s: number;
   decode_tokens_per_s: number;
 }
@@ -192,6 +195,16 @@ export async function runScaleShape(
     load_s: loadS,
     peak_rss_bytes: peakRssBytes(),
     decode_peak_rss_bytes: decodePeak,
+    estimate_bytes: estimateGrpoMemory(model.config, {
+      batch: B,
+      seqLen: T,
+      scored: C,
+      rank: SCALE_WORK.rank,
+      weightBytes: 4,
+      activationBytes: 4,
+      checkpointing,
+      extraWeightCopies: 1,
+    }).total,
     train_step_s: stepS,
     decode_tokens_per_s: decodeRate,
   };
@@ -200,8 +213,8 @@ export async function runScaleShape(
 /** The markdown table of `rows`. */
 export function formatScale(rows: ScaleRow[], pending: string[]): string {
   const lines = [
-    "| model | params | checkpointing | load (s) | peak RSS, train (GB) | peak RSS, decode (GB) | GRPO step (s) | decode (tokens/s) |",
-    "|---|---|---|---|---|---|---|---|",
+    "| model | params | checkpointing | load (s) | peak RSS, train (GB) | on paper (GB) | peak RSS, decode (GB) | GRPO step (s) | decode (tokens/s) |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const gb = (b: number) => (b / 1e9).toFixed(2);
@@ -216,7 +229,7 @@ export function formatScale(rows: ScaleRow[], pending: string[]): string {
     cells.push(gb(r.decode_peak_rss_bytes), r.train_step_s.toFixed(1), r.decode_tokens_per_s.toFixed(1));
     lines.push(`| ${cells.join(" | ")} |`);
   }
-  for (const p of pending) lines.push(`| ${p} | pending | — | — | — | — | — | — |`);
+  for (const p of pending) lines.push(`| ${p} | pending | — | — | — | — | — | — | — |`);
   return lines.join("\n");
 }
 

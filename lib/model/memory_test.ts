@@ -1,87 +1,32 @@
-/**
- * The memory-saving paths of the training graphs (composites with their own VJP, vocabulary chunks, per-layer
- * checkpointing) give the same loss and gradients as the plain paths, and the chunked graph never forms the
- * full `[M, V]` logits.
- */
-import { CausalLM } from "./causal_lm.ts";
-import { writeRandomModel } from "./testing.ts";
-import { initLora } from "./lora.ts";
-import { buildGrpoGraph, type Weight } from "./graphs.ts";
-import { LORA_TARGETS } from "./llama.ts";
+import { countParams, estimateGrpoMemory } from "./memory.ts";
+import type { LlamaShape } from "./llama.ts";
 import { assert } from "../util/assert.ts";
 
-async function modelDir(): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  await writeRandomModel(dir, { model_type: "qwen2", vocab_size: 300, tie_word_embeddings: true, seed: 4 });
-  return dir;
-}
+const LLAMA_1B: LlamaShape = {
+  vocabSize: 128256,
+  hiddenSize: 2048,
+  intermediateSize: 8192,
+  numLayers: 16,
+  numHeads: 32,
+  numKvHeads: 8,
+  headDim: 64,
+  ropeTheta: 500000,
+  rmsNormEps: 1e-5,
+  tieWordEmbeddings: true,
+  qkvBias: false,
+};
 
-function relError(a: Float32Array, b: Float32Array): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < a.length; i++) (d += (a[i] - b[i]) ** 2), (n += b[i] ** 2);
-  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
-}
-
-Deno.test("gradient_checkpointing gives the same GRPO loss and LoRA gradients", async () => {
-  const dir = await modelDir();
-  const results = [];
-  for (const gradientCheckpointing of [false, true]) {
-    const m = await CausalLM.load(dir, {
-      device: "cpu",
-      tokenizer: false,
-      threads: 1,
-      gradientCheckpointing,
-    });
-    const lora = initLora(m.config, { r: 2, alpha: 4, targets: [...LORA_TARGETS] }, { seed: 1 });
-    for (const t of lora.tensors.values()) {
-      for (let i = 0; i < t.data.length; i++) t.data[i] = 0.1 * Math.sin(i + 1);
-    }
-    const B = 2, T = 9;
-    const ids = Array.from({ length: B * T }, (_, i) => 2 + ((i * 37) % 290));
-    const mask = ids.map((_, i) => (i % T < 7 || i < T ? 1 : 0));
-    const w = ids.map((_, i) => (i % T >= 3 && mask[i + 1] ? 0.1 : 0));
-    results.push(
-      await m.grpoStep({ ids, mask, batch: B, length: T }, {
-        lora,
-        tokenWeights: w,
-        advantages: [0.7, -1.2],
-        beta: 0.04,
-        epsilon: 0.2,
-        epsilonHigh: 0.28,
-      }),
-    );
-    await m.release();
-  }
-  const [plain, ckpt] = results;
-  assert(
-    Math.abs(plain.loss - ckpt.loss) <= 1e-5 * Math.abs(plain.loss) + 1e-7,
-    `${plain.loss} vs ${ckpt.loss}`,
-  );
-  for (const [name, g] of plain.grads) {
-    const e = relError(ckpt.grads.get(name)!.data, g.data);
-    assert(e < 1e-4, `${name}: relative error ${e}`);
-  }
+Deno.test("countParams: Llama-3.2-1B has 1.236 B parameters", () => {
+  const p = countParams(LLAMA_1B);
+  assert(Math.abs(p - 1.2358e9) < 1e6, `${p}`);
 });
 
-Deno.test("the GRPO graph with vocabulary chunks never forms [M, V] logits (the unchunked one does)", async () => {
-  const dir = await modelDir();
-  const m = await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 1 });
-  const V = m.config.vocabSize;
-  const lora = { r: 2, alpha: 4, targets: [...LORA_TARGETS] };
-  const widest = (vocabChunk: number) => {
-    const g = buildGrpoGraph(m.config, m.weights as Map<string, Weight>, {
-      lora,
-      beta: 0.04,
-      epsilon: 0.2,
-      useOld: false,
-      computeRef: true,
-      vocabChunk,
-    });
-    // tensors with M (scored positions) rows: the logits and everything derived from them
-    const cols = g.liveNodes().flatMap((n) => n.outputs).filter((t) => t.shape[0] === "M" && t.rank === 2)
-      .map((t) => t.shape[1] as number);
-    return Math.max(...cols);
-  };
-  assert(widest(64) === 64, `chunked: widest [M, ·] tensor has ${widest(64)} columns`);
-  assert(widest(0) === V, "unchunked: the full logits exist");
+Deno.test("estimateGrpoMemory: checkpointing keeps less than selective recomputation; fp16 halves weights", () => {
+  const w = { batch: 8, seqLen: 384, scored: 256, rank: 16, weightBytes: 4, activationBytes: 4 };
+  const sel = estimateGrpoMemory(LLAMA_1B, { ...w, checkpointing: false });
+  const ckpt = estimateGrpoMemory(LLAMA_1B, { ...w, checkpointing: true });
+  const half = estimateGrpoMemory(LLAMA_1B, { ...w, checkpointing: true, weightBytes: 2 });
+  assert(ckpt.kept < sel.kept / 4, `${ckpt.kept} vs ${sel.kept}`);
+  assert(Math.abs(half.weights * 2 - ckpt.weights) < 1, "fp16 weights are half of fp32");
+  assert(sel.total > ckpt.total, "totals follow");
 });

@@ -25,3 +25,5 @@ export { argmax, sampleToken } from "./sampling.ts";
 export type { SamplingOptions } from "./sampling.ts";
 export { exportTransformersJs } from "./export_tfjs.ts";
 export { writeRandomModel } from "./testing.ts";
+export { countParams, estimateGrpoMemory } from "./memory.ts";
+export type { MemoryEstimate, MemoryWorkload } from "./memory.ts";
