@@ -24,6 +24,7 @@ import { adamwInit, adamwStep, clipGradNorm } from "../lib/model/adamw.ts";
 import { shiftToNext, tokenWeights } from "../lib/grpo/math.ts";
 import type { LoraAdapter } from "../lib/model/lora.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { median } from "../lib/util/stats.ts";
 import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/atomic.ts";
@@ -33,10 +34,6 @@ import { machineVerdict, readLoad } from "./machine.ts";
 import { timeMathHardStep } from "./grpo_step.ts";
 
 const ORACLE = new URL("../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 /** Seconds of one GRPO step: median over `repeat` runs after one warm-up, and the first of them. */
 async function timeTrainStep(

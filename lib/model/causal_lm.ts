@@ -23,6 +23,7 @@ import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
 import type { Graph } from "../onnx/graph.ts";
 import type { Rng } from "../util/rng.ts";
+import { notice } from "../util/notices.ts";
 import { fastDecodeUnsupported } from "./decode_graph.ts";
 import { generateFast } from "./generate_fast.ts";
 import type { RolloutQuantization } from "./quantize.ts";
@@ -141,7 +142,7 @@ export class CausalLM {
     const weights = await loadModelWeights(dir);
     const { unexpected } = checkWeightsFit(config, weights, { source: dir });
     if (unexpected.length) {
-      console.warn(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
+      notice(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
     }
     const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
     return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
@@ -209,7 +210,11 @@ export class CausalLM {
     const { batch: B, length: T } = b;
     const hd = this.config.headDim;
     const pos = positionsFromMask(b.mask, B, T);
-    const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
+    const { cos, sin } = ropeTables(pos, {
+      headDim: hd,
+      theta: this.config.ropeTheta,
+      scaling: this.config.ropeScaling,
+    });
     return {
       input_ids: i64(b.ids, [B, T]),
       rope_cos: f(cos as Float32Array, [B, T, hd]),
@@ -413,7 +418,7 @@ export class CausalLM {
     const lps: number[][] = prompts.map(() => []);
     for (let step = 0; step < o.maxNewTokens; step++) {
       const S = keyMask.length / B;
-      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta });
+      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling });
       const out = await s.run({
         input_ids: i64(feedIds, [B, T]),
         rope_cos: f(cos as Float32Array, [B, T, hd]),

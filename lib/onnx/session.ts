@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import type { Graph } from "./graph.ts";
 import { UserError } from "../util/errors.ts";
+import { notice } from "../util/notices.ts";
 
 /** Where graphs run. */
 export type Device = "auto" | "cuda" | "cpu";
@@ -58,7 +59,6 @@ export function i64(data: BigInt64Array | number[], dims: readonly number[]): or
   return new ort.Tensor("int64", arr, dims);
 }
 
-let cudaNoticeShown = false;
 let cudaBroken: string | null = null;
 
 /** A compiled graph ready to run. */
@@ -170,10 +170,7 @@ async function createFrom(
       throw new UserError(`device "cuda" requested but the CUDA execution provider failed to load: ${msg}`);
     }
     cudaBroken = msg;
-    if (!cudaNoticeShown) {
-      cudaNoticeShown = true;
-      console.error(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
-    }
+    notice(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
     return new Session(await make(["cpu"]), "cpu");
   } finally {
     ort.env.logLevel = level;
