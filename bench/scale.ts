@@ -33,7 +33,7 @@ export interface ScaleShape {
   checkpointing: boolean;
 }
 
-/** The shapes, smallest first. Qwen3 needs q/k norms in the decoder (issue 10, helper "arch"). */
+/** The shapes, smallest first. */
 export const SCALE_SHAPES: ScaleShape[] = [
   {
     name: "SmolLM2-135M",
@@ -71,6 +71,21 @@ export const SCALE_SHAPES: ScaleShape[] = [
       num_hidden_layers: 24,
       num_attention_heads: 14,
       num_key_value_heads: 2,
+      tie_word_embeddings: true,
+    },
+    checkpointing: false,
+  },
+  {
+    name: "Qwen3-0.6B",
+    config: {
+      model_type: "qwen3",
+      vocab_size: 151936,
+      hidden_size: 1024,
+      intermediate_size: 3072,
+      num_hidden_layers: 28,
+      num_attention_heads: 16,
+      num_key_value_heads: 8,
+      head_dim: 128,
       tie_word_embeddings: true,
     },
     checkpointing: false,
@@ -226,6 +241,7 @@ export function formatScale(rows: ScaleRow[], pending: string[]): string {
       r.load_s.toFixed(1),
       gb(r.peak_rss_bytes),
     ];
+    cells.push(r.estimate_bytes ? gb(r.estimate_bytes) : "—");
     cells.push(gb(r.decode_peak_rss_bytes), r.train_step_s.toFixed(1), r.decode_tokens_per_s.toFixed(1));
     lines.push(`| ${cells.join(" | ")} |`);
   }
@@ -233,8 +249,8 @@ export function formatScale(rows: ScaleRow[], pending: string[]): string {
   return lines.join("\n");
 }
 
-/** Qwen3-0.6B: listed as pending until the decoder has Qwen3's q/k norms. */
-export const PENDING_SHAPES = ["Qwen3-0.6B"];
+/** Shapes listed as pending (none: Qwen3's q/k norms are in the decoder). */
+export const PENDING_SHAPES: string[] = [];
 
 /**
  * Runs every shape (or those in `only`), each in a child process (`bench.ts --scale-one`), and returns the rows.
