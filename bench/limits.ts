@@ -3,9 +3,7 @@
  * bandwidth (GB/s reading a large tensor), plus the process's peak resident memory.
  * @module
  */
-import { Graph } from "../lib/onnx/graph.ts";
-import * as op from "../lib/onnx/ops.ts";
-import { createSession, f32 } from "../lib/onnx/session.ts";
+import { createSession, f32, Graph, op } from "../lib/onnx/mod.ts";
 
 async function best(run: () => Promise<unknown>, n: number): Promise<number> {
   await run();

@@ -3,7 +3,7 @@
  * (`lib/model/export_tfjs.ts`), timed with its own `generate()`.
  * @module
  */
-import { CausalLM } from "../lib/model/causal_lm.ts";
+import { CausalLM } from "../lib/model/mod.ts";
 import { WORK } from "./workload.ts";
 
 /** New tokens/s of transformers.js `generate()` (8 × 128 sampled tokens), or null when it cannot run. */
@@ -12,7 +12,7 @@ export async function timeTransformersJs(
   o: { threads: number; dir: string },
 ): Promise<number | null> {
   try {
-    const { exportTransformersJs } = await import("../lib/model/export_tfjs.ts");
+    const { exportTransformersJs } = await import("../lib/model/mod.ts");
     // @ts-types="../lib/model/hf_transformers.d.ts"
     const tf = await import("@huggingface/transformers");
     const model = await CausalLM.load(modelDir, { device: "cpu", tokenizer: false });

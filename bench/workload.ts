@@ -6,11 +6,8 @@
  */
 import { join } from "node:path";
 import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.ts";
-import { initLora } from "../lib/model/lora.ts";
-import { LORA_TARGETS } from "../lib/model/llama.ts";
-import { writeSafetensors } from "../lib/model/safetensors.ts";
-import { loadModelConfig } from "../lib/model/config.ts";
-import { Rng } from "../lib/util/rng.ts";
+import { initLora, loadModelConfig, LORA_TARGETS, writeSafetensors } from "../lib/model/mod.ts";
+import { Rng } from "../lib/util/mod.ts";
 
 /** SmolLM2-135M's shape (the oracle's `small135m` preset). */
 export const SMOL135M = {

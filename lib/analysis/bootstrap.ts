@@ -5,8 +5,7 @@
  * exact test for paired right/wrong outcomes. Randomness only through the seeded {@linkcode Rng}.
  * @module
  */
-import { Rng } from "../util/rng.ts";
-import { mean, quantileSorted } from "../util/stats.ts";
+import { mean, quantileSorted, Rng } from "../util/mod.ts";
 
 /** An estimate with its bootstrap confidence interval. */
 export interface CI {

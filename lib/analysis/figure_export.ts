@@ -5,8 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { UserError, writeFileAtomic } from "../util/mod.ts";
 import type { NamedFigure } from "./dashboard.ts";
 import { inlineScript, scriptJson } from "./html.ts";
 import { plotlySource } from "./plotly_html.ts";

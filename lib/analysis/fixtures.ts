@@ -4,8 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { Rng, writeFileAtomic, writeJsonAtomic } from "../util/mod.ts";
-import { runFile } from "../util/run_folder.ts";
+import { Rng, runFile, writeFileAtomic, writeJsonAtomic } from "../util/mod.ts";
 import type { MetricRow, Source } from "./table.ts";
 
 /** Shape of a synthetic run. */

@@ -6,8 +6,7 @@
  * @module
  */
 import { basename, dirname, join, relative } from "node:path";
-import { readJsonLines, UserError } from "../util/mod.ts";
-import { RUN_FILES, runFile } from "../util/run_folder.ts";
+import { readJsonLines, RUN_FILES, runFile, UserError } from "../util/mod.ts";
 import type { EvalRecord, RunEval } from "./paired.ts";
 
 /** File of the held-out evaluation completions in a run folder (`RUN_FILES.evalCompletions`). */

@@ -172,6 +172,6 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
 });
 
 Deno.test("the eval-log file name agrees with the trainer's", async () => {
-  const { EVAL_COMPLETIONS_FILE: trainer } = await import("../grpo/logging.ts");
+  const { EVAL_COMPLETIONS_FILE: trainer } = await import("../grpo/mod.ts");
   assertEquals(EVAL_COMPLETIONS_FILE, trainer);
 });

@@ -21,5 +21,5 @@ export * from "./report.ts";
 export * from "./report_sections.ts";
 export * from "./completions_view.ts";
 export * from "./figure_export.ts";
-export { readableHtml } from "./html.ts";
-export { escapeHtml, htmlTable, readableTable } from "./html.ts";
+export { escapeHtml, htmlTable, READABLE_CELL, readableHtml, readableTable } from "./html.ts";
+export type { TableCell } from "./html.ts";

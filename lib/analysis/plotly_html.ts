@@ -8,7 +8,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { PlotSpec } from "./figures.ts";
 import { escapeHtml, inlineScript, scriptJson } from "./html.ts";
 

@@ -5,9 +5,9 @@
  * All functions are pure; randomness comes from a seeded {@linkcode Rng}.
  * @module
  */
-export { mean, median, quantileSorted, sampleStd } from "../util/stats.ts";
+export { mean, median, quantileSorted, sampleStd } from "../util/mod.ts";
 export * from "./bootstrap.ts";
-import { mean, sampleStd } from "../util/stats.ts";
+import { mean, sampleStd } from "../util/mod.ts";
 import { bootstrapDiffCI, bootstrapMeanCI, type BootstrapOptions, type CI } from "./bootstrap.ts";
 import {
   type ColumnTable,

@@ -5,16 +5,13 @@
  * model), flag degenerate outputs, and render a side-by-side HTML table.
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import { loadLora, type LoraAdapter } from "../model/lora.ts";
-import type { DialogueExample, MathExample } from "../data/types.ts";
-import type { RewardJudge } from "../rewards/judge.ts";
-import { policyPerplexityScorer } from "../rewards/scorers.ts";
-import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
+import { type CausalLM, loadLora, type LoraAdapter } from "../model/mod.ts";
+import type { DialogueExample, MathExample } from "../data/mod.ts";
+import { policyPerplexityScorer, type RewardJudge } from "../rewards/mod.ts";
+import { escapeHtml, htmlTable, readableTable } from "../analysis/mod.ts";
 
-export { READABLE_CELL, readableTable } from "../analysis/html.ts";
-import { UserError } from "../util/errors.ts";
-import { mean, median } from "../util/stats.ts";
+export { READABLE_CELL, readableTable } from "../analysis/mod.ts";
+import { mean, median, UserError } from "../util/mod.ts";
 import { evaluateMath } from "./math.ts";
 import { evaluateDialogue } from "./dialogue.ts";
 

@@ -1,10 +1,9 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
-import { initLora, saveLora } from "../model/lora.ts";
+import { CausalLM, initLora, saveLora } from "../model/mod.ts";
 import { writeTinyChatModel } from "../rewards/testing.ts";
-import { generateDialogues, generateMathProblems } from "../data/generated.ts";
-import type { RewardJudge } from "../rewards/judge.ts";
-import { Rng } from "../util/rng.ts";
+import { generateDialogues, generateMathProblems } from "../data/mod.ts";
+import type { RewardJudge } from "../rewards/mod.ts";
+import { Rng } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import {
   compareModels,

@@ -4,13 +4,10 @@
  * score is reported with per-sample details and where each score came from (judge, cache, fallback).
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import type { DialogueExample } from "../data/types.ts";
-import { dialogueMessages } from "../data/prompts.ts";
-import type { JudgeScore, RewardJudge } from "../rewards/judge.ts";
-import { Rng } from "../util/rng.ts";
-import { UserError } from "../util/errors.ts";
+import type { CausalLM, LoraAdapter } from "../model/mod.ts";
+import { type DialogueExample, dialogueMessages } from "../data/mod.ts";
+import type { JudgeScore, RewardJudge } from "../rewards/mod.ts";
+import { Rng, UserError } from "../util/mod.ts";
 
 /** One evaluated example. */
 export interface DialogueSample {

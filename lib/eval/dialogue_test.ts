@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
+import { CausalLM } from "../model/mod.ts";
 import { writeTinyChatModel } from "../rewards/testing.ts";
-import type { JudgeScore, RewardJudgeItem } from "../rewards/judge.ts";
-import { UserError } from "../util/errors.ts";
+import type { JudgeScore, RewardJudgeItem } from "../rewards/mod.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 import { dialoguePrompt, evaluateDialogue } from "./dialogue.ts";
 

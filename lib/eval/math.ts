@@ -3,13 +3,10 @@
  * all call. A completion is correct when its extracted answer equals the gold answer (`mathHard` = 2.0).
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import type { MathExample } from "../data/types.ts";
-import { mathMessages } from "../data/prompts.ts";
+import type { CausalLM, LoraAdapter } from "../model/mod.ts";
+import { type MathExample, mathMessages } from "../data/mod.ts";
 import { extractAnswer, isCorrect } from "../rewards/mod.ts";
-import { Rng } from "../util/rng.ts";
-import { Progress } from "../util/progress.ts";
+import { Progress, Rng } from "../util/mod.ts";
 
 /** One evaluated problem. */
 export interface MathSample {

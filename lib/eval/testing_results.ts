@@ -4,8 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { UserError } from "../util/errors.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
+import { UserError, writeJsonAtomic } from "../util/mod.ts";
 import type { ModelRow } from "./compare.ts";
 
 /** File name of the Testing results in the outputs folder. */

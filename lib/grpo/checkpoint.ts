@@ -9,14 +9,24 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { AdamWState } from "../model/adamw.ts";
-import type { ModelConfig } from "../model/config.ts";
-import { loadLora, type LoraAdapter, saveLora } from "../model/lora.ts";
-import { readSafetensors, writeSafetensors } from "../model/safetensors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
-import { checkpointName, listCheckpoints, runFile } from "../util/run_folder.ts";
-import type { RngState } from "../util/rng.ts";
+import {
+  type AdamWState,
+  loadLora,
+  type LoraAdapter,
+  type ModelConfig,
+  readSafetensors,
+  saveLora,
+  writeSafetensors,
+} from "../model/mod.ts";
+import {
+  checkpointName,
+  listCheckpoints,
+  type RngState,
+  runFile,
+  UserError,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../util/mod.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";
 import type { RolloutBatch } from "./rollout.ts";
@@ -152,7 +162,7 @@ export async function removeStaleTemps(outputDir: string): Promise<string[]> {
   return gone.sort();
 }
 
-export { listCheckpoints } from "../util/run_folder.ts";
+export { listCheckpoints } from "../util/mod.ts";
 
 /** The checkpoint folder `spec` names: a path, or "latest" (the highest step in `outputDir`). */
 export async function findCheckpoint(spec: string, outputDir: string): Promise<string> {

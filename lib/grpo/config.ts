@@ -8,11 +8,9 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ModelConfig } from "../model/config.ts";
-import { REWARDS } from "../rewards/registry.ts";
-import { UserError } from "../util/errors.ts";
-import { badOption, checkOptionValues, formatOptionHelp, optionDefaults } from "../util/option_table.ts";
-import { fastDecodeUnsupported } from "../model/decode_graph.ts";
+import { fastDecodeUnsupported, type ModelConfig } from "../model/mod.ts";
+import { REWARDS } from "../rewards/mod.ts";
+import { badOption, checkOptionValues, formatOptionHelp, optionDefaults, UserError } from "../util/mod.ts";
 import { TOKEN_SUM_LOSS_TYPES } from "./math.ts";
 import { GRPO_OPTIONS, type GrpoConfig, type LoraConfig, type SchedulerType } from "./config_table.ts";
 
@@ -176,23 +174,24 @@ function checkCombinations(cfg: GrpoConfig, knownRewards: readonly string[]): vo
     );
   }
   if (cfg.epsilon_high !== null && cfg.epsilon_high < cfg.epsilon) {
-    throw badOption("epsilon_high", cfg.epsilon_high, `must be ≥ epsilon (${cfg.epsilon})`);
+    throw badOption("epsilon_high", { value: cfg.epsilon_high, why: `must be ≥ epsilon (${cfg.epsilon})` });
   }
   checkObjective(cfg);
   for (const r of cfg.reward_funcs) {
     if (!knownRewards.includes(r)) {
       throw badOption(
         "reward_funcs",
-        cfg.reward_funcs,
-        `unknown reward "${r}"; known: ${knownRewards.join(", ")}`,
+        { value: cfg.reward_funcs, why: `unknown reward "${r}"; known: ${knownRewards.join(", ")}` },
       );
     }
   }
   if (cfg.reward_weights !== null && cfg.reward_weights.length !== cfg.reward_funcs.length) {
     throw badOption(
       "reward_weights",
-      cfg.reward_weights,
-      `has ${cfg.reward_weights.length} weights for ${cfg.reward_funcs.length} reward_funcs`,
+      {
+        value: cfg.reward_weights,
+        why: `has ${cfg.reward_weights.length} weights for ${cfg.reward_funcs.length} reward_funcs`,
+      },
     );
   }
 }
@@ -203,18 +202,22 @@ function checkObjective(cfg: GrpoConfig): void {
   if (cfg.delta !== null && (lt === "cispo" || lt === "sapo")) {
     throw badOption(
       "delta",
-      cfg.delta,
-      `has no effect with loss_type "${lt}" (only grpo, bnpo, dr_grpo, dapo)`,
+      { value: cfg.delta, why: `has no effect with loss_type "${lt}" (only grpo, bnpo, dr_grpo, dapo)` },
     );
   }
   if (cfg.delta !== null && cfg.delta <= 1 + epsHigh) {
-    throw badOption("delta", cfg.delta, `must be > 1 + epsilon_high (${1 + epsHigh}), as TRL recommends`);
+    throw badOption("delta", {
+      value: cfg.delta,
+      why: `must be > 1 + epsilon_high (${1 + epsHigh}), as TRL recommends`,
+    });
   }
   if (lt === "cispo" && epsHigh < 1) {
     throw badOption(
       "epsilon_high",
-      cfg.epsilon_high,
-      `with loss_type "cispo" it caps the ratio itself and must be ≥ 1 (ScaleRL/TRL recommend 5.0)`,
+      {
+        value: cfg.epsilon_high,
+        why: `with loss_type "cispo" it caps the ratio itself and must be ≥ 1 (ScaleRL/TRL recommend 5.0)`,
+      },
     );
   }
   if (
@@ -223,22 +226,28 @@ function checkObjective(cfg: GrpoConfig): void {
   ) {
     throw badOption(
       "importance_sampling_level",
-      "sequence",
-      `with loss_type "${lt}" weights each sequence by its length, not GSPO's objective: use loss_type "grpo" or "sapo", or set allow_sequence_token_sum = true`,
+      {
+        value: "sequence",
+        why:
+          `with loss_type "${lt}" weights each sequence by its length, not GSPO's objective: use loss_type "grpo" or "sapo", or set allow_sequence_token_sum = true`,
+      },
     );
   }
   if (lt !== "sapo") {
     for (const k of ["sapo_temperature_pos", "sapo_temperature_neg"] as const) {
       if (cfg[k] !== GRPO_OPTIONS[k].default) {
-        throw badOption(k, cfg[k], `only applies to loss_type "sapo" (loss_type is "${lt}")`);
+        throw badOption(k, { value: cfg[k], why: `only applies to loss_type "sapo" (loss_type is "${lt}")` });
       }
     }
   }
   if (cfg.multi_objective_aggregation === "normalize_then_sum" && cfg.scale_rewards !== "group") {
     throw badOption(
       "multi_objective_aggregation",
-      cfg.multi_objective_aggregation,
-      `normalizes per group and over the batch itself; scale_rewards "${cfg.scale_rewards}" would be ignored (leave it "group")`,
+      {
+        value: cfg.multi_objective_aggregation,
+        why:
+          `normalizes per group and over the batch itself; scale_rewards "${cfg.scale_rewards}" would be ignored (leave it "group")`,
+      },
     );
   }
   if (
@@ -247,8 +256,7 @@ function checkObjective(cfg: GrpoConfig): void {
   ) {
     throw badOption(
       "dynamic_sampling_max_rounds",
-      cfg.dynamic_sampling_max_rounds,
-      "needs dynamic_sampling = true",
+      { value: cfg.dynamic_sampling_max_rounds, why: "needs dynamic_sampling = true" },
     );
   }
 }

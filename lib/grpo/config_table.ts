@@ -6,10 +6,9 @@
  * and nest as `config.lora.<field>`. Checks that involve two options live in `config.ts`.
  * @module
  */
-import { LORA_TARGETS, type LoraTarget } from "../model/llama.ts";
-import { opt, type OptionValues } from "../util/option_table.ts";
+import { LORA_TARGETS, type LoraTarget, ROLLOUT_QUANTIZATIONS } from "../model/mod.ts";
+import { opt, type OptionValues } from "../util/mod.ts";
 import { LOSS_TYPES, SAMPLING_CORRECTION_MODES, type ScaleRewards } from "./math.ts";
-import { ROLLOUT_QUANTIZATIONS } from "../model/quantize.ts";
 import { IMPORTANCE_SAMPLING_LEVELS, MULTI_OBJECTIVE_AGGREGATIONS } from "./objective.ts";
 
 /** Learning-rate schedules (HF `lr_scheduler_type`); all of them warm up linearly over `warmup_ratio`. */
@@ -39,6 +38,10 @@ export const GRPO_OPTIONS = Object.freeze({
   }),
   device: opt.choice(DEVICE_CHOICES, "auto", "Where the model runs; auto = CUDA when it loads, else CPU."),
   threads: opt.intOrNull(null, "ORT intra-op threads; null = all cores.", { min: 1 }),
+  gradient_checkpointing: opt.bool(
+    false,
+    "Keep only each decoder layer's input and recompute the layer in the backward (less memory, ≈ +30 % step time).",
+  ),
   // data and evaluation
   dataset: opt.str(
     "generated",

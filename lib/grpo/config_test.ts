@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { parseModelConfig } from "../model/config.ts";
-import { UserError } from "../util/errors.ts";
+import { parseModelConfig } from "../model/mod.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
 import {
   checkConfigForModel,

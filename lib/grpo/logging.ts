@@ -5,9 +5,16 @@
  * `completions.jsonl` (every sample with its rewards and advantage) and `run_config.json`.
  * @module
  */
-import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { RUN_FILES, runFile } from "../util/run_folder.ts";
-import { mean, sampleStd as std } from "../util/stats.ts";
+import {
+  appendJsonLine,
+  mean,
+  readJsonLines,
+  RUN_FILES,
+  runFile,
+  sampleStd as std,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../util/mod.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import type { StepResult } from "./step.ts";

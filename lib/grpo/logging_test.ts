@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readJsonLines } from "../util/atomic.ts";
+import { readJsonLines } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import {
   completionRecords,

@@ -4,7 +4,7 @@
  * TRL logs (KL, clip ratios, entropy).
  * @module
  */
-import { mean, sampleStd } from "../util/stats.ts";
+import { mean, sampleStd } from "../util/mod.ts";
 
 /**
  * The objective and its aggregation (TRL's `loss_type`): grpo, bnpo, dr_grpo and dapo are the clipped

@@ -15,3 +15,4 @@ export * from "./logging.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
 export { runOracleCase } from "./oracle_case.ts";
+export { readOracleCase } from "./oracle_case.ts";

@@ -6,7 +6,7 @@
  * dynamic sampling ({@linkcode groupsWithSpread}).
  * @module
  */
-import type { PolicyLossOptions } from "../model/grpo_objective.ts";
+import type { PolicyLossOptions } from "../model/mod.ts";
 import { groupAdvantages, type LossType, type ScaleRewards } from "./math.ts";
 
 /** How rewards of several functions become one advantage (TRL's `multi_objective_aggregation`). */

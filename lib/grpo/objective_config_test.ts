@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assertEquals, assertThrows } from "../util/assert.ts";
 import { CONFIG_PRESETS, configPreset, formatConfigHelp, resolveConfig } from "./config.ts";
 

@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
 import { groupAdvantages } from "./math.ts";
-import { sampleStd as std } from "../util/stats.ts";
+import { sampleStd as std } from "../util/mod.ts";
 import {
   combineRewards,
   entropyMask,

@@ -3,10 +3,9 @@
  * and `--preset trl`: each must train with finite loss and gradients and log what it promises.
  */
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
-import { buildGrpoGraph } from "../model/graphs.ts";
+import { buildGrpoGraph, CausalLM } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import type { RewardFunction } from "../rewards/types.ts";
+import type { RewardFunction } from "../rewards/mod.ts";
 import { configPreset, resolveConfig } from "./config.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import { tinyMathExamples, writeTinyChatModel } from "./testing.ts";

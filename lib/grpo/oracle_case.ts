@@ -4,15 +4,18 @@
  * their PEFT names, for comparison with the PyTorch float64 reference.
  * @module
  */
-import { loadModelConfig } from "../model/config.ts";
-import { loadModelWeights, readSafetensors } from "../model/safetensors.ts";
-import type { Weight } from "../model/graphs.ts";
-import type { LoraTarget } from "../model/llama.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import { CausalLM } from "../model/causal_lm.ts";
-import type { Device } from "../onnx/session.ts";
+import {
+  CausalLM,
+  loadModelConfig,
+  loadModelWeights,
+  type LoraAdapter,
+  type LoraTarget,
+  readSafetensors,
+  type Weight,
+} from "../model/mod.ts";
+import type { Device } from "../onnx/mod.ts";
 import { LOSS_TYPES, type LossType, shiftFromNext, shiftToNext, tokenWeights } from "./math.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { policyObjective } from "./objective.ts";
 
 /** The oracle's case file. */

@@ -4,7 +4,7 @@
  * β = 0 and β > 0, with and without old log-probs.
  */
 import { runOracleCase } from "./oracle_case.ts";
-import { readSafetensors } from "../model/safetensors.ts";
+import { readSafetensors } from "../model/mod.ts";
 import { assert } from "../util/assert.ts";
 
 const ORACLE = new URL("../../../shared/oracle/grpo_reference.py", import.meta.url).pathname;

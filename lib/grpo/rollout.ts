@@ -7,12 +7,14 @@
  * `num_iterations > 1`).
  * @module
  */
-import type { CausalLM, TokenBatch } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import type { ChatMessage, Tokenizer } from "../model/tokenizer.ts";
-import { computeRewards, type RewardScores } from "../rewards/registry.ts";
-import type { RewardContext, RewardFunction } from "../rewards/types.ts";
-import { Rng } from "../util/rng.ts";
+import type { CausalLM, ChatMessage, LoraAdapter, TokenBatch, Tokenizer } from "../model/mod.ts";
+import {
+  computeRewards,
+  type RewardContext,
+  type RewardFunction,
+  type RewardScores,
+} from "../rewards/mod.ts";
+import { Rng } from "../util/mod.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import { combineRewards, groupsWithSpread } from "./objective.ts";
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { loadTokenizer } from "../model/tokenizer.ts";
+import { loadTokenizer } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { assembleBatch, DataOrder, encodePrompt } from "./rollout.ts";
 import { writeTinyChatModel } from "./testing.ts";

@@ -8,11 +8,14 @@ import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./
 import { microBatchWeights, objectiveInputs } from "./step.ts";
 import { resolveConfig } from "./config.ts";
 import { readOracleCase } from "./oracle_case.ts";
-import { CausalLM } from "../model/causal_lm.ts";
-import { loadModelConfig } from "../model/config.ts";
-import { loadModelWeights, readSafetensors } from "../model/safetensors.ts";
-import type { Weight } from "../model/graphs.ts";
-import type { LoraAdapter } from "../model/lora.ts";
+import {
+  CausalLM,
+  loadModelConfig,
+  loadModelWeights,
+  type LoraAdapter,
+  readSafetensors,
+  type Weight,
+} from "../model/mod.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
 
 Deno.test("samplingCorrection: token/sequence × truncate/mask, statistics over masked tokens", () => {

@@ -5,9 +5,14 @@
  * the LoRA tensors. Also the per-step token statistics (KL, clip ratios, entropy).
  * @module
  */
-import type { CausalLM } from "../model/causal_lm.ts";
-import type { LoraAdapter } from "../model/lora.ts";
-import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
+import {
+  type AdamWState,
+  adamwStep,
+  type CausalLM,
+  clipGradNorm,
+  type LoraAdapter,
+  type Tensors,
+} from "../model/mod.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import {
   type SamplingCorrection,

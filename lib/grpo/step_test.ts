@@ -1,14 +1,11 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
-import { initLora } from "../model/lora.ts";
-import { gradNorm } from "../model/adamw.ts";
+import { adamwInit, CausalLM, gradNorm, initLora } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { resolveConfig } from "./config.ts";
 import type { LossType } from "./math.ts";
 import { assembleBatch, type MicroBatch, type RolloutBatch } from "./rollout.ts";
 import { accumulateGrads, lossAndGrads, optimizerStep } from "./step.ts";
 import { writeTinyChatModel } from "./testing.ts";
-import { adamwInit } from "../model/adamw.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-step-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));

@@ -5,14 +5,17 @@
  * @module
  */
 import { join } from "node:path";
-import { adamwInit, type AdamWState } from "../model/adamw.ts";
-import { CausalLM } from "../model/causal_lm.ts";
-import { initLora, type LoraAdapter } from "../model/lora.ts";
-import type { RewardFunction } from "../rewards/types.ts";
-import { UserError } from "../util/errors.ts";
-import { formatFields, Progress, type ProgressEvent } from "../util/progress.ts";
-import { Rng } from "../util/rng.ts";
-import { assertNoEarlierRun, checkpointName } from "../util/run_folder.ts";
+import { adamwInit, type AdamWState, CausalLM, initLora, type LoraAdapter } from "../model/mod.ts";
+import type { RewardFunction } from "../rewards/mod.ts";
+import {
+  assertNoEarlierRun,
+  checkpointName,
+  formatFields,
+  Progress,
+  type ProgressEvent,
+  Rng,
+  UserError,
+} from "../util/mod.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import {
@@ -143,6 +146,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
     await CausalLM.load(resolveModelPath(cfg.model), {
       device: cfg.device,
       threads: cfg.threads ?? undefined,
+      gradientCheckpointing: cfg.gradient_checkpointing,
     });
   const stop = options.stop ?? new StopSignal();
   const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};

@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import { CausalLM } from "../model/causal_lm.ts";
-import { readJsonLines } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { CausalLM } from "../model/mod.ts";
+import { readJsonLines, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
-import type { RewardFunction } from "../rewards/types.ts";
+import type { RewardFunction } from "../rewards/mod.ts";
 import { resolveConfig } from "./config.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";

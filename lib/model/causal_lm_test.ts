@@ -1,7 +1,7 @@
 import { CausalLM } from "./causal_lm.ts";
 import { writeRandomModel } from "./testing.ts";
 import { initLora } from "./lora.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
 async function model(type: "llama" | "qwen2" | "qwen3" = "llama", tie = false) {

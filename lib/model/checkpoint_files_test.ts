@@ -7,7 +7,7 @@ import { CausalLM } from "./causal_lm.ts";
 import { writeRandomModel } from "./testing.ts";
 import { readSafetensors } from "./safetensors.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-ckpt-files-test-" });

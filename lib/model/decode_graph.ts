@@ -15,9 +15,7 @@
  * Shapes: B rows, S new tokens per call (the padded prompt length, then 1), M cache slots.
  * @module
  */
-import { Graph, type Tensor } from "../onnx/graph.ts";
-import * as op from "../onnx/ops.ts";
-import { silu } from "../onnx/composites.ts";
+import { Graph, op, silu, type Tensor } from "../onnx/mod.ts";
 import type { LoraSpec, Weight } from "./graphs.ts";
 import { type LlamaShape, loraInputs, type LoraParams } from "./llama.ts";
 import type { LoraAdapter } from "./lora.ts";

@@ -4,7 +4,7 @@ import { initLora, type LoraAdapter } from "./lora.ts";
 import { dequantizeWeight, quantizeWeight } from "./quantize.ts";
 import { fastDecodeUnsupported } from "./decode_graph.ts";
 import { sampleFromProbs } from "./generate_fast.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
 const TINY = new URL("../../data/tiny", import.meta.url).pathname;

@@ -20,18 +20,14 @@
 // @ts-types="./hf_transformers.d.ts"
 import * as transformers from "@huggingface/transformers";
 import { basename, join, resolve } from "node:path";
-import { Graph, type Tensor } from "../onnx/graph.ts";
-import * as op from "../onnx/ops.ts";
+import { type Device, Graph, op, type Tensor } from "../onnx/mod.ts";
 import { decoder, lmHead } from "./llama.ts";
 import { initializerParams, type Weight } from "./graphs.ts";
 import { MASKED, ropeInvFreq } from "./inputs.ts";
 import type { CausalLM } from "./causal_lm.ts";
 import { HF_ARCHITECTURE, type ModelConfig } from "./config.ts";
 import type { LoraAdapter } from "./lora.ts";
-import type { Device } from "../onnx/session.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
-import { pathExists } from "../util/atomic.ts";
+import { pathExists, UserError, writeFileAtomic, writeJsonAtomic } from "../util/mod.ts";
 
 /** Tokenizer and chat-template files copied from the model folder when present. */
 export const TOKENIZER_FILES: readonly string[] = [
@@ -146,7 +142,7 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
   }])[0];
   const bias = op.where(blocked, g.scalar("float32", MASKED), 0);
   const p = initializerParams(g, weights, "float32");
-  const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past });
+  const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past }, { recompute: false });
   const logits2d = lmHead(cfg, p, hidden); // [B·T, V]
   const bt = op.shapeOf(ids);
   const logits = g.node("Reshape", [logits2d, op.concat([bt, g.ints([cfg.vocabSize])], 0)], [{

@@ -4,8 +4,7 @@ import { writeRandomModel } from "./testing.ts";
 import { trainBpe, writeTokenizerFiles } from "./bpe.ts";
 import { initLora } from "./lora.ts";
 import { exportTransformersJs, mergeLora, openTransformersJs, tfjsInt64 } from "./export_tfjs.ts";
-import { Rng } from "../util/rng.ts";
-import { UserError } from "../util/errors.ts";
+import { Rng, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-export-test-" });

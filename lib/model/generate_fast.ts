@@ -7,15 +7,14 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import type { Graph } from "../onnx/graph.ts";
-import type { Session } from "../onnx/session.ts";
+import type { Graph, Session } from "../onnx/mod.ts";
 import type { LoraSpec, Weight } from "./graphs.ts";
 import type { LlamaShape } from "./llama.ts";
 import type { LoraAdapter } from "./lora.ts";
 import { buildFastDecodeGraph, mergeLora } from "./decode_graph.ts";
 import type { RolloutQuantization } from "./quantize.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
-import type { Rng } from "../util/rng.ts";
+import type { Rng } from "../util/mod.ts";
 
 /** What the fast path needs from a loaded model (a `CausalLM`). */
 export interface FastDecodeHost {

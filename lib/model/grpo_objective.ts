@@ -7,9 +7,7 @@
  * `shared/oracle/grpo_reference.py`.
  * @module
  */
-import type { Tensor } from "../onnx/graph.ts";
-import * as op from "../onnx/ops.ts";
-import { clamp } from "../onnx/composites.ts";
+import { clamp, op, type Tensor } from "../onnx/mod.ts";
 
 /** The policy objective: the clipped surrogate (grpo/bnpo/dr_grpo/dapo), CISPO or SAPO. */
 export type PolicyObjective = "clip" | "cispo" | "sapo";

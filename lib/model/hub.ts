@@ -7,8 +7,7 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
-import { UserError, writeJsonAtomic } from "../util/mod.ts";
-import { hubCacheRoot } from "../util/cache_dir.ts";
+import { hubCacheRoot, UserError, writeJsonAtomic } from "../util/mod.ts";
 import { readShardIndex } from "./safetensors.ts";
 
 /** Options of {@linkcode resolveModelDir}. */

@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { type LlamaShape, LORA_TARGETS, type LoraTarget, MODULE_SECTION, projectionDims } from "./llama.ts";
 import type { LoraSpec } from "./graphs.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng, UserError, writeJsonAtomic } from "../util/mod.ts";
 
 /** A LoRA adapter: its spec and its factors by PEFT name. */
 export interface LoraAdapter {

@@ -1,6 +1,6 @@
 import { initLora, loadLora, loraShapes, saveLora } from "./lora.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import type { LlamaShape } from "./llama.ts";
 
 const CFG: LlamaShape = {

@@ -14,7 +14,7 @@ import {
   type RealVocabName,
   writeRealVocabModel,
 } from "./testing_real_vocab.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 
 const NAMES: RealVocabName[] = ["llama3_1", "qwen3"];

@@ -6,8 +6,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { UserError, writeFileAtomic } from "../util/mod.ts";
-import { pathExists } from "../util/atomic.ts";
+import { pathExists, UserError, writeFileAtomic } from "../util/mod.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
 
 /** The dtypes this module reads. */

@@ -3,7 +3,7 @@
  * seeded {@linkcode Rng} so the same seed gives the same tokens.
  * @module
  */
-import type { Rng } from "../util/rng.ts";
+import type { Rng } from "../util/mod.ts";
 
 /** Sampling settings. */
 export interface SamplingOptions {

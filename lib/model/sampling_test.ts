@@ -1,5 +1,5 @@
 import { argmax, sampleToken } from "./sampling.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
 
 const LOGITS = Float32Array.from([0.1, 2.0, -1.0, 1.5, 0.0]);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type Architecture, HF_ARCHITECTURE, parseModelConfig } from "./config.ts";
 import { weightShapes } from "./llama.ts";
 import { type TensorToWrite, writeSafetensors } from "./safetensors.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 
 /** HF config.json fields of a random test model. */
 export interface RandomModelConfig {

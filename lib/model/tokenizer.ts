@@ -9,8 +9,7 @@
 // @ts-types="./hf_transformers.d.ts"
 import * as transformers from "@huggingface/transformers";
 import { join } from "node:path";
-import { UserError } from "../util/mod.ts";
-import { notice } from "../util/notices.ts";
+import { notice, UserError } from "../util/mod.ts";
 
 /** One chat message. */
 export interface ChatMessage {

@@ -8,7 +8,7 @@ import { Graph, type Tensor } from "./graph.ts";
 import * as op from "./ops.ts";
 import { gradients } from "./autodiff.ts";
 import { createSession, f64, i64 } from "./session.ts";
-import { Rng } from "../util/rng.ts";
+import { Rng } from "../util/mod.ts";
 import * as ort from "onnxruntime-node";
 
 /** One input of the function under test. */

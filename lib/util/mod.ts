@@ -13,3 +13,5 @@ export * from "./cache_dir.ts";
 export * from "./jupyter.ts";
 export { numberFlag, parseFlags, parseKeyValue } from "./cli.ts";
 export { parseKeyValues } from "./cli.ts";
+export { badOption, checkOptionValues, formatOptionHelp, opt, optionDefaults } from "./option_table.ts";
+export type { OptionValues } from "./option_table.ts";

@@ -26,8 +26,8 @@ export type OptionValue<S> = S extends OptionSpec<infer T> ? T : never;
 export type OptionValues<O> = { -readonly [K in keyof O]: OptionValue<O[K]> };
 
 /** A one-line UserError: `option NAME = VALUE: WHY`. */
-export function badOption(name: string, value: unknown, why: string): UserError {
-  return new UserError(`option ${name} = ${JSON.stringify(value)}: ${why}`);
+export function badOption(name: string, problem: { value: unknown; why: string }): UserError {
+  return new UserError(`option ${name} = ${JSON.stringify(problem.value)}: ${problem.why}`);
 }
 
 /** Bounds of a number option. */
@@ -44,20 +44,24 @@ export interface Range {
 
 function checkNumber(name: string, v: unknown, r: Range & { integer?: boolean }): void {
   if (r.integer) {
-    if (typeof v !== "number" || !Number.isInteger(v)) throw badOption(name, v, "expected an integer");
+    if (typeof v !== "number" || !Number.isInteger(v)) {
+      throw badOption(name, { value: v, why: "expected an integer" });
+    }
   } else if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw badOption(name, v, "expected a finite number");
+    throw badOption(name, { value: v, why: "expected a finite number" });
   }
   if (r.min !== undefined && (r.minExcl ? v <= r.min : v < r.min)) {
-    throw badOption(name, v, `must be ${r.minExcl ? ">" : "≥"} ${r.min}`);
+    throw badOption(name, { value: v, why: `must be ${r.minExcl ? ">" : "≥"} ${r.min}` });
   }
   if (r.max !== undefined && (r.maxExcl ? v >= r.max : v > r.max)) {
-    throw badOption(name, v, `must be ${r.maxExcl ? "<" : "≤"} ${r.max}`);
+    throw badOption(name, { value: v, why: `must be ${r.maxExcl ? "<" : "≤"} ${r.max}` });
   }
 }
 
 function checkString(name: string, v: unknown): void {
-  if (typeof v !== "string" || !v.trim()) throw badOption(name, v, "expected a non-empty string");
+  if (typeof v !== "string" || !v.trim()) {
+    throw badOption(name, { value: v, why: "expected a non-empty string" });
+  }
 }
 
 function orNull<T>(spec: OptionSpec<T>, def: T | null): OptionSpec<T | null> {
@@ -89,7 +93,7 @@ export const opt = {
   /** A boolean. */
   bool: (def: boolean, help: string): OptionSpec<boolean> =>
     spec("boolean", def, help, (n, v) => {
-      if (typeof v !== "boolean") throw badOption(n, v, "expected true or false");
+      if (typeof v !== "boolean") throw badOption(n, { value: v, why: "expected true or false" });
     }),
   /** A non-empty string. */
   str: (def: string, help: string, type = "string"): OptionSpec<string> => spec(type, def, help, checkString),
@@ -100,7 +104,7 @@ export const opt = {
   choice: <C extends string>(choices: readonly C[], def: C, help: string): OptionSpec<C> =>
     spec(choices.join("|"), def, help, (n, v) => {
       if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) {
-        throw badOption(n, v, `unknown value; expected one of ${choices.join(", ")}`);
+        throw badOption(n, { value: v, why: `unknown value; expected one of ${choices.join(", ")}` });
       }
     }),
   /** A non-empty list of distinct strings (of `choices` when given; `what` names an item in messages). */
@@ -111,28 +115,34 @@ export const opt = {
   ): OptionSpec<C[]> =>
     spec("string[]", def, help, (n, v) => {
       const what = o.what ?? "name";
-      if (!Array.isArray(v) || v.length === 0) throw badOption(n, v, `expected a non-empty list of ${what}s`);
+      if (!Array.isArray(v) || v.length === 0) {
+        throw badOption(n, { value: v, why: `expected a non-empty list of ${what}s` });
+      }
       for (const x of v) {
         if (typeof x !== "string" || (o.choices && !(o.choices as readonly string[]).includes(x))) {
           throw badOption(
             n,
-            v,
-            `unknown ${what} ${JSON.stringify(x)}${
-              o.choices ? `; expected some of ${o.choices.join(", ")}` : ""
-            }`,
+            {
+              value: v,
+              why: `unknown ${what} ${JSON.stringify(x)}${
+                o.choices ? `; expected some of ${o.choices.join(", ")}` : ""
+              }`,
+            },
           );
         }
       }
-      if (new Set(v).size !== v.length) throw badOption(n, v, `lists a ${what} twice`);
+      if (new Set(v).size !== v.length) {
+        throw badOption(n, { value: v, why: `lists a ${what} twice` });
+      }
     }),
   /** A list of finite numbers, or null. */
   numListOrNull: (def: number[] | null, help: string): OptionSpec<number[] | null> =>
     spec("number[]|null", def, help, (n, v) => {
       if (v === null) return;
-      if (!Array.isArray(v)) throw badOption(n, v, "expected a list or null");
+      if (!Array.isArray(v)) throw badOption(n, { value: v, why: "expected a list or null" });
       for (const w of v) {
         if (typeof w !== "number" || !Number.isFinite(w)) {
-          throw badOption(n, v, `${w} is not a finite number`);
+          throw badOption(n, { value: v, why: `${w} is not a finite number` });
         }
       }
     }),
