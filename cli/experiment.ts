@@ -76,11 +76,21 @@ if (import.meta.main) {
       r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
     );
     if (last) {
-      const k = last["eval/accuracy"] !== undefined ? "eval/accuracy" : "eval/judge_score";
-      const first = result.rows.find((r) => r[k] !== undefined)!;
-      console.error(
-        `${k}: ${first[k].toFixed(4)} at step ${first.step} → ${last[k].toFixed(4)} at step ${last.step}`,
-      );
+      const keys = last["eval/accuracy"] !== undefined
+        ? ["eval/accuracy", "eval/accuracy_lenient", "eval/format_rate", "eval/mean_at_k"]
+        : ["eval/judge_score", "eval/reference_overlap", "eval/mean_length"];
+      for (const k of keys.filter((k) => last[k] !== undefined)) {
+        const first = result.rows.find((r) => r[k] !== undefined)!;
+        const ci = (r: Record<string, number>) =>
+          r[`${k}_ci_low`] !== undefined
+            ? ` [${r[`${k}_ci_low`].toFixed(3)}, ${r[`${k}_ci_high`].toFixed(3)}]`
+            : "";
+        console.error(
+          `${k}: ${first[k].toFixed(4)}${ci(first)} at step ${first.step} → ${last[k].toFixed(4)}${
+            ci(last)
+          } at step ${last.step}`,
+        );
+      }
     }
     console.log(
       `output: ${result.outputDir}${

@@ -36,6 +36,9 @@ await runMain(async () => {
     "stop-at": { type: "string", default: "0.45" },
     threads: { type: "string", default: "2" },
     init: { type: "string" },
+    "stage2-steps": { type: "string", default: "500" },
+    "stage2-lr": { type: "string", default: "0.001" },
+    "tagged-share": { type: "string", default: "0.4" },
   });
   const t0 = performance.now();
   const seed = num(values.seed, "seed");
@@ -117,7 +120,23 @@ await runMain(async () => {
     evalProblems: heldOutProblems(100, seed + 7),
     stopAtAccuracy: num(values["stop-at"], "stop-at") || undefined,
   };
-  const log = await pretrain(model, data, opts);
+  const log = opts.steps > 0 ? await pretrain(model, data, opts) : [];
+  await model.release();
+  // stage 2: the same problems with answers in mixed styles, so the model follows the format only sometimes
+  const share = num(values["tagged-share"], "tagged-share");
+  const corpus2 = buildCorpus({ seed, taggedShare: share }, finalEval);
+  const data2 = corpus2.map((p) => tokenizePair(tok, p));
+  const opts2: PretrainOptions = {
+    ...opts,
+    steps: num(values["stage2-steps"], "stage2-steps"),
+    lr: num(values["stage2-lr"], "stage2-lr"),
+    warmup: 20,
+    seed: seed + 1,
+    evalEvery: Math.min(opts.evalEvery, 100),
+    stopAtAccuracy: undefined,
+  };
+  console.error(`[pretrain] stage 2: ${opts2.steps} steps, ${100 * share}% tagged answers`);
+  const log2 = opts2.steps > 0 ? await pretrain(model, data2, opts2) : [];
   await model.release();
   const r = await evaluateMath(model, finalEval, { maxNewTokens: 128, progress: true });
   const minutes = (performance.now() - t0) / 60000;
@@ -125,6 +144,7 @@ await runMain(async () => {
   await writeJsonAtomic(join(stage, "pretrain_log.json"), {
     options: { ...opts, evalProblems: undefined },
     log,
+    stage2: { options: { ...opts2, evalProblems: undefined, taggedShare: share }, log: log2 },
   });
   await writeFileAtomic(
     join(stage, "README.md"),

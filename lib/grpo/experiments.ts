@@ -14,7 +14,7 @@ import { generateDialogues, generateMathProblems, splitHeldOut } from "../data/g
 import { loadGsm8k } from "../data/gsm8k.ts";
 import { loadAlpaca } from "../data/alpaca.ts";
 import { dialogueMessages, mathMessages } from "../data/prompts.ts";
-import { evaluateMath } from "../eval/math.ts";
+import { evaluateMath, mathEvalMetrics } from "../eval/math.ts";
 import { dialoguePrompt, evaluateDialogue } from "../eval/dialogue.ts";
 import { createGeminiJudge, type Judge as GeminiJudge, type JudgeStats } from "../judge/mod.ts";
 import { REWARDS } from "../rewards/registry.ts";
@@ -230,13 +230,22 @@ export async function runExperiment(
         scorer = frozen;
       }
     }
-    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge }));
+    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge, seed: cfg.seed }));
   };
   const maxNewTokens = cfg.max_completion_length;
   const evaluate = e.task === "math"
-    ? async (model: CausalLM, lora: LoraAdapter) => ({
-      "eval/accuracy": (await evaluateMath(model, data.math!, { lora, maxNewTokens })).accuracy,
-    })
+    ? async (model: CausalLM, lora: LoraAdapter) =>
+      mathEvalMetrics(
+        await evaluateMath(model, data.math!, {
+          lora,
+          maxNewTokens,
+          samples: cfg.eval_num_samples,
+          temperature: cfg.temperature,
+          topP: cfg.top_p,
+          topK: cfg.top_k,
+          seed: cfg.seed,
+        }),
+      )
     : async (model: CausalLM, lora: LoraAdapter) => {
       const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
@@ -244,6 +253,8 @@ export async function runExperiment(
       return {
         "eval/judge_score": r.score,
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
+        "eval/reference_overlap": r.overlap,
+        "eval/mean_length": r.meanTokens,
         ...evalJudgeCounts(before, after),
       };
     };

@@ -28,7 +28,10 @@ export interface PretrainOptions {
   evalEvery: number;
   /** Problems for the periodic evaluation. */
   evalProblems: readonly MathExample[];
-  /** Stop once periodic accuracy is at least this (optional). */
+  /**
+   * Stop once periodic lenient accuracy is at least this (optional). Lenient, because it measures the
+   * arithmetic whatever the answer style (stage 1's answers are all tagged, so there both readings agree).
+   */
   stopAtAccuracy?: number;
 }
 
@@ -70,7 +73,12 @@ export interface PretrainLog {
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
+  /** Strict greedy accuracy (the `<answer>` slot only). */
   "eval/accuracy"?: number;
+  /** Lenient greedy accuracy (the fallback chain). */
+  "eval/accuracy_lenient"?: number;
+  /** Share of greedy answers in the requested format. */
+  "eval/format_rate"?: number;
 }
 
 /** Trains every weight of `model` in place; returns the log. */
@@ -102,10 +110,13 @@ export async function pretrain(
     if (o.evalEvery && ((step + 1) % o.evalEvery === 0 || last)) {
       const r = await evaluateMath(model, o.evalProblems, { maxNewTokens: 96 });
       row["eval/accuracy"] = r.accuracy;
+      row["eval/accuracy_lenient"] = r.lenient.rate;
+      row["eval/format_rate"] = r.format.rate;
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       console.error(
-        `[pretrain] step ${step + 1}: held-out accuracy ${
-          (100 * r.accuracy).toFixed(1)
-        }% (${r.correct}/${r.n})`,
+        `[pretrain] step ${step + 1}: held-out accuracy strict ${pct(r.accuracy)}, lenient ${
+          pct(r.lenient.rate)
+        } (${r.lenient.correct}/${r.n}), format ${pct(r.format.rate)}`,
       );
       await model.release(); // decode sessions hold the old weights as initializers
     }
@@ -113,9 +124,9 @@ export async function pretrain(
     if ((step + 1) % 10 === 0 || last) {
       progress.update(step + 1, { loss: emaLoss, lr, "tok/s": Math.round(row.tokens_per_s) });
     }
-    if (o.stopAtAccuracy !== undefined && (row["eval/accuracy"] ?? -1) >= o.stopAtAccuracy) {
+    if (o.stopAtAccuracy !== undefined && (row["eval/accuracy_lenient"] ?? -1) >= o.stopAtAccuracy) {
       console.error(
-        `[pretrain] reached ${(100 * row["eval/accuracy"]!).toFixed(1)}% ≥ target; stopping at step ${
+        `[pretrain] reached ${(100 * row["eval/accuracy_lenient"]!).toFixed(1)}% ≥ target; stopping at step ${
           step + 1
         }`,
       );

@@ -6,7 +6,8 @@
  */
 import { UserError } from "../util/errors.ts";
 import type { RewardContext, RewardFunction } from "./types.ts";
-import { mathHard, mathSoft } from "./math.ts";
+import { mathHard, mathHardLenient, mathSoft } from "./math.ts";
+import { randomReward } from "./random.ts";
 import { formatReward, softFormatReward, strictFormatReward, xmlCountReward } from "./format.ts";
 import { perplexityReward, type PerplexityScorer } from "./perplexity.ts";
 import { geminiHardReward, geminiSoftReward, type Judge } from "./judge.ts";
@@ -20,6 +21,8 @@ export interface RewardDeps {
   judge?: Judge;
   /** For `"reference_likelihood"` / `"reference_likelihood_debiased"`: the policy's reference scorer. */
   targetScorer?: TargetScorer;
+  /** For `"random"`: the seed of its draws (default 0; a run passes its `seed`). */
+  seed?: number;
 }
 
 /** Builds a named reward from its dependencies. */
@@ -33,7 +36,9 @@ function need<T>(dep: T | undefined, reward: string, what: string): T {
 /** Every known reward by name. */
 export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze({
   math_hard: () => ({ name: "math_hard", fn: mathHard }),
+  math_hard_lenient: () => ({ name: "math_hard_lenient", fn: mathHardLenient }),
   math_soft: () => ({ name: "math_soft", fn: mathSoft }),
+  random: (d: RewardDeps) => randomReward({ seed: d.seed ?? 0 }),
   format: () => ({ name: "format", fn: formatReward }),
   strict_format: () => ({ name: "strict_format", fn: strictFormatReward }),
   soft_format: () => ({ name: "soft_format", fn: softFormatReward }),

@@ -7,3 +7,4 @@ export * from "./atomic.ts";
 export * from "./rng.ts";
 export * from "./progress.ts";
 export * from "./cache_dir.ts";
+export * from "./binomial.ts";
