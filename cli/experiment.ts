@@ -7,6 +7,7 @@
  */
 import { checkOptionName, CONFIG_KEYS, formatConfigHelp } from "../lib/grpo/config.ts";
 import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { describeRewards } from "../lib/rewards/registry.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: deno task experiment <id> [--param key=value …] [--help]";
@@ -64,9 +65,10 @@ if (import.meta.main) {
     const { id, params, help } = parseArgs(Deno.args);
     if (help || id === null) {
       const defaults = id ? getExperiment(id).defaults : {};
-      const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
-        id ? ` (defaults of ${id})` : ""
-      }:\n${formatConfigHelp(defaults)}`;
+      const text =
+        `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\nrewards (reward_funcs):\n${describeRewards()}\n\noptions${
+          id ? ` (defaults of ${id})` : ""
+        }:\n${formatConfigHelp(defaults)}`;
       if (help) return console.log(text);
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }

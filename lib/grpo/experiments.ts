@@ -70,7 +70,10 @@ const exp = (
 
 /** The six experiments by id. */
 export const EXPERIMENTS: Readonly<Record<ExperimentId, Experiment>> = Object.freeze({
-  math_hard: exp("math_hard", "math, 2 points for the exact answer + format", ["math_hard", "format"]),
+  math_hard: exp("math_hard", "math, 2 points for the exact answer in the <answer> slot + format", [
+    "math_hard",
+    "format",
+  ]),
   math_soft: exp("math_soft", "math, partial credit by relative error + format", ["math_soft", "format"]),
   math_perplexity: exp(
     "math_perplexity",
