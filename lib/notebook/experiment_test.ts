@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { writeTinyChatModel } from "../grpo/testing.ts";
 import { REPO_ROOT } from "../grpo/config.ts";
 import type { MetricsRow } from "../grpo/logging.ts";
+import { EXPERIMENT_IDS } from "../grpo/experiments.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
@@ -111,7 +112,7 @@ Deno.test("experimentStatus: found, incomplete (with the resume command) and mis
     ["dialogue_hard", 42, 1, false],
     ["my_experiment", 42, 2, true],
   ]);
-  assertEquals(st.missing.length, 12 - 3);
+  assertEquals(st.missing.length, 2 * EXPERIMENT_IDS.length - 3);
   assert(!st.missing.some((m) => m.experiment === "math_hard"), "math_hard exists for both seeds");
   const soft7 = st.missing.find((m) => m.experiment === "math_soft" && m.seed === 7)!;
   assert(
