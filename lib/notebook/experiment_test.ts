@@ -133,7 +133,7 @@ Deno.test("experimentStatus: found, incomplete (with the resume command) and mis
   assert(!lines.includes("all wanted experiments are present"));
 
   const none = await experimentStatus(join(ROOT, "no-such-folder"));
-  assertEquals([none.runs.length, none.missing.length], [0, 6]);
+  assertEquals([none.runs.length, none.missing.length], [0, EXPERIMENT_IDS.length]);
   assertEquals(statusLines(none)[0], "no runs found");
   await Deno.writeTextFile(join(out, "other", "run_config.json"), "{ not json");
   await assertRejects(
