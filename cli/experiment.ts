@@ -1,12 +1,12 @@
 /**
- * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the six experiments.
+ * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the experiments.
  * Values are parsed as JSON when they parse (`--param lora={"r":8}`, `--param reward_weights=[1,0.5]`),
  * else taken as strings; `lora.r=8` sets one LoRA field. An unknown option → an error naming it.
  * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
  * @module
  */
-import { checkOptionName, CONFIG_KEYS, formatConfigHelp } from "../lib/grpo/config.ts";
-import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { checkOptionName, CONFIG_KEYS, formatConfigHelp, GRPO_DEFAULTS } from "../lib/grpo/config.ts";
+import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { describeRewards } from "../lib/rewards/registry.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
@@ -64,7 +64,9 @@ if (import.meta.main) {
   await runMain(async () => {
     const { id, params, help } = parseArgs(Deno.args);
     if (help || id === null) {
-      const defaults = id ? getExperiment(id).defaults : {};
+      const defaults = id
+        ? { ...getExperiment(id).defaults, output_dir: defaultOutputDir(id, GRPO_DEFAULTS.seed) }
+        : {};
       const text =
         `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\nrewards (reward_funcs):\n${describeRewards()}\n\noptions${
           id ? ` (defaults of ${id})` : ""

@@ -125,6 +125,7 @@ await runMain(async () => {
     seed,
     evalEvery: num(values["eval-every"], "eval-every"),
     evalProblems: heldOutProblems(100, seed + 7),
+    evaluate: (m, problems) => evaluateMath(m, problems, { maxNewTokens: 96 }),
     stopAtAccuracy: num(values["stop-at"], "stop-at") || undefined,
   };
   const t1 = performance.now();
@@ -155,11 +156,12 @@ await runMain(async () => {
   await writeSafetensors(join(stage, "model.safetensors"), weights, { metadata: { format: "pt" } });
   // stage 1 not run here: carry the log of the stage 1 that made the starting weights
   const earlier = values.init && opts.steps === 0 ? await stage1Log(values.init) : null;
-  const stage1 = earlier ?? { options: { ...opts, evalProblems: undefined }, log, minutes: stage1Minutes };
+  const stage1 = earlier ??
+    { options: { ...opts, evalProblems: undefined, evaluate: undefined }, log, minutes: stage1Minutes };
   await writeJsonAtomic(join(stage, "pretrain_log.json"), {
     stage1: earlier ? { ...earlier, from: values.init } : stage1,
     stage2: {
-      options: { ...opts2, evalProblems: undefined, taggedShare: share },
+      options: { ...opts2, evalProblems: undefined, evaluate: undefined, taggedShare: share },
       log: log2,
       minutes: stage2Minutes,
     },
@@ -173,7 +175,7 @@ await runMain(async () => {
       stage1: { options: stage1.options, steps: stage1.log.length, minutes: stage1.minutes },
       stage1From: earlier ? values.init : undefined,
       stage2: { options: opts2, steps: log2.length, minutes: stage2Minutes, taggedShare: share },
-      evaluation: r,
+      evaluation: { n: r.n, k: r.k, report: formatMathReport(r) },
       minutes,
     }),
   );

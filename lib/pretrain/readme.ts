@@ -4,8 +4,6 @@
  * each with its 95 % Wilson interval.
  * @module
  */
-import type { MathEvaluation } from "../eval/math.ts";
-import { formatMathReport } from "../eval/math.ts";
 import type { PretrainOptions } from "./train.ts";
 import type { TinySizes } from "./tiny.ts";
 
@@ -32,8 +30,11 @@ export interface TinyReadmeInputs {
    */
   stage1From?: string;
   stage2: StageSummary & { taggedShare: number };
-  /** The final evaluation on the held-out problems. */
-  evaluation: MathEvaluation;
+  /**
+   * The final evaluation on the held-out problems: problems, samples per problem for mean@k, and the report
+   * lines (lib/eval's `formatMathReport`, given by the caller so that this layer does not import lib/eval).
+   */
+  evaluation: { n: number; k: number; report: string[] };
   /** Total minutes of this command. */
   minutes: number;
 }
@@ -94,7 +95,7 @@ Architecture: ${a.sizes.numLayers} layers, hidden ${a.sizes.hiddenSize}, MLP ${a
 On ${a.evaluation.n} held-out generated problems (never in the corpus), greedy unless stated, 95 % Wilson intervals:
 
 \`\`\`
-${formatMathReport(a.evaluation).slice(1).join("\n")}
+${a.evaluation.report.slice(1).join("\n")}
 \`\`\`
 
 Strict accuracy reads the answer only from the \`<answer>…</answer>\` slot (the \`math_hard\` reward's rule);

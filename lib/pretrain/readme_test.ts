@@ -16,13 +16,14 @@ const opts = {
 };
 const evaluation = {
   n: 200,
-  accuracy: 0.1,
-  correct: 20,
-  lenient: { correct: 110, rate: 0.55 },
-  format: { correct: 30, rate: 0.15 },
   k: 4,
-  meanAtK: { correct: 50, rate: 0.25 },
-  samples: [],
+  report: [
+    "held-out problems: 200",
+    "strict accuracy     10.0%  [6.6, 14.9]  (20/200, greedy, <answer> slot only)",
+    "lenient accuracy    55.0%  [48.1, 61.7]  (110/200, greedy, fallback chain)",
+    "format rate         15.0%  [10.7, 20.6]  (30/200, greedy)",
+    "mean@4              25.0%  [19.5, 31.4]  (4 samples per problem, strict)",
+  ],
 };
 
 Deno.test("tinyReadme: both stages, the starting numbers with intervals, and whether stage 1 was rerun", () => {
