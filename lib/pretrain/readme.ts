@@ -85,8 +85,8 @@ project so that experiments, notebooks and CI run offline.
      ${o2.minLrRatio}×, batch ${o2.batchSize}, no early stop.${from}
 
 Stage 2 is what makes it behave like a small instruct model: it follows the requested answer format only part
-of the time and its samples disagree in style, while its arithmetic (the lenient accuracy, which accepts any of
-the styles) stays where stage 1 left it.
+of the time and its samples disagree in style, without costing arithmetic: the lenient accuracy, which accepts
+any of the styles, is the measure of that (compare it with stage 1's in the notes below or in the log).
 
 Architecture: ${a.sizes.numLayers} layers, hidden ${a.sizes.hiddenSize}, MLP ${a.sizes.intermediateSize}, ${a.sizes.numHeads} heads
 (${a.sizes.numKvHeads} key/value heads), tied embeddings, ${(a.nParams / 1e6).toFixed(2)} M parameters.
