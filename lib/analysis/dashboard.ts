@@ -13,6 +13,7 @@ import {
 } from "./figures.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
 import { type ColumnTable, heldOutMetric, heldOutUnit, runsOf } from "./table.ts";
+import { timingSplitFigure } from "./timing.ts";
 
 /** A figure with an id and a title. */
 export interface NamedFigure {
@@ -111,6 +112,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
       "",
     );
   }
+  add("timing", "Time per step by phase", timingSplitFigure(table), "no run logged timing/* metrics");
   const stats = opts.stats ?? experimentStats(runStats(table, { window: opts.window }), { seed: opts.seed });
   add(
     "final_reward",

@@ -112,7 +112,7 @@ Deno.test("dashboardFigures: figures with data, the rest omitted with a reason",
     "final_reward",
     "held_out_improvement_eval_accuracy",
   ]);
-  assertEquals(d.omitted.map((o) => o.id), ["entropy", "length", "judge_fallback"]);
+  assertEquals(d.omitted.map((o) => o.id), ["entropy", "length", "judge_fallback", "timing"]);
   assertEquals(d.omitted[2].reason, "no run logged judge/fallback_frac");
   for (const f of d.figures) assert(f.spec.data.length > 0, f.id);
 });

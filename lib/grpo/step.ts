@@ -9,7 +9,14 @@ import type { CausalLM } from "../model/causal_lm.ts";
 import type { LoraAdapter } from "../model/lora.ts";
 import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
 import type { GrpoConfig } from "./config_table.ts";
-import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import {
+  type SamplingCorrection,
+  samplingCorrection,
+  shiftToNext,
+  tokenStats,
+  tokenWeights,
+} from "./math.ts";
+import { entropyMask, entropyWeights, policyObjective } from "./objective.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 
 /** What one optimizer step measured. */
@@ -28,6 +35,8 @@ export interface StepResult {
   clipHigh: number;
   /** Share clipped either way (clip_ratio/region_mean). */
   clipRegion: number;
+  /** TRL's `sampling/*` statistics when quantized rollouts were corrected (else absent). */
+  sampling?: { ratioMin: number; ratioMean: number; ratioMax: number; diffMean: number; diffMax: number };
 }
 
 /** Sums `add` into `acc` (copying on first use). */
@@ -56,6 +65,75 @@ export function microBatchWeights(
 }
 
 /**
+ * What a micro-batch feeds the GRPO graph beyond weights and advantages: the policy objective of the
+ * config, the top-entropy mask (`top_entropy_quantile` < 1, from the rollout-time entropies: the current
+ * policy's when num_iterations = 1, as in TRL) and the entropy-bonus weights (`entropy_coef` > 0).
+ */
+export function objectiveInputs(
+  mb: MicroBatch,
+  o: { config: GrpoConfig; globalTokens: number; accumulation: number },
+): {
+  objective: ReturnType<typeof policyObjective>;
+  policyMask?: Float64Array;
+  entropyCoef?: number;
+  entropyWeights?: Float64Array;
+  correction?: SamplingCorrection;
+} {
+  const cfg = o.config, B = mb.batch.batch;
+  const objective = policyObjective({
+    lossType: cfg.loss_type,
+    importanceSamplingLevel: cfg.importance_sampling_level,
+    delta: cfg.delta,
+    sapoTemperaturePos: cfg.sapo_temperature_pos,
+    sapoTemperatureNeg: cfg.sapo_temperature_neg,
+  });
+  const mask = shiftToNext(mb.completionMask, B);
+  let entropyOnly: Float64Array | undefined;
+  if (cfg.top_entropy_quantile < 1) {
+    if (!mb.entropy) {
+      throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
+    }
+    entropyOnly = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
+  }
+  // quantized rollouts: the importance ratio multiplies the policy term after the entropy mask, as TRL's
+  // vLLM correction does (the β·KL term is added unweighted)
+  const correction = samplingCorrectionOf(mb, cfg);
+  let policyMask = entropyOnly;
+  if (correction) {
+    policyMask = Float64Array.from(correction.weights, (w, i) => w * (entropyOnly ? entropyOnly[i] : 1));
+  }
+  const extra = correction ? { correction } : {};
+  if (!cfg.entropy_coef) return { objective, policyMask, ...extra };
+  const effective = entropyOnly ?? mask;
+  return {
+    objective,
+    policyMask,
+    ...extra,
+    entropyCoef: cfg.entropy_coef,
+    entropyWeights: entropyWeights(effective, {
+      lossType: cfg.loss_type,
+      globalTokens: o.globalTokens,
+      accumulation: o.accumulation,
+    }),
+  };
+}
+
+/**
+ * The importance-sampling correction of a micro-batch sampled by a quantized graph: ratios between the
+ * training log-probs (the rollout-time policy pass) and the sampler's, per `rollout_importance_sampling_*`;
+ * null when the rollouts were not quantized or the correction is off.
+ */
+export function samplingCorrectionOf(mb: MicroBatch, cfg: GrpoConfig): SamplingCorrection | null {
+  if (!mb.sampling || !cfg.rollout_importance_sampling_correction) return null;
+  if (!mb.old) throw new Error("rollout_quantization needs the rollout-time policy pass (old log-probs)");
+  const B = mb.batch.batch;
+  return samplingCorrection(
+    { train: mb.old, sampling: mb.sampling, mask: shiftToNext(mb.completionMask, B) },
+    { batch: B, mode: cfg.rollout_importance_sampling_mode, cap: cfg.rollout_importance_sampling_cap },
+  );
+}
+
+/**
  * Loss and summed LoRA gradients of the rollouts, without updating anything. `useOld` feeds the
  * rollout-time log-probs as the old policy (num_iterations > 1).
  */
@@ -74,6 +152,7 @@ export async function lossAndGrads(
   }
   const grads: Tensors = new Map();
   let loss = 0, n = 0, kl = 0, low = 0, high = 0, region = 0, ent = 0, entN = 0;
+  const is = { n: 0, sum: 0, min: Infinity, max: -Infinity, tokens: 0, dSum: 0, dMax: 0 };
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
   for (const mb of rollouts.micro) {
     const B = mb.batch.batch;
@@ -83,7 +162,23 @@ export async function lossAndGrads(
       globalTokens,
       accumulation: rollouts.micro.length,
     });
+    const { correction: c, ...extra } = objectiveInputs(mb, {
+      config: cfg,
+      globalTokens,
+      accumulation: rollouts.micro.length,
+    });
+    if (c) {
+      let tok = 0;
+      for (const v of shiftToNext(mb.completionMask, B)) tok += v;
+      is.n += c.count;
+      is.sum += c.ratioMean * c.count;
+      if (c.count) is.min = Math.min(is.min, c.ratioMin), is.max = Math.max(is.max, c.ratioMax);
+      is.tokens += tok;
+      is.dSum += c.diffMean * tok;
+      is.dMax = Math.max(is.dMax, c.diffMax);
+    }
     const res = await model.grpoStep(mb.batch, {
+      ...extra,
       lora,
       tokenWeights: weights,
       advantages: mb.advantages,
@@ -109,7 +204,12 @@ export async function lossAndGrads(
         ref: mb.ref,
         advantages: mb.advantages,
       },
-      { batch: B, epsilon: cfg.epsilon, epsilonHigh },
+      {
+        batch: B,
+        epsilon: cfg.epsilon,
+        epsilonHigh,
+        sequenceLevel: cfg.importance_sampling_level === "sequence",
+      },
     );
     kl += st.kl * count;
     low += st.clipLow * count;
@@ -130,6 +230,17 @@ export async function lossAndGrads(
       clipLow: low / d,
       clipHigh: high / d,
       clipRegion: region / d,
+      ...(is.n
+        ? {
+          sampling: {
+            ratioMin: is.min,
+            ratioMean: is.sum / is.n,
+            ratioMax: is.max,
+            diffMean: is.dSum / Math.max(is.tokens, 1),
+            diffMax: is.dMax,
+          },
+        }
+        : {}),
     },
   };
 }

@@ -226,7 +226,11 @@ async function runLoop(
     o.onLog?.(row);
   };
   const evaluate = async () => (o.evaluate && cfg.eval_size > 0 ? await o.evaluate(model, s.lora) : {});
-  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) await emit({ step: 0, ...(await evaluate()) });
+  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
+    const e0 = performance.now();
+    const metrics = await evaluate();
+    await emit({ step: 0, ...metrics, "timing/eval_s": (performance.now() - e0) / 1000 });
+  }
 
   const order = new DataOrder(o.examples.length, cfg.seed);
   const promptsPerStep = (cfg.per_device_train_batch_size / cfg.num_generations) *
@@ -254,6 +258,11 @@ async function runLoop(
         rewards,
         rng: s.rng,
         promptCache,
+        morePrompts: (count) => {
+          const more = order.indices(s.position, count);
+          s.position += count;
+          return more;
+        },
       });
       s.buffer = { uses: 0, batch };
       s.numTokens += batch.tokens;
@@ -267,27 +276,35 @@ async function runLoop(
       type: cfg.lr_scheduler_type,
     });
     const batch = s.buffer.batch;
+    const t1 = performance.now();
     const result = await optimizerStep(model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
+    const trainS = (performance.now() - t1) / 1000;
     s.buffer.uses++;
     s.step = step;
+    const last = step === cfg.max_steps;
+    const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
+    const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
+    const t2 = performance.now();
+    if (doEval) lastEval = await evaluate();
+    const timing = {
+      rollout_s: fresh ? batch.timing.rollout_s : 0,
+      reward_s: fresh ? batch.timing.reward_s : 0,
+      train_s: trainS,
+      eval_s: doEval ? (performance.now() - t2) / 1000 : 0,
+    };
     const row = stepRow(step, {
       rollouts: batch,
       result,
       learningRate: lr,
       numTokens: s.numTokens,
-      stepTime: (performance.now() - t0) / 1000,
+      stepTime: (t2 - t0) / 1000,
       epoch: s.position / o.examples.length,
       judge,
+      timing,
     });
     if (fresh) await files.logCompletions(completionRecords(step, batch));
-    const last = step === cfg.max_steps;
-    const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
-    const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
     averager.add(row);
-    if (doEval) {
-      lastEval = await evaluate();
-      averager.add({ step, ...lastEval });
-    }
+    if (doEval) averager.add({ step, ...lastEval });
     if (doEval || periodicSave || last || stop.requested || step % cfg.logging_steps === 0) {
       await emit(averager.flush()!);
     }
@@ -299,6 +316,7 @@ async function runLoop(
         Object.entries(lastEval).filter(([k]) => !/_ci_(low|high)$|^eval\/[nk]$/.test(k)),
       ),
       "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
+      time: timingSplit(timing),
     });
     if (periodicSave || last || stop.requested) {
       if (averager.pending) await emit(averager.flush()!);
@@ -335,6 +353,16 @@ async function runLoop(
     rows: [...files.rows],
     lora: s.lora,
   };
+}
+
+/** `roll 3.1s + reward 0.2s + train 1.5s (+ eval 4.0s)`: where a step's time went, for the progress line. */
+export function timingSplit(
+  t: { rollout_s: number; reward_s: number; train_s: number; eval_s: number },
+): string {
+  const f = (x: number) => `${x.toFixed(1)}s`;
+  return `roll ${f(t.rollout_s)}+reward ${f(t.reward_s)}+train ${f(t.train_s)}${
+    t.eval_s ? `+eval ${f(t.eval_s)}` : ""
+  }`;
 }
 
 /** Creates the output folder and writes a probe file there; anything in the way → UserError naming it. */

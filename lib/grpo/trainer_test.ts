@@ -72,7 +72,7 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
   const { rows } = await readJsonLines<MetricsRow>(join(out, "metrics.jsonl"));
   assertEquals(rows.map((r) => r.step), [0, 1, 2, 3]);
   assertEquals(rows, logged);
-  assertEquals(Object.keys(rows[0]), ["step", "eval/accuracy"]);
+  assertEquals(Object.keys(rows[0]), ["step", "eval/accuracy", "timing/eval_s"]);
   const trl = [
     "loss",
     "reward",
@@ -96,6 +96,10 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
     "grad_norm",
     "num_tokens",
     "step_time",
+    "timing/rollout_s",
+    "timing/reward_s",
+    "timing/train_s",
+    "timing/eval_s",
   ];
   for (const r of rows.slice(1)) {
     for (const k of trl) {
@@ -107,6 +111,8 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
     "eval at 2 and the end",
   );
   assert(rows[1]["eval/accuracy"] === undefined, "no eval at step 1");
+  assert(rows[1]["timing/eval_s"] === 0 && rows[3]["timing/eval_s"] > 0, "eval time only where it ran");
+  assert(rows[1]["timing/rollout_s"] > 0 && rows[1]["timing/train_s"] > 0, "rollout and train time logged");
   assert(rows[3].num_tokens > rows[1].num_tokens, "num_tokens is cumulative");
   assert(rows.slice(1).some((r) => r.grad_norm > 0), "gradients flow");
   const state = JSON.parse(await Deno.readTextFile(join(out, "trainer_state.json")));

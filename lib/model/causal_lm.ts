@@ -13,15 +13,21 @@ import {
   buildGrpoGraph,
   buildLmTrainGraph,
   buildLogprobGraph,
+  type GrpoGraphOptions,
   type LoraSpec,
   type Weight,
 } from "./graphs.ts";
-import { attentionBias, positionsFromMask, ropeTables } from "./inputs.ts";
+import { attentionBias, positionsFromMask, ropeTables, sequenceMeanInputs } from "./inputs.ts";
 import type { LoraAdapter } from "./lora.ts";
-import { sampleToken, type SamplingOptions } from "./sampling.ts";
+import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
 import type { Graph } from "../onnx/graph.ts";
 import type { Rng } from "../util/rng.ts";
+import { fastDecodeUnsupported } from "./decode_graph.ts";
+import { generateFast } from "./generate_fast.ts";
+import type { RolloutQuantization } from "./quantize.ts";
+
+const fallbackNoticeShown = new Set<string>();
 
 /** A batch of token rows, right- or left-padded, flat row-major. */
 export interface TokenBatch {
@@ -71,6 +77,15 @@ export interface GenerateOptions extends SamplingOptions {
   returnLogprobs?: boolean;
   /** Stop a row at an end-of-sequence token (default true; benchmarks turn it off). */
   stopAtEos?: boolean;
+  /**
+   * "fast" (default): the contrib-op decode graph (`decode_graph.ts`); "standard": the standard-op graph the
+   * training graphs share. Models the fast graph cannot run use "standard" (one notice).
+   */
+  graph?: "fast" | "standard";
+  /** Base weight precision of the fast graph (default "none"; see `quantize.ts`). */
+  quantization?: RolloutQuantization;
+  /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
+  mergeLora?: boolean;
 }
 
 const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
@@ -135,6 +150,14 @@ export class CausalLM {
       this.#sessions.set(key, s);
     }
     return s;
+  }
+
+  /** Releases the session cached under `key` (when there is one). */
+  async dropSession(key: string): Promise<void> {
+    const s = this.#sessions.get(key);
+    if (!s) return;
+    this.#sessions.delete(key);
+    await (await s).release();
   }
 
   /** Ends profiling on every session; returns the profile files written. */
@@ -221,6 +244,14 @@ export class CausalLM {
       beta: number;
       epsilon: number;
       epsilonHigh: number;
+      /** The policy objective (default: the clipped surrogate, token-level ratios). */
+      objective?: GrpoGraphOptions["objective"];
+      /** [B·T] per-token multiplier of the policy term (next-token aligned), e.g. the top-entropy mask. */
+      policyMask?: ArrayLike<number>;
+      /** Entropy bonus coefficient (needs `entropyWeights`). */
+      entropyCoef?: number;
+      /** [B·T] weights of each token's entropy in the bonus (next-token aligned). */
+      entropyWeights?: ArrayLike<number>;
     },
   ): Promise<
     { loss: number; logprobs: Float32Array; ref?: Float32Array; grads: Map<string, { data: Float32Array }> }
@@ -235,7 +266,11 @@ export class CausalLM {
       for (const [name, t] of lora.tensors) grads.set(name, { data: new Float32Array(t.data.length) });
       return { loss: 0, logprobs, grads };
     }
-    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}`;
+    const objective = inputs.objective ?? {};
+    const policyMask = !!inputs.policyMask, entropyCoef = inputs.entropyCoef ?? 0;
+    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}|${
+      JSON.stringify(objective)
+    }|${policyMask}|${entropyCoef}`;
     const s = await this.session(
       key,
       () =>
@@ -246,6 +281,9 @@ export class CausalLM {
           epsilonHigh,
           useOld,
           computeRef,
+          objective,
+          policyMask,
+          entropyCoef,
         }),
     );
     const M = positions.length;
@@ -258,6 +296,13 @@ export class CausalLM {
       advantages: f(Float32Array.from(positions, (i) => inputs.advantages[Math.floor(i / T)]), [M]),
     };
     if (useOld) feeds.old_logprobs = at(inputs.old!);
+    if (objective.sequenceLevel) {
+      const q = sequenceMeanInputs(positions, T);
+      feeds.seq_mean = f(q.seqMean, [q.sequences, M]);
+      feeds.seq_index = i64(q.seqIndex, [M]);
+    }
+    if (policyMask) feeds.policy_mask = at(inputs.policyMask!);
+    if (entropyCoef) feeds.entropy_weights = at(inputs.entropyWeights!);
     if (beta && !computeRef) feeds.ref_logprobs = at(inputs.ref!);
     const out = await s.run(feeds);
     for (const name of lora.tensors.keys()) {
@@ -297,6 +342,17 @@ export class CausalLM {
    */
   async generate(prompts: number[][], o: GenerateOptions): Promise<GenerateResult> {
     const cfg = this.config, hd = cfg.headDim, V = cfg.vocabSize;
+    const why = fastDecodeUnsupported(cfg);
+    if ((o.graph ?? "fast") === "fast" && !why) return await generateFast(this, prompts, o);
+    if ((o.graph ?? "fast") === "fast" && !fallbackNoticeShown.has(why!)) {
+      fallbackNoticeShown.add(why!);
+      console.error(`generate: standard-op decode graph for ${this.dir} (${why})`);
+    }
+    if ((o.quantization ?? "none") !== "none") {
+      throw new Error(
+        `generate: rollout quantization needs the fast decode graph (${why ?? "graph: standard"})`,
+      );
+    }
     const spec = o.lora?.spec;
     const s = await this.session(
       `decode|${specKey(spec)}`,
@@ -362,14 +418,6 @@ export class CausalLM {
     }
     return o.returnLogprobs ? { tokens, finished, logprobs: lps } : { tokens, finished };
   }
-}
-
-function logSoftmaxAt(x: Float32Array, off: number, n: number, t: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) m = Math.max(m, x[off + i]);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
-  return x[off + t] - m - Math.log(s);
 }
 
 /** Flat indices b·T + t (t < T − 1) whose next token is real and `select` holds. */

@@ -72,12 +72,22 @@ export class Session {
     this.outputNames = inner.outputNames;
   }
 
-  /** Runs the graph; returns every output (or just `fetches`). */
-  async run(feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<Record<string, ort.Tensor>> {
+  /**
+   * Runs the graph; returns every output (or just `fetches`). `fetches` as an object binds outputs to
+   * preallocated tensors (CPU: ORT writes into their memory; a tensor fed as an input too is updated in
+   * place), `null` entries being allocated by ORT.
+   */
+  async run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: string[] | Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>> {
     for (const n of this.inputNames) {
       if (!(n in feeds)) throw new Error(`session: missing input ${n}`);
     }
-    return fetches ? await this.inner.run(feeds, fetches) : await this.inner.run(feeds);
+    if (!fetches) return await this.inner.run(feeds);
+    return Array.isArray(fetches)
+      ? await this.inner.run(feeds, fetches)
+      : await this.inner.run(feeds, fetches as ort.InferenceSession.FetchesType);
   }
 
   /** Ends profiling (when enabled) and returns the profile file name. */
