@@ -1,5 +1,6 @@
 /**
  * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers] [--no-step] [--profile]`
+ * `deno task bench --scale [--only NAME,…] [--json PATH]`: the scale table (`scale.ts`), one process per model.
  *
  * Times one GRPO training step (reference forward, policy forward + backward, AdamW) and sampled decoding on a
  * random model of the SmolLM2-135M shape, next to eager PyTorch (the oracle's `bench` / `bench-generate`) and
@@ -15,6 +16,7 @@ import { prepareWorkload, SMOL135M, WORK } from "./workload.ts";
 import { matmulPeakGflops, memoryBandwidthGbs, peakRssBytes } from "./limits.ts";
 import { timeTransformersJs } from "./peers.ts";
 import { formatProfile, summarizeProfile } from "./profile.ts";
+import { formatScale, PENDING_SHAPES, runScale, runScaleShape } from "./scale.ts";
 import { CausalLM } from "../lib/model/causal_lm.ts";
 import { readOracleCase } from "../lib/grpo/oracle_case.ts";
 import { readSafetensors } from "../lib/model/safetensors.ts";
@@ -22,6 +24,7 @@ import { adamwInit, adamwStep, clipGradNorm } from "../lib/model/adamw.ts";
 import { shiftToNext, tokenWeights } from "../lib/grpo/math.ts";
 import type { LoraAdapter } from "../lib/model/lora.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { median } from "../lib/util/stats.ts";
 import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/atomic.ts";
@@ -31,10 +34,6 @@ import { machineVerdict, readLoad } from "./machine.ts";
 import { timeMathHardStep } from "./grpo_step.ts";
 
 const ORACLE = new URL("../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 /** Seconds of one GRPO step: median over `repeat` runs after one warm-up, and the first of them. */
 async function timeTrainStep(
@@ -172,11 +171,42 @@ await runMain(async () => {
     small: { type: "boolean", default: false },
     "no-peers": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    scale: { type: "boolean", default: false },
+    only: { type: "string" },
+    "scale-one": { type: "string" },
     "no-step": { type: "boolean", default: false },
   });
   const loadBefore = readLoad();
   const repeat = Number(values.repeat), threads = Number(values.threads);
   if (!(repeat >= 1)) throw new UserError(`--repeat must be ≥ 1, got "${values.repeat}"`);
+  if (values["scale-one"]) {
+    // one row of the scale table, in its own process (its own peak RSS)
+    const row = await runScaleShape(values["scale-one"], { dir: values.dir!, threads, steps: repeat });
+    if (values.json) await writeJsonAtomic(values.json, row);
+    return;
+  }
+  if (values.scale) {
+    const dir = join(values.dir!, "scale");
+    await Deno.mkdir(dir, { recursive: true });
+    const only = values.only?.split(",").map((s) => s.trim());
+    const rows = await runScale({ dir, threads, steps: Math.min(repeat, 2), only });
+    const pending = only ? PENDING_SHAPES.filter((p) => only.includes(p)) : PENDING_SHAPES;
+    console.log(`\n${formatScale(rows, pending)}`);
+    if (values.json) {
+      await writeJsonAtomic(values.json, {
+        scale: rows.map(({ name, params, peak_rss_bytes, train_step_s, decode_tokens_per_s, ...rest }) => ({
+          name,
+          params,
+          peak_rss_bytes,
+          train_step_s,
+          decode_tokens_per_s,
+          ...rest,
+        })),
+        pending,
+      });
+    }
+    return;
+  }
   const preset = values.small
     ? { ...SMOL135M, num_hidden_layers: 2, vocab_size: 4096 } // a quick smoke run of the same code
     : SMOL135M;

@@ -16,6 +16,8 @@ import {
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { describeRewards } from "../lib/rewards/registry.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
+import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
+import { formatValue } from "../lib/util/progress.ts";
 
 const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
 
@@ -108,14 +110,16 @@ if (import.meta.main) {
         const first = result.rows.find((r) => r[k] !== undefined)!;
         const ci = (r: Record<string, number>) =>
           r[`${k}_ci_low`] !== undefined
-            ? ` [${r[`${k}_ci_low`].toFixed(3)}, ${r[`${k}_ci_high`].toFixed(3)}]`
+            ? ` [${formatValue(r[`${k}_ci_low`])}, ${formatValue(r[`${k}_ci_high`])}]`
             : "";
         console.error(
-          `${k}: ${first[k].toFixed(4)}${ci(first)} at step ${first.step} → ${last[k].toFixed(4)}${
+          `${k}: ${formatValue(first[k])}${ci(first)} at step ${first.step} → ${formatValue(last[k])}${
             ci(last)
           } at step ${last.step}`,
         );
       }
+      const evals = await loadEvalRecords(await loadRuns(result.outputDir, { allowEmpty: true }));
+      for (const c of pairedVsBase(evals.runs)) console.error(pairedSentence(c));
     }
     console.log(
       `output: ${result.outputDir}${

@@ -4,6 +4,7 @@
  * TRL logs (KL, clip ratios, entropy).
  * @module
  */
+import { mean, sampleStd } from "../util/stats.ts";
 
 /**
  * The objective and its aggregation (TRL's `loss_type`): grpo, bnpo, dr_grpo and dapo are the clipped
@@ -34,28 +35,16 @@ export function groupAdvantages(
   if (rewards.length % n !== 0) throw new Error(`${rewards.length} rewards do not split into groups of ${n}`);
   const advantages: number[] = [], groupStd: number[] = [];
   let zeroStdGroups = 0;
-  const batchStd = std(rewards);
+  const batchStd = sampleStd(rewards);
   for (let s = 0; s < rewards.length; s += n) {
     const grp = rewards.slice(s, s + n);
-    const m = mean(grp), sd = std(grp);
+    const m = mean(grp), sd = sampleStd(grp);
     groupStd.push(sd);
     if (sd < 1e-12) zeroStdGroups++;
     const div = options.scale === "group" ? sd + 1e-4 : options.scale === "batch" ? batchStd + 1e-4 : 1;
     for (const r of grp) advantages.push((r - m) / div);
   }
   return { advantages, zeroStdGroups, groupStd };
-}
-
-/** Arithmetic mean (0 for an empty list). */
-export function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
-
-/** Unbiased standard deviation (0 for fewer than two values). */
-export function std(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 }
 
 /**

@@ -10,7 +10,7 @@ import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, type LoraAdapter } from "../model/lora.ts";
 import type { RewardFunction } from "../rewards/types.ts";
 import { UserError } from "../util/errors.ts";
-import { Progress, type ProgressEvent } from "../util/progress.ts";
+import { formatFields, Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { assertNoEarlierRun, checkpointName } from "../util/run_folder.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
@@ -25,6 +25,7 @@ import {
 } from "./checkpoint.ts";
 import {
   completionRecords,
+  type EvalCompletion,
   type JudgeStepStats,
   type MetricsRow,
   RowAverager,
@@ -42,8 +43,23 @@ import { learningRateAt } from "./schedule.ts";
 import { optimizerStep } from "./step.ts";
 import { installSigintHandler, StopSignal } from "./stop.ts";
 
-/** Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }`. */
-export type Evaluator = (model: CausalLM, lora: LoraAdapter) => Promise<Record<string, number>>;
+/** What the trainer hands an {@linkcode Evaluator}. */
+export interface EvalContext {
+  /** The step being evaluated (0: the base model). */
+  step: number;
+  /** Records the per-example completions of this evaluation (saved to `eval_completions.jsonl`). */
+  record(samples: readonly Omit<EvalCompletion, "step">[]): void;
+}
+
+/**
+ * Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }` and may
+ * record its per-example completions through `ctx`.
+ */
+export type Evaluator = (
+  model: CausalLM,
+  lora: LoraAdapter,
+  ctx?: EvalContext,
+) => Promise<Record<string, number>>;
 
 /** What a reward factory gets: the model and the current adapter (read it at every call). */
 export interface RewardEnv {
@@ -127,6 +143,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
     await CausalLM.load(resolveModelPath(cfg.model), {
       device: cfg.device,
       threads: cfg.threads ?? undefined,
+      gradientCheckpointing: cfg.gradient_checkpointing,
     });
   const stop = options.stop ?? new StopSignal();
   const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};
@@ -225,10 +242,17 @@ async function runLoop(
     await files.log(row);
     o.onLog?.(row);
   };
-  const evaluate = async () => (o.evaluate && cfg.eval_size > 0 ? await o.evaluate(model, s.lora) : {});
+  const evaluate = async (step: number) => {
+    if (!o.evaluate || cfg.eval_size <= 0) return {};
+    const recorded: Omit<EvalCompletion, "step">[] = [];
+    const metrics = await o.evaluate(model, s.lora, { step, record: (r) => recorded.push(...r) });
+    await files.logEvalCompletions(step, recorded);
+    return metrics;
+  };
   if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
     const e0 = performance.now();
-    const metrics = await evaluate();
+    const metrics = await evaluate(0);
+    if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", shownEval(metrics)));
     await emit({ step: 0, ...metrics, "timing/eval_s": (performance.now() - e0) / 1000 });
   }
 
@@ -285,7 +309,7 @@ async function runLoop(
     const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
     const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
     const t2 = performance.now();
-    if (doEval) lastEval = await evaluate();
+    if (doEval) lastEval = await evaluate(step);
     const timing = {
       rollout_s: fresh ? batch.timing.rollout_s : 0,
       reward_s: fresh ? batch.timing.reward_s : 0,
@@ -302,7 +326,7 @@ async function runLoop(
       judge,
       timing,
     });
-    if (fresh) await files.logCompletions(completionRecords(step, batch));
+    if (fresh) await files.logCompletions(completionRecords(step, batch, { examples: o.examples }));
     averager.add(row);
     if (doEval) averager.add({ step, ...lastEval });
     if (doEval || periodicSave || last || stop.requested || step % cfg.logging_steps === 0) {
@@ -313,7 +337,7 @@ async function runLoop(
       loss: row.loss,
       // the headline eval metrics; their intervals and counts are in metrics.jsonl
       ...Object.fromEntries(
-        Object.entries(lastEval).filter(([k]) => !/_ci_(low|high)$|^eval\/[nk]$/.test(k)),
+        Object.entries(shownEval(lastEval)).filter(([k]) => !/_ci_(low|high)$|^eval\/[nk]$/.test(k)),
       ),
       "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
       time: timingSplit(timing),
@@ -353,6 +377,15 @@ async function runLoop(
     rows: [...files.rows],
     lora: s.lora,
   };
+}
+
+/** Evaluation metrics worth a progress line: the judge's call counters stay in the logs only. */
+function shownEval(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(m).filter(([k]) =>
+      !/^(eval\/judge_|judge\/master_key_)(calls|ok|fallbacks|cache_hits|errors|retries)$/.test(k)
+    ),
+  );
 }
 
 /** `roll 3.1s + reward 0.2s + train 1.5s (+ eval 4.0s)`: where a step's time went, for the progress line. */

@@ -123,6 +123,7 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
   assertEquals(Object.keys(comps[0]).sort(), [
     "advantage",
     "completion",
+    "gold",
     "prompt",
     "reward",
     "rewards",
@@ -226,4 +227,37 @@ Deno.test("rewards that do not match reward_funcs, or a max_completion_length ab
     UserError,
     "max_completion_length = 300 is above",
   );
+});
+
+Deno.test("held-out completions are saved per eval step (step 0 = base model) and completions.jsonl records the gold answer", async () => {
+  const out = join(ROOT, "evalcompletions");
+  await run(config(out), {
+    evaluate: (_m, _lora, ctx) => {
+      ctx?.record([
+        {
+          id: 0,
+          prompt: "1+1?",
+          completion: `<answer>${ctx.step}</answer>`,
+          gold: "2",
+          correct: ctx.step === 2,
+        },
+        { id: 1, prompt: "2+2?", completion: "4", gold: "4", correct: true },
+      ]);
+      return Promise.resolve({ "eval/accuracy": ctx?.step === 2 ? 1 : 0.5 });
+    },
+  });
+  const { rows } = await readJsonLines<Record<string, unknown>>(join(out, "eval_completions.jsonl"));
+  assertEquals(rows.map((r) => r.step), [0, 0, 2, 2, 3, 3]);
+  assertEquals(rows[2], {
+    step: 2,
+    id: 0,
+    prompt: "1+1?",
+    completion: "<answer>2</answer>",
+    gold: "2",
+    correct: true,
+  });
+  const comps = await readJsonLines<{ gold?: string; prompt: string }>(join(out, "completions.jsonl"));
+  assert(comps.rows.length > 0 && comps.rows.every((r) => typeof r.gold === "string" && r.gold.length > 0));
+  const golds = new Set(EXAMPLES.map((e) => e.answer));
+  assert(comps.rows.every((r) => r.gold !== undefined && golds.has(r.gold)));
 });

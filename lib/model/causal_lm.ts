@@ -23,6 +23,7 @@ import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
 import type { Graph } from "../onnx/graph.ts";
 import type { Rng } from "../util/rng.ts";
+import { notice } from "../util/notices.ts";
 import { fastDecodeUnsupported } from "./decode_graph.ts";
 import { generateFast } from "./generate_fast.ts";
 import type { RolloutQuantization } from "./quantize.ts";
@@ -49,10 +50,25 @@ export interface LoadOptions {
   tokenizer?: boolean;
   /** Write ONNX Runtime profiles (JSON) with this file prefix, one per session (see `bench/profile.ts`). */
   profilePrefix?: string;
-  /** ORT weight pre-packing (default true; see `SessionOptions.prepack`). */
+  /**
+   * ORT weight pre-packing (see `SessionOptions.prepack`). Default: on, except in training sessions of models
+   * with 2 GB of weights or more, whose forward, backward and reference Gemms would each keep a packed copy
+   * of every weight (on the bench workload pre-packing is ≈ 18 % faster for ≈ +20 MB per layer).
+   */
   prepack?: boolean;
   /** ORT's CPU memory arena (default true; see `SessionOptions.memArena`). */
   memArena?: boolean;
+  /**
+   * ORT's memory pattern (see `SessionOptions.memPattern`). Default: on for inference sessions; off for the
+   * training sessions, where the planned block came on top of the arena (+2.8 GB on the bench workload).
+   */
+  memPattern?: boolean;
+  /**
+   * Full per-layer activation checkpointing in training graphs (TRL's `gradient_checkpointing`): keep each
+   * decoder layer's input and recompute its forward inside the backward (default false: selective
+   * recomputation only).
+   */
+  gradientCheckpointing?: boolean;
 }
 
 /** What {@linkcode CausalLM.generate} returns. */
@@ -87,6 +103,9 @@ export interface GenerateOptions extends SamplingOptions {
   /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
   mergeLora?: boolean;
 }
+
+/** Weights from which training sessions skip pre-packing by default. */
+const PREPACK_LIMIT = 2 * 2 ** 30;
 
 const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
 const i64 = (data: ArrayLike<number>, dims: number[]) =>
@@ -123,7 +142,7 @@ export class CausalLM {
     const weights = await loadModelWeights(dir);
     const { unexpected } = checkWeightsFit(config, weights, { source: dir });
     if (unexpected.length) {
-      console.warn(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
+      notice(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
     }
     const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
     return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
@@ -135,17 +154,23 @@ export class CausalLM {
     return this.tokenizer;
   }
 
-  /** A cached session for `key`, built by `build` on first use. */
-  session(key: string, build: () => Graph): Promise<Session> {
+  /**
+   * A cached session for `key`, built by `build` on first use. Training graphs (`training: true`) default to
+   * no memory pattern, and to no weight pre-packing above 2 GB of weights (see `LoadOptions`); explicit load
+   * options win.
+   */
+  session(key: string, build: () => Graph, options: { training?: boolean } = {}): Promise<Session> {
     let s = this.#sessions.get(key);
     if (!s) {
       const prefix = this.options.profilePrefix;
+      const train = options.training ?? false;
       s = createSession(build(), {
         device: this.options.device,
         threads: this.options.threads,
         profilePrefix: prefix ? `${prefix}_${key.split("|")[0]}` : undefined,
-        prepack: this.options.prepack,
+        prepack: this.options.prepack ?? !(train && this.weightBytes() >= PREPACK_LIMIT),
         memArena: this.options.memArena,
+        memPattern: this.options.memPattern ?? !train,
       });
       this.#sessions.set(key, s);
     }
@@ -167,6 +192,13 @@ export class CausalLM {
     return files.filter(Boolean);
   }
 
+  /** Bytes of the base weights as loaded. */
+  weightBytes(): number {
+    let n = 0;
+    for (const w of this.weights.values()) n += w.data.byteLength;
+    return n;
+  }
+
   /** Frees every session. */
   async release(): Promise<void> {
     for (const s of this.#sessions.values()) await (await s).release();
@@ -178,7 +210,11 @@ export class CausalLM {
     const { batch: B, length: T } = b;
     const hd = this.config.headDim;
     const pos = positionsFromMask(b.mask, B, T);
-    const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
+    const { cos, sin } = ropeTables(pos, {
+      headDim: hd,
+      theta: this.config.ropeTheta,
+      scaling: this.config.ropeScaling,
+    });
     return {
       input_ids: i64(b.ids, [B, T]),
       rope_cos: f(cos as Float32Array, [B, T, hd]),
@@ -266,11 +302,12 @@ export class CausalLM {
       for (const [name, t] of lora.tensors) grads.set(name, { data: new Float32Array(t.data.length) });
       return { loss: 0, logprobs, grads };
     }
+    const ckpt = !!this.options.gradientCheckpointing;
     const objective = inputs.objective ?? {};
     const policyMask = !!inputs.policyMask, entropyCoef = inputs.entropyCoef ?? 0;
     const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}|${
       JSON.stringify(objective)
-    }|${policyMask}|${entropyCoef}`;
+    }|${policyMask}|${entropyCoef}|${ckpt}`;
     const s = await this.session(
       key,
       () =>
@@ -281,10 +318,12 @@ export class CausalLM {
           epsilonHigh,
           useOld,
           computeRef,
+          gradientCheckpointing: ckpt,
           objective,
           policyMask,
           entropyCoef,
         }),
+      { training: true },
     );
     const M = positions.length;
     const at = (x: ArrayLike<number>) => f(Float32Array.from(positions, (i) => x[i]), [M]);
@@ -321,7 +360,7 @@ export class CausalLM {
     b: TokenBatch,
     tokenWeights: ArrayLike<number>,
   ): Promise<{ loss: number; grads: Map<string, { data: Float32Array }> }> {
-    const s = await this.session("lm_train", () => buildLmTrainGraph(this.config));
+    const s = await this.session("lm_train", () => buildLmTrainGraph(this.config), { training: true });
     const positions = nextTokenPositions(b, (i) => tokenWeights[i] > 0);
     const feeds: Record<string, ort.Tensor> = {
       ...this.sequenceFeeds(b),
@@ -379,7 +418,7 @@ export class CausalLM {
     const lps: number[][] = prompts.map(() => []);
     for (let step = 0; step < o.maxNewTokens; step++) {
       const S = keyMask.length / B;
-      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta });
+      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling });
       const out = await s.run({
         input_ids: i64(feedIds, [B, T]),
         rope_cos: f(cos as Float32Array, [B, T, hd]),

@@ -171,7 +171,8 @@ Deno.test("fastDecodeUnsupported: the standard-op graph for Qwen3 q/k norms, sca
   };
   assertEquals(fastDecodeUnsupported(base), null);
   assert(fastDecodeUnsupported({ ...base, qkNorm: true })!.includes("Qwen3"));
-  assert(fastDecodeUnsupported({ ...base, ropeScaling: { rope_type: "llama3" } })!.includes("rope_scaling"));
+  const llama3 = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+  assert(fastDecodeUnsupported({ ...base, ropeScaling: llama3 })!.includes("rope_scaling"));
   assert(fastDecodeUnsupported({ ...base, headDim: 24 })!.includes("multiple of 16"));
 });
 

@@ -12,9 +12,11 @@
 import { type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
 import { gradients } from "../onnx/autodiff.ts";
+import { chunkedTokenLogprobs } from "../onnx/fused.ts";
 import {
   decoder,
   decoderInputs,
+  type DecoderOptions,
   type LlamaShape,
   lmHead,
   loraInputs,
@@ -92,28 +94,30 @@ export interface GraphOptions {
   dtype?: DType;
   /** LoRA factors as inputs (absent: the base model). */
   lora?: LoraSpec;
+  /**
+   * Columns of the vocabulary per chunk of the selected-token log-probs (default 8192): the `[M, V]` logits
+   * never exist whole. 0: one `[M, V]` block (the primitive path, differentiated node by node).
+   */
+  vocabChunk?: number;
+  /** Training graphs: selective recomputation (default true; see `DecoderOptions.recompute`). */
+  recompute?: boolean;
+  /** Training graphs: full per-layer activation checkpointing (default false). */
+  gradientCheckpointing?: boolean;
 }
 
 /**
  * Decoder inputs plus `positions` [M] (flat row indices b·T + t whose next token is scored) and
- * `target_ids` [M]; returns the scored log-probs at those rows.
+ * `target_ids` [M]; `hiddenAt` gives the final-norm hidden rows [M, H] at those positions, `head` the [V, H]
+ * output weight.
  */
-function scored(
-  cfg: LlamaShape,
-  p: ParamFn,
-  lora: LoraParams | null,
-  g: Graph,
-  dtype: DType,
-  fused: boolean,
-) {
+function scored(cfg: LlamaShape, p: ParamFn, g: Graph, dtype: DType) {
   const inp = decoderInputs(g, cfg, dtype);
   const positions = g.input("positions", "int64", ["M"]);
   const targets = g.input("target_ids", "int64", ["M"]);
-  const logitsAt = (l: LoraParams | null, f: boolean) => {
-    const { hidden } = decoder(cfg, p, l, inp, { fused: f }); // [N, H]
-    return lmHead(cfg, p, op.gather(hidden, positions)); // [M, V]
-  };
-  return { inp, targets, logitsAt, logits: logitsAt(lora, fused) };
+  const hiddenAt = (l: LoraParams | null, o: DecoderOptions) =>
+    op.gather(decoder(cfg, p, l, inp, o).hidden, positions); // [M, H]
+  const head = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight");
+  return { inp, targets, hiddenAt, head };
 }
 
 /** Log-probs graph: outputs `logprobs` and `entropy`, both [M] at the given positions. */
@@ -125,12 +129,20 @@ export function buildLogprobGraph(
   const dtype = o.dtype ?? "float32";
   const g = new Graph("logprobs");
   const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const { logits, targets } = scored(cfg, initializerParams(g, weights, dtype), lora, g, dtype, true);
-  const { logp, lse } = tokenLogprobs(logits, targets);
-  // entropy = lse − Σ p·logits  with p = exp(logits − lse)
-  const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
-  g.output(logp, "logprobs");
-  g.output(op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1])), "entropy");
+  const { hiddenAt, head, targets } = scored(cfg, initializerParams(g, weights, dtype), g, dtype);
+  const hidden = hiddenAt(lora, { fused: true });
+  if (o.vocabChunk === 0) {
+    const logits = op.gemm(hidden, head, { transB: true });
+    const { logp, lse } = tokenLogprobs(logits, targets);
+    // entropy = lse − Σ p·logits  with p = exp(logits − lse)
+    const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
+    g.output(logp, "logprobs");
+    g.output(op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1])), "entropy");
+    return g;
+  }
+  const r = chunkedTokenLogprobs(hidden, head, { targets, chunk: o.vocabChunk, entropy: true });
+  g.output(r.logp, "logprobs");
+  g.output(r.entropy!, "entropy");
   return g;
 }
 
@@ -170,10 +182,21 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   const g = new Graph("grpo");
   const lora = loraInputs(g, cfg, o.lora, dtype);
   const p = initializerParams(g, weights, dtype);
-  const { logits, targets, logitsAt } = scored(cfg, p, lora, g, dtype, false);
+  const { targets, hiddenAt, head } = scored(cfg, p, g, dtype);
   const w = g.input("token_weights", dtype, ["M"]);
   const adv = g.input("advantages", dtype, ["M"]);
-  const { logp, lse } = tokenLogprobs(logits, targets); // [M]
+  // the entropy bonus differentiates the entropy: that needs the [M, V] logits (the chunked path has no
+  // gradient through its entropy), so it takes the unchunked head
+  const chunk = o.entropyCoef ? 0 : (o.vocabChunk ?? 8192);
+  const train: DecoderOptions = { recompute: o.recompute, checkpoint: o.gradientCheckpointing };
+  const logprobsOf = (hidden: Tensor, grad: boolean) =>
+    chunk === 0
+      ? tokenLogprobs(op.gemm(hidden, head, { transB: true }), targets).logp
+      : chunkedTokenLogprobs(hidden, head, { targets, chunk, grad }).logp;
+  const policyHidden = hiddenAt(lora, train);
+  const logits = chunk === 0 ? op.gemm(policyHidden, head, { transB: true }) : null;
+  const full = logits ? tokenLogprobs(logits, targets) : null;
+  const logp = full ? full.logp : logprobsOf(policyHidden, true); // [M]
   const on = op.greater(w, 0); // positions that enter the loss
   const detached = op.stopGradient(logp);
   const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["M"]), detached) : detached;
@@ -187,7 +210,7 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   );
   if (o.beta) {
     const refIn = o.computeRef
-      ? op.stopGradient(tokenLogprobs(logitsAt(null, true), targets).logp) // gradient-free: fused kernels
+      ? op.stopGradient(logprobsOf(hiddenAt(null, { fused: true }), false)) // gradient-free: fused kernels
       : g.input("ref_logprobs", dtype, ["M"]);
     if (o.computeRef) g.output(refIn, "ref_logprobs_out");
     const ref = op.where(on, refIn, detached);
@@ -197,7 +220,10 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   let loss = op.reduceSum(op.mul(perTok, w), [0]);
   if (o.entropyCoef) {
     const ew = g.input("entropy_weights", dtype, ["M"]);
-    loss = op.sub(loss, op.mul(op.reduceSum(op.mul(tokenEntropy(logits, lse), ew), [0]), o.entropyCoef));
+    loss = op.sub(
+      loss,
+      op.mul(op.reduceSum(op.mul(tokenEntropy(logits!, full!.lse), ew), [0]), o.entropyCoef),
+    );
   }
   const params = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
   const grads = gradients(loss, params);
@@ -216,7 +242,9 @@ export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): G
   const dtype = o.dtype ?? "float32";
   const g = new Graph("lm_train");
   const { fn, inputs } = inputParams(g, cfg, dtype);
-  const { logits, targets } = scored(cfg, fn, null, g, dtype, false);
+  const { targets, hiddenAt, head } = scored(cfg, fn, g, dtype);
+  // every weight is trained, the head too: the unchunked head (the chunked one has no weight gradient)
+  const logits = op.gemm(hiddenAt(null, { recompute: true }), head, { transB: true });
   const w = g.input("token_weights", dtype, ["M"]);
   const loss = op.neg(op.reduceSum(op.mul(tokenLogprobs(logits, targets).logp, w), [0]));
   const grads = gradients(loss, inputs);

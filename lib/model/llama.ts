@@ -1,5 +1,6 @@
 /**
- * The Llama-family decoder (Llama, Qwen2 with q/k/v biases, SmolLM) as an ONNX graph. Shapes in comments use
+ * The Llama-family decoder (Llama, Qwen2 with q/k/v biases, Qwen3 with per-head q/k norms, SmolLM) as an ONNX
+ * graph. Shapes in comments use
  * B batch, T query length, P past length, S = P + T key length, H hidden, nh heads, nkv key/value heads,
  * r = nh / nkv, hd head size, I intermediate size, V vocabulary.
  *
@@ -10,6 +11,9 @@
 import { type Dim, type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
 import { rmsNorm, silu, softmax } from "../onnx/composites.ts";
+import { attention, rmsNormFused, swiGlu } from "../onnx/fused.ts";
+import { checkpoint } from "../onnx/checkpoint.ts";
+import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The config fields the graph needs (satisfied by `ModelConfig`). */
 export interface LlamaShape {
@@ -21,9 +25,13 @@ export interface LlamaShape {
   numKvHeads: number;
   headDim: number;
   ropeTheta: number;
+  /** Llama 3 RoPE frequency scaling; every RoPE table must come from `ropeInvFreq` in `inputs.ts` with it. */
+  ropeScaling?: Llama3RopeScaling;
   rmsNormEps: number;
   tieWordEmbeddings: boolean;
   qkvBias: boolean;
+  /** Qwen3: RMSNorm of each query and key head over `headDim` before RoPE (`self_attn.q_norm`/`k_norm`). */
+  qkNorm?: boolean;
 }
 
 /** The seven projections LoRA can target. */
@@ -84,6 +92,10 @@ export function weightShapes(cfg: LlamaShape): Map<string, number[]> {
       if (cfg.qkvBias && (t === "q_proj" || t === "k_proj" || t === "v_proj")) {
         m.set(`${p}self_attn.${t}.bias`, [fout]);
       }
+    }
+    if (cfg.qkNorm) {
+      m.set(p + "self_attn.q_norm.weight", [cfg.headDim]);
+      m.set(p + "self_attn.k_norm.weight", [cfg.headDim]);
     }
   }
   m.set("model.norm.weight", [H]);
@@ -172,39 +184,65 @@ function rope(x: Tensor, cos: Tensor, sin: Tensor, hd: number): Tensor {
   return op.add(op.mul(x, cos), op.mul(rotated, sin));
 }
 
+/** How the decoder's graph is built. */
+export interface DecoderOptions {
+  /** Gradient-free graph: ORT's fused norm and softmax kernels, no VJP (default false). */
+  fused?: boolean;
+  /**
+   * Differentiable graphs: composites with their own VJP (fused-kernel forward; the backward recomputes
+   * softmax, SiLU and the norms from the GEMM outputs it keeps) (default true). False: the primitive
+   * composites, differentiated node by node (every intermediate is kept).
+   */
+  recompute?: boolean;
+  /** Differentiable graphs: keep only each layer's input and recompute the layer in the backward. */
+  checkpoint?: boolean;
+}
+
+type Kernels = {
+  norm: (x: Tensor, w: Tensor, eps: number) => Tensor;
+  attend: (q: Tensor, k: Tensor, v: Tensor, bias: Tensor) => Tensor;
+  glu: (gate: Tensor, up: Tensor) => Tensor;
+};
+
+function fusedNode(op_: string, x: Tensor, w: Tensor[], attrs: Record<string, unknown>): Tensor {
+  return x.graph.node(op_, [x, ...w], [{ dtype: x.dtype, shape: [...x.shape] }], attrs as never)[0];
+}
+
 /**
- * RMSNorm and softmax: the primitive composites (differentiable), or, in gradient-free graphs, ONNX Runtime's
- * fused kernels (`SimplifiedLayerNormalization`, `Softmax`), which have no VJP rule: autodiff through them is a
- * loud error, never a silent wrong gradient.
+ * Norm, attention and SwiGLU: in gradient-free graphs ORT's fused kernels (`SimplifiedLayerNormalization`,
+ * `Softmax`, no VJP rule: autodiff through them is a loud error); in training graphs the composites with
+ * their own VJP (`lib/onnx/fused.ts`), or the primitive composites when `recompute` is false.
  */
-function kernels(fused: boolean) {
+function kernels(o: DecoderOptions): Kernels {
+  if (o.fused) {
+    return {
+      norm: (x, w, eps) =>
+        fusedNode("SimplifiedLayerNormalization", x, [w], { axis: -1, epsilon: { float: eps } }),
+      attend: (q, k, v, bias) =>
+        op.matmul(fusedNode("Softmax", op.add(op.matmul(q, op.transposeLast(k)), bias), [], { axis: -1 }), v),
+      glu: (gate, up) => op.mul(silu(gate), up),
+    };
+  }
+  if (o.recompute ?? true) return { norm: rmsNormFused, attend: attention, glu: swiGlu };
   return {
-    norm: (x: Tensor, w: Tensor, eps: number) =>
-      fused
-        ? x.graph.node("SimplifiedLayerNormalization", [x, w], [{ dtype: x.dtype, shape: [...x.shape] }], {
-          axis: -1,
-          epsilon: { float: eps },
-        })[0]
-        : rmsNorm(x, w, eps),
-    softmax: (x: Tensor) =>
-      fused
-        ? x.graph.node("Softmax", [x], [{ dtype: x.dtype, shape: [...x.shape] }], { axis: -1 })[0]
-        : softmax(x, -1),
+    norm: rmsNorm,
+    attend: (q, k, v, bias) => op.matmul(softmax(op.add(op.matmul(q, op.transposeLast(k)), bias), -1), v),
+    glu: (gate, up) => op.mul(silu(gate), up),
   };
 }
 
 /**
  * Builds the decoder stack up to the final norm. Activations stay 2-D, `[N = B·T, H]`, so every projection is
- * one Gemm on the weight as stored. `fused` picks ORT's fused norm and softmax kernels (gradient-free graphs).
+ * one Gemm on the weight as stored.
  */
 export function decoder(
   cfg: LlamaShape,
   p: ParamFn,
   lora: LoraParams | null,
   inp: DecoderInputs,
-  options: { fused?: boolean } = {},
+  options: DecoderOptions = {},
 ): DecoderOutputs {
-  const { norm, softmax } = kernels(options.fused ?? false);
+  const { norm, attend, glu } = kernels(options);
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, hiddenSize: H } = cfg;
   const r = nh / nkv;
   const bt = op.shapeOf(inp.ids); // [2] = (B, T)
@@ -213,14 +251,17 @@ export function decoder(
   const sin = op.unsqueeze(inp.sin, [2]);
   const bias = op.unsqueeze(inp.bias, [1, 2]); // [B, 1, 1, T, S]
   const present: { k: Tensor; v: Tensor }[] = [];
-  for (let i = 0; i < cfg.numLayers; i++) {
+  const layer = (i: number, xin: Tensor, keep: boolean): Tensor => {
     const L = `model.layers.${i}`;
-    const h = norm(x, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [N, H]
+    const h = norm(xin, p(`${L}.input_layernorm.weight`), cfg.rmsNormEps); // [N, H]
     const qb = cfg.qkvBias;
     const heads = (name: string, n: number) =>
       toHeads(proj(h, p, `${L}.self_attn.${name}`, lora, qb), bt, inp.ids, n, hd);
-    const q = rope(heads("q_proj", nh), cos, sin, hd); // [B, T, nh, hd]
-    const k = rope(heads("k_proj", nkv), cos, sin, hd); // [B, T, nkv, hd]
+    // Qwen3: RMSNorm over hd of each head, before RoPE
+    const qkNorm = (x: Tensor, name: string) =>
+      cfg.qkNorm ? norm(x, p(`${L}.self_attn.${name}.weight`), cfg.rmsNormEps) : x;
+    const q = rope(qkNorm(heads("q_proj", nh), "q_norm"), cos, sin, hd); // [B, T, nh, hd]
+    const k = rope(qkNorm(heads("k_proj", nkv), "k_norm"), cos, sin, hd); // [B, T, nkv, hd]
     const v = heads("v_proj", nkv);
     let kt = op.transpose(k, [0, 2, 1, 3]); // [B, nkv, T, hd]
     let vt = op.transpose(v, [0, 2, 1, 3]);
@@ -228,19 +269,26 @@ export function decoder(
       kt = op.concat([inp.past[i].k, kt], 2); // [B, nkv, S, hd]
       vt = op.concat([inp.past[i].v, vt], 2);
     }
-    present.push({ k: kt, v: vt });
+    if (keep) present.push({ k: kt, v: vt });
     // queries [B, T, nh, hd] -> [B, T, nkv, r, hd] -> [B, nkv, r, T, hd], pre-scaled by 1/sqrt(hd)
     const q5 = op.mul(op.transpose(op.reshape(q, [0, 0, nkv, r, hd]), [0, 2, 3, 1, 4]), 1 / Math.sqrt(hd));
     const k5 = op.unsqueeze(kt, [2]); // [B, nkv, 1, S, hd]
     const v5 = op.unsqueeze(vt, [2]);
-    const scores = op.add(op.matmul(q5, op.transposeLast(k5)), bias); // [B, nkv, r, T, S]
-    const att = op.matmul(softmax(scores), v5); // [B, nkv, r, T, hd]
+    const att = attend(q5, k5, v5, bias); // [B, nkv, r, T, hd]
     const merged = op.reshape(op.transpose(att, [0, 3, 1, 2, 4]), [-1, nh * hd]); // [N, nh*hd]
-    x = op.add(x, proj(merged, p, `${L}.self_attn.o_proj`, lora, false));
-    const h2 = norm(x, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
+    const mid = op.add(xin, proj(merged, p, `${L}.self_attn.o_proj`, lora, false));
+    const h2 = norm(mid, p(`${L}.post_attention_layernorm.weight`), cfg.rmsNormEps);
     const gate = proj(h2, p, `${L}.mlp.gate_proj`, lora, false); // [N, I]
     const up = proj(h2, p, `${L}.mlp.up_proj`, lora, false);
-    x = op.add(x, proj(op.mul(silu(gate), up), p, `${L}.mlp.down_proj`, lora, false)); // [N, H]
+    return op.add(mid, proj(glu(gate, up), p, `${L}.mlp.down_proj`, lora, false)); // [N, H]
+  };
+  for (let i = 0; i < cfg.numLayers; i++) {
+    if (options.checkpoint && !options.fused && !inp.past) {
+      const factors = [...(lora?.modules ?? new Map()).entries()]
+        .filter(([path]) => path.startsWith(`model.layers.${i}.`))
+        .flatMap(([, m]) => [m.a, m.b]);
+      x = checkpoint(([xi]) => layer(i, xi, false), [x, ...factors]);
+    } else x = layer(i, x, true);
   }
   return { hidden: norm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
 }

@@ -7,6 +7,7 @@
  */
 import type { Node, Tensor } from "./graph.ts";
 import * as op from "./ops.ts";
+import { compositeOf, type CompositeRecord } from "./custom_vjp.ts";
 
 /** Gradient of each input (null: none) given the gradients of the outputs (null: zero). */
 export type VjpRule = (node: Node, grads: (Tensor | null)[]) => (Tensor | null)[];
@@ -180,8 +181,30 @@ export function gradients(loss: Tensor, wrt: Tensor[], options: { seed?: Tensor 
     acc.set(t.name, [s]);
     return s;
   };
+  const accumulate = (inputs: Tensor[], gIn: (Tensor | null)[]) =>
+    inputs.forEach((t, j) => {
+      const gi = gIn[j];
+      if (!gi || !live.has(t.name)) return;
+      const list = acc.get(t.name) ?? [];
+      list.push(gi);
+      acc.set(t.name, list);
+    });
+  const done = new Set<CompositeRecord>();
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
+    const c = compositeOf.get(n);
+    if (c) {
+      // A composite with its own derivative: its backward runs once, at its last node; the nodes inside are
+      // never differentiated one by one.
+      if (done.has(c)) continue;
+      done.add(c);
+      const needs = c.inputs.map((t) => live.has(t.name));
+      if (!needs.some(Boolean)) continue;
+      const gOut = c.outputs.map(total);
+      if (gOut.every((x) => x === null)) continue;
+      accumulate(c.inputs, c.backward({ inputs: c.inputs, outputs: c.outputs, attrs: c.attrs, needs }, gOut));
+      continue;
+    }
     if (!n.inputs.some((t) => live.has(t.name))) continue;
     const gOut = n.outputs.map(total);
     if (gOut.every((x) => x === null)) continue;
@@ -193,14 +216,7 @@ export function gradients(loss: Tensor, wrt: Tensor[], options: { seed?: Tensor 
         }); add one to VJP_RULES in lib/onnx/autodiff.ts or wrap it in stopGradient`,
       );
     }
-    const gIn = rule(n, gOut);
-    n.inputs.forEach((t, j) => {
-      const gi = gIn[j];
-      if (!gi || !live.has(t.name)) return;
-      const list = acc.get(t.name) ?? [];
-      list.push(gi);
-      acc.set(t.name, list);
-    });
+    accumulate(n.inputs, rule(n, gOut));
   }
   return wrt.map((t) => total(t) ?? op.zerosLike(t));
 }

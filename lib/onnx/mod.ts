@@ -21,3 +21,8 @@ export { createSession, DEVICES, f32, f64, i64, Session } from "./session.ts";
 export type { Device, HostTensor, SessionOptions } from "./session.ts";
 export { checkGrads } from "./check_grads.ts";
 export type { CheckGradsOptions, CheckGradsResult } from "./check_grads.ts";
+export { attention, chunkedTokenLogprobs, rmsNormFused, swiGlu } from "./fused.ts";
+export type { ChunkedLogprobs } from "./fused.ts";
+export { after, callComposite, COMPOSITE_RULES, customVjp } from "./custom_vjp.ts";
+export type { CompositeBackward, CompositeContext, CompositeRule } from "./custom_vjp.ts";
+export { checkpoint } from "./checkpoint.ts";

@@ -80,7 +80,8 @@ export class Writer {
     this.tag(field, 2);
     this.varint(sub.length);
     this.#flushScratch();
-    this.chunks.push(...sub.chunks);
+    // a loop, not push(...chunks): a large graph has more chunks than a call may take arguments
+    for (const c of sub.chunks) this.chunks.push(c);
     this.length += sub.length;
   }
 

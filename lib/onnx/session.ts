@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import type { Graph } from "./graph.ts";
 import { UserError } from "../util/errors.ts";
+import { notice } from "../util/notices.ts";
 
 /** Where graphs run. */
 export type Device = "auto" | "cuda" | "cpu";
@@ -32,6 +33,11 @@ export interface SessionOptions {
   prepack?: boolean;
   /** Keep ORT's CPU arena (default true); false returns activation memory to the system after each run. */
   memArena?: boolean;
+  /**
+   * ORT's memory pattern (default true): from the second run of a shape on, one block planned for all
+   * intermediates. With the arena it comes on top of the blocks the first run left in the arena.
+   */
+  memPattern?: boolean;
 }
 
 /** A host tensor fed to or returned from a session. */
@@ -53,7 +59,6 @@ export function i64(data: BigInt64Array | number[], dims: readonly number[]): or
   return new ort.Tensor("int64", arr, dims);
 }
 
-let cudaNoticeShown = false;
 let cudaBroken: string | null = null;
 
 /** A compiled graph ready to run. */
@@ -101,10 +106,11 @@ export class Session {
   }
 }
 
-const TWO_GB = 2 ** 31 - 2 ** 24;
+/** Graphs with this many bytes of initializers or more go to ONNX Runtime as a file plus external data. */
+const EXTERNAL_ABOVE = 2 ** 31 - 2 ** 24;
 
-async function modelSource(graph: Graph): Promise<Uint8Array | string> {
-  if (graph.initializerBytes() < TWO_GB) return graph.toBytes();
+async function modelSource(graph: Graph): Promise<{ src: Uint8Array | string; dir?: string }> {
+  if (graph.initializerBytes() < EXTERNAL_ABOVE) return { src: graph.toBytes() };
   const dir = await Deno.makeTempDir({ prefix: "grpo-onnx-" });
   const dataName = "weights.bin";
   const file = await Deno.open(join(dir, dataName), { write: true, create: true });
@@ -117,7 +123,7 @@ async function modelSource(graph: Graph): Promise<Uint8Array | string> {
   file.close();
   const path = join(dir, "model.onnx");
   await Deno.writeFile(path, bytes);
-  return path;
+  return { src: path, dir };
 }
 
 /** Compiles `graph` into a session on the requested device. */
@@ -131,9 +137,23 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
     ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
+    ...(options.memPattern === false ? { enableMemPattern: false } : {}),
     ...(options.prepack === false ? { extra: { session: { disable_prepacking: "1" } } } : {}),
   };
-  const src = await modelSource(graph);
+  const { src, dir } = await modelSource(graph);
+  try {
+    return await createFrom(src, device, base);
+  } finally {
+    // ORT has read (or mapped) the weights by now; the files are not needed again
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function createFrom(
+  src: Uint8Array | string,
+  device: Device,
+  base: ort.InferenceSession.SessionOptions,
+): Promise<Session> {
   const make = (eps: string[]) =>
     typeof src === "string"
       ? ort.InferenceSession.create(src, { ...base, executionProviders: eps })
@@ -150,10 +170,7 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
       throw new UserError(`device "cuda" requested but the CUDA execution provider failed to load: ${msg}`);
     }
     cudaBroken = msg;
-    if (!cudaNoticeShown) {
-      cudaNoticeShown = true;
-      console.error(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
-    }
+    notice(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
     return new Session(await make(["cpu"]), "cpu");
   } finally {
     ort.env.logLevel = level;

@@ -1,0 +1,281 @@
+/**
+ * The scale table (`deno task bench --scale`): one GRPO step and sampled decoding on random-weight models of
+ * real shapes, from SmolLM2-135M to Llama-3.2-1B, on the study's batch (8 sequences × (128 prompt + 256
+ * completion) tokens, LoRA r = 16 on all seven projections, β = 0.04). Each model runs in its own process, so
+ * its peak RSS (VmHWM) is its own.
+ * @module
+ */
+import { join } from "node:path";
+import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.ts";
+import { CausalLM } from "../lib/model/causal_lm.ts";
+import { LORA_TARGETS } from "../lib/model/llama.ts";
+import { initLora } from "../lib/model/lora.ts";
+import { Rng } from "../lib/util/rng.ts";
+import { UserError } from "../lib/util/errors.ts";
+import { peakRssBytes } from "./limits.ts";
+import { estimateGrpoMemory } from "../lib/model/memory.ts";
+
+/** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
+function resetPeakRss(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One shape of the table (HF `config.json` fields). */
+export interface ScaleShape {
+  name: string;
+  config: RandomModelConfig & Record<string, unknown>;
+  /** Run with full per-layer checkpointing (TRL's `gradient_checkpointing`). */
+  checkpointing: boolean;
+}
+
+/** The shapes, smallest first. */
+export const SCALE_SHAPES: ScaleShape[] = [
+  {
+    name: "SmolLM2-135M",
+    config: {
+      vocab_size: 49152,
+      hidden_size: 576,
+      intermediate_size: 1536,
+      num_hidden_layers: 30,
+      num_attention_heads: 9,
+      num_key_value_heads: 3,
+      tie_word_embeddings: true,
+    },
+    checkpointing: false,
+  },
+  {
+    name: "SmolLM2-360M",
+    config: {
+      vocab_size: 49152,
+      hidden_size: 960,
+      intermediate_size: 2560,
+      num_hidden_layers: 32,
+      num_attention_heads: 15,
+      num_key_value_heads: 5,
+      tie_word_embeddings: true,
+    },
+    checkpointing: false,
+  },
+  {
+    name: "Qwen2.5-0.5B",
+    config: {
+      model_type: "qwen2",
+      vocab_size: 151936,
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+    },
+    checkpointing: false,
+  },
+  {
+    name: "Qwen3-0.6B",
+    config: {
+      model_type: "qwen3",
+      vocab_size: 151936,
+      hidden_size: 1024,
+      intermediate_size: 3072,
+      num_hidden_layers: 28,
+      num_attention_heads: 16,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      tie_word_embeddings: true,
+    },
+    checkpointing: false,
+  },
+  {
+    name: "Llama-3.2-1B",
+    config: {
+      vocab_size: 128256,
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      num_hidden_layers: 16,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      tie_word_embeddings: true,
+    },
+    checkpointing: true,
+  },
+];
+
+/** The batch of the table. */
+export const SCALE_WORK = { batch: 8, prompt: 128, completion: 256, rank: 16, alpha: 32, beta: 0.04 };
+
+/** Writes the random model of `shape` under `dir` (once) and returns its folder. */
+async function ensureScaleModel(shape: ScaleShape, dir: string): Promise<string> {
+  const modelDir = join(dir, shape.name);
+  if (!(await Deno.stat(join(modelDir, "model.safetensors")).then(() => true, () => false))) {
+    console.error(`scale: writing a random ${shape.name} into ${modelDir}`);
+    await writeRandomModel(modelDir, { ...shape.config, seed: 0 });
+  }
+  return modelDir;
+}
+
+/** One row of `scale` in `--json`. */
+export interface ScaleRow {
+  name: string;
+  params: number;
+  gradient_checkpointing: boolean;
+  load_s: number;
+  /** Peak RSS from loading through the GRPO steps, decoding excluded (its session is released first). */
+  peak_rss_bytes: number;
+  /** Peak RSS while loading and decoding. */
+  decode_peak_rss_bytes: number;
+  /** The on-paper peak (`lib/model/memory.ts`), with the host's copy of the weights. */
+  estimate_bytes: number;
+  train_step_s: number;
+  decode_tokens_per_s: number;
+}
+
+/**
+ * Runs one shape in this process: writes the random model (once), loads it, decodes 8 × `completion` new
+ * tokens after 128-token prompts, then times GRPO steps (the first builds the session; the last is reported).
+ */
+export async function runScaleShape(
+  name: string,
+  options: { dir: string; threads: number; steps: number; checkpointing?: boolean },
+): Promise<ScaleRow> {
+  const shape = SCALE_SHAPES.find((s) => s.name === name);
+  if (!shape) {
+    throw new UserError(
+      `unknown scale shape "${name}" (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
+    );
+  }
+  const modelDir = await ensureScaleModel(shape, options.dir);
+  resetPeakRss();
+  const checkpointing = options.checkpointing ?? shape.checkpointing;
+  const t0 = performance.now();
+  const model = await CausalLM.load(modelDir, {
+    device: "cpu",
+    threads: options.threads,
+    tokenizer: false,
+    gradientCheckpointing: checkpointing,
+  });
+  const loadS = (performance.now() - t0) / 1000;
+  const params = [...model.weights.values()].reduce((a, w) => a + w.data.length, 0);
+  const { batch: B, prompt: P, completion: C } = SCALE_WORK;
+  const rng = new Rng(1);
+  const V = model.config.vocabSize;
+  const prompts = Array.from({ length: B }, () => Array.from({ length: P }, () => 2 + rng.int(V - 2)));
+  const td = performance.now();
+  const gen = await model.generate(prompts, { maxNewTokens: C, rng, stopAtEos: false });
+  const decodeRate = gen.tokens.reduce((a, t) => a + t.length, 0) / ((performance.now() - td) / 1000);
+  console.error(`  ${name}: decode ${decodeRate.toFixed(1)} tokens/s`);
+  await model.release(); // the decode session's copy of the weights goes before training
+  const decodePeak = peakRssBytes();
+  resetPeakRss();
+  const T = P + C;
+  const ids: number[] = [], mask: number[] = [], weights: number[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      ids.push(t < P ? prompts[b][t] : gen.tokens[b][t - P]);
+      mask.push(1);
+      weights.push(t >= P - 1 && t < T - 1 ? 1 / (B * C) : 0); // next-token alignment: position t scores t+1
+    }
+  }
+  const spec = { r: SCALE_WORK.rank, alpha: SCALE_WORK.alpha, targets: [...LORA_TARGETS] };
+  const adapter = initLora(model.config, spec, { seed: 2, baseModel: modelDir });
+  for (const t of adapter.tensors.values()) {
+    for (let i = 0; i < t.data.length; i++) t.data[i] = 0.01 * rng.normal();
+  }
+  const advantages = Array.from({ length: B }, () => rng.normal());
+  let stepS = 0;
+  for (let i = 0; i < options.steps; i++) {
+    const ts = performance.now();
+    await model.grpoStep({ ids, mask, batch: B, length: T }, {
+      lora: adapter,
+      tokenWeights: weights,
+      advantages,
+      beta: SCALE_WORK.beta,
+      epsilon: 0.2,
+      epsilonHigh: 0.28,
+    });
+    stepS = (performance.now() - ts) / 1000;
+    console.error(
+      `  ${name}: train step ${i}${i === 0 ? " (builds the session)" : ""}: ${stepS.toFixed(1)} s`,
+    );
+  }
+  await model.release();
+  return {
+    name,
+    params,
+    gradient_checkpointing: checkpointing,
+    load_s: loadS,
+    peak_rss_bytes: peakRssBytes(),
+    decode_peak_rss_bytes: decodePeak,
+    estimate_bytes: estimateGrpoMemory(model.config, {
+      batch: B,
+      seqLen: T,
+      scored: C,
+      rank: SCALE_WORK.rank,
+      weightBytes: 4,
+      activationBytes: 4,
+      checkpointing,
+      extraWeightCopies: 1,
+    }).total,
+    train_step_s: stepS,
+    decode_tokens_per_s: decodeRate,
+  };
+}
+
+/** The markdown table of `rows`. */
+export function formatScale(rows: ScaleRow[], pending: string[]): string {
+  const lines = [
+    "| model | params | checkpointing | load (s) | peak RSS, train (GB) | on paper (GB) | peak RSS, decode (GB) | GRPO step (s) | decode (tokens/s) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const gb = (b: number) => (b / 1e9).toFixed(2);
+    const mode = r.gradient_checkpointing ? "full" : "selective";
+    const cells = [
+      r.name,
+      `${(r.params / 1e6).toFixed(0)} M`,
+      mode,
+      r.load_s.toFixed(1),
+      gb(r.peak_rss_bytes),
+    ];
+    cells.push(r.estimate_bytes ? gb(r.estimate_bytes) : "—");
+    cells.push(gb(r.decode_peak_rss_bytes), r.train_step_s.toFixed(1), r.decode_tokens_per_s.toFixed(1));
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  for (const p of pending) lines.push(`| ${p} | pending | — | — | — | — | — | — | — |`);
+  return lines.join("\n");
+}
+
+/** Shapes listed as pending (none: Qwen3's q/k norms are in the decoder). */
+export const PENDING_SHAPES: string[] = [];
+
+/**
+ * Runs every shape (or those in `only`), each in a child process (`bench.ts --scale-one`), and returns the rows.
+ */
+export async function runScale(
+  options: { dir: string; threads: number; steps: number; only?: string[] },
+): Promise<
+  ScaleRow[]
+> {
+  const rows: ScaleRow[] = [];
+  for (const shape of SCALE_SHAPES) {
+    if (options.only && !options.only.includes(shape.name)) continue;
+    await ensureScaleModel(shape, options.dir); // here, so the child's peak RSS starts at loading
+    const out = join(options.dir, `${shape.name}.json`);
+    const bench = new URL("./bench.ts", import.meta.url).pathname;
+    const args = ["run", "-A", bench, "--scale-one", shape.name, "--json", out, "--dir", options.dir];
+    args.push("--threads", String(options.threads), "--repeat", String(options.steps));
+    console.error(`scale: ${shape.name}`);
+    const r = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })
+      .output();
+    if (!r.success) {
+      console.error(`scale: ${shape.name} failed (exit ${r.code}); left out of the table`);
+      continue;
+    }
+    rows.push(JSON.parse(await Deno.readTextFile(out)) as ScaleRow);
+  }
+  return rows;
+}
