@@ -1,6 +1,10 @@
 /**
- * `deno task eval-math --model DIR [--adapter DIR] [--dataset synthetic|gsm8k|PATH] [--n 200] [--device cpu]`
- * Greedy accuracy on math problems. The last line is exactly `accuracy: <fraction> (<correct>/<n>)`.
+ * `deno task eval-math --model DIR [--adapter DIR] [--dataset synthetic|gsm8k|PATH] [--n 200] [--device cpu]
+ *  [--samples 4] [--temperature 1] [--seed 0]`
+ * Held-out math metrics with 95 % Wilson intervals: strict greedy accuracy (answer only from the
+ * `<answer>…</answer>` slot), lenient greedy accuracy (fallback chain), format rate and mean@k (k samples per
+ * problem at `--temperature`; `--samples 0` skips them). The last line is exactly
+ * `accuracy: <fraction> (<correct>/<n>)`, the strict accuracy.
  * `synthetic` is the tiny model's 200 held-out generated problems; `gsm8k` the GSM8K test split from the hub
  * (or `../shared/data/gsm8k/test.jsonl` when present); a path is a local GSM8K-style `.jsonl`.
  * @module
@@ -8,7 +12,7 @@
 import { CausalLM, loadLora } from "../lib/model/mod.ts";
 import { loadGsm8k, type MathExample } from "../lib/data/mod.ts";
 import { heldOutProblems } from "../lib/pretrain/mod.ts";
-import { evaluateMath, formatAccuracy } from "../lib/eval/mod.ts";
+import { evaluateMath, formatAccuracy, formatMathReport } from "../lib/eval/mod.ts";
 import { parseFlags, runMain, UserError } from "../lib/util/mod.ts";
 import type { Device } from "../lib/onnx/mod.ts";
 
@@ -31,12 +35,23 @@ await runMain(async () => {
     n: { type: "string", default: "200" },
     device: { type: "string", default: "auto" },
     "max-new-tokens": { type: "string", default: "128" },
+    samples: { type: "string", default: "4" },
+    temperature: { type: "string", default: "1" },
+    seed: { type: "string", default: "0" },
   });
   const n = Number(values.n);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--n must be a positive integer, got "${values.n}"`);
   const maxNew = Number(values["max-new-tokens"]);
   if (!Number.isInteger(maxNew) || maxNew < 1) {
     throw new UserError(`--max-new-tokens must be a positive integer, got "${values["max-new-tokens"]}"`);
+  }
+  const k = Number(values.samples), temperature = Number(values.temperature), seed = Number(values.seed);
+  if (!Number.isInteger(k) || k < 0) {
+    throw new UserError(`--samples must be a non-negative integer, got "${values.samples}"`);
+  }
+  if (!(temperature > 0)) throw new UserError(`--temperature must be > 0, got "${values.temperature}"`);
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new UserError(`--seed must be a non-negative integer, got "${values.seed}"`);
   }
   const model = await CausalLM.load(values.model!, { device: values.device as Device });
   const lora = values.adapter ? await loadLora(values.adapter, model.config) : null;
@@ -46,7 +61,15 @@ await runMain(async () => {
       lora ? ` + ${values.adapter}` : ""
     }`,
   );
-  const r = await evaluateMath(model, probs, { lora, maxNewTokens: maxNew, progress: true });
+  const r = await evaluateMath(model, probs, {
+    lora,
+    maxNewTokens: maxNew,
+    progress: true,
+    samples: k,
+    temperature,
+    seed,
+  });
   await model.release();
+  for (const line of formatMathReport(r)) console.log(line);
   console.log(formatAccuracy(r));
 });

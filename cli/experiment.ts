@@ -1,5 +1,5 @@
 /**
- * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the six experiments.
+ * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the experiments.
  * Values are parsed as JSON when they parse (`--param lora={"r":8}`, `--param reward_weights=[1,0.5]`),
  * else taken as strings; `lora.r=8` sets one LoRA field. An unknown option → an error naming it.
  * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
@@ -14,6 +14,7 @@ import {
   GRPO_DEFAULTS,
 } from "../lib/grpo/mod.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
+import { describeRewards } from "../lib/rewards/mod.ts";
 import { formatValue, parseKeyValue, runMain, UserError } from "../lib/util/mod.ts";
 import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
 
@@ -78,9 +79,10 @@ if (import.meta.main) {
           ...presetValues,
         }
         : presetValues;
-      const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
-        id ? ` (defaults of ${id})` : ""
-      }:\n${formatConfigHelp(defaults)}`;
+      const text =
+        `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\nrewards (reward_funcs):\n${describeRewards()}\n\noptions${
+          id ? ` (defaults of ${id})` : ""
+        }:\n${formatConfigHelp(defaults)}`;
       if (help) return console.log(text);
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }
@@ -92,11 +94,21 @@ if (import.meta.main) {
       r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
     );
     if (last) {
-      const k = last["eval/accuracy"] !== undefined ? "eval/accuracy" : "eval/judge_score";
-      const first = result.rows.find((r) => r[k] !== undefined)!;
-      console.error(
-        `${k}: ${formatValue(first[k])} at step ${first.step} → ${formatValue(last[k])} at step ${last.step}`,
-      );
+      const keys = last["eval/accuracy"] !== undefined
+        ? ["eval/accuracy", "eval/accuracy_lenient", "eval/format_rate", "eval/mean_at_k"]
+        : ["eval/judge_score", "eval/reference_overlap", "eval/mean_length"];
+      for (const k of keys.filter((k) => last[k] !== undefined)) {
+        const first = result.rows.find((r) => r[k] !== undefined)!;
+        const ci = (r: Record<string, number>) =>
+          r[`${k}_ci_low`] !== undefined
+            ? ` [${formatValue(r[`${k}_ci_low`])}, ${formatValue(r[`${k}_ci_high`])}]`
+            : "";
+        console.error(
+          `${k}: ${formatValue(first[k])}${ci(first)} at step ${first.step} → ${formatValue(last[k])}${
+            ci(last)
+          } at step ${last.step}`,
+        );
+      }
       const evals = await loadEvalRecords(await loadRuns(result.outputDir, { allowEmpty: true }));
       for (const c of pairedVsBase(evals.runs)) console.error(pairedSentence(c));
     }

@@ -1,9 +1,15 @@
 /**
  * `deno task pretrain [--out data/tiny] [--steps 3000] [--batch 24] [--lr 2e-3] [--seed 0] [--vocab 1024]
- *  [--eval-every 250] [--stop-at 0.45] [--init DIR]`  (`--init` continues training an existing tiny model)
+ *  [--eval-every 250] [--stop-at 0.45] [--stage2-steps 500] [--stage2-lr 0.001] [--tagged-share 0.4]
+ *  [--init DIR]`
  * Builds the embedded tiny model from nothing: generates the corpus, trains a BPE tokenizer, initializes a
- * Llama-architecture model and trains it with the project's own engine, then measures greedy accuracy on 200
- * held-out generated problems and writes the Hugging Face folder (config, safetensors, tokenizer, README).
+ * Llama-architecture model and trains it with the project's own engine in two stages: stage 1 (`--steps`) on
+ * answers all in the requested `<reasoning>…<answer>N</answer>` format, stage 2 (`--stage2-steps`) on the same
+ * problems with answers in mixed styles (`--tagged-share` of them in the requested format). Then measures
+ * strict and lenient greedy accuracy, format rate and mean@4 on 200 held-out generated problems and writes the
+ * Hugging Face folder (config, safetensors, tokenizer, README with the numbers, pretrain_log.json).
+ * `--init DIR` starts from DIR's tokenizer and weights; `--init DIR --steps 0` runs stage 2 only, on weights
+ * that stage 1 made earlier (its log is carried over from DIR's pretrain_log.json).
  * @module
  */
 import { join } from "node:path";
@@ -16,6 +22,7 @@ import {
   type PretrainOptions,
   TINY_SIZES,
   tinyConfigJson,
+  tinyReadme,
   type TinySizes,
   tokenizePair,
 } from "../lib/pretrain/mod.ts";
@@ -28,12 +35,13 @@ import {
   writeSafetensors,
   writeTokenizerFiles,
 } from "../lib/model/mod.ts";
-import { evaluateMath, formatAccuracy } from "../lib/eval/mod.ts";
+import { evaluateMath, formatAccuracy, formatMathReport } from "../lib/eval/mod.ts";
 import {
   formatDuration,
   numberFlag,
   parseFlags,
   runMain,
+  UserError,
   writeFileAtomic,
   writeJsonAtomic,
 } from "../lib/util/mod.ts";
@@ -52,6 +60,9 @@ await runMain(async () => {
     "stop-at": { type: "string", default: "0.45" },
     threads: { type: "string", default: "2" },
     init: { type: "string" },
+    "stage2-steps": { type: "string", default: "500" },
+    "stage2-lr": { type: "string", default: "0.001" },
+    "tagged-share": { type: "string", default: "0.4" },
   });
   const t0 = performance.now();
   const seed = num(values.seed, "seed");
@@ -134,63 +145,78 @@ await runMain(async () => {
     evaluate: (m, problems) => evaluateMath(m, problems, { maxNewTokens: 96 }),
     stopAtAccuracy: num(values["stop-at"], "stop-at") || undefined,
   };
-  const log = await pretrain(model, data, opts);
+  const t1 = performance.now();
+  const log = opts.steps > 0 ? await pretrain(model, data, opts) : [];
+  const stage1Minutes = (performance.now() - t1) / 60000;
   await model.release();
-  const r = await evaluateMath(model, finalEval, { maxNewTokens: 128, progress: true });
+  // stage 2: the same problems with answers in mixed styles, so the model follows the format only sometimes
+  const share = num(values["tagged-share"], "tagged-share");
+  if (!(share >= 0 && share <= 1)) throw new UserError(`--tagged-share must be in [0, 1], got ${share}`);
+  const corpus2 = buildCorpus({ seed, taggedShare: share }, finalEval);
+  const data2 = corpus2.map((p) => tokenizePair(tok, p));
+  const opts2: PretrainOptions = {
+    ...opts,
+    steps: num(values["stage2-steps"], "stage2-steps"),
+    lr: num(values["stage2-lr"], "stage2-lr"),
+    warmup: 20,
+    seed: seed + 1,
+    evalEvery: Math.min(opts.evalEvery, 100),
+    stopAtAccuracy: undefined,
+  };
+  console.error(`[pretrain] stage 2: ${opts2.steps} steps, ${100 * share}% tagged answers`);
+  const t2 = performance.now();
+  const log2 = opts2.steps > 0 ? await pretrain(model, data2, opts2) : [];
+  const stage2Minutes = (performance.now() - t2) / 60000;
+  await model.release();
+  const r = await evaluateMath(model, finalEval, { maxNewTokens: 128, progress: true, samples: 4, seed });
   const minutes = (performance.now() - t0) / 60000;
   await writeSafetensors(join(stage, "model.safetensors"), weights, { metadata: { format: "pt" } });
+  // stage 1 not run here: carry the log of the stage 1 that made the starting weights
+  const earlier = values.init && opts.steps === 0 ? await stage1Log(values.init) : null;
+  const stage1 = earlier ??
+    { options: { ...opts, evalProblems: undefined, evaluate: undefined }, log, minutes: stage1Minutes };
   await writeJsonAtomic(join(stage, "pretrain_log.json"), {
-    options: { ...opts, evalProblems: undefined, evaluate: undefined },
-    log,
+    stage1: earlier ? { ...earlier, from: values.init } : stage1,
+    stage2: {
+      options: { ...opts2, evalProblems: undefined, evaluate: undefined, taggedShare: share },
+      log: log2,
+      minutes: stage2Minutes,
+    },
   });
   await writeFileAtomic(
     join(stage, "README.md"),
-    readme({ sizes, nParams, opts, steps: log.length, r, minutes, init: values.init }),
+    tinyReadme({
+      command: `deno task pretrain${Deno.args.length ? " " + Deno.args.join(" ") : ""}`,
+      sizes,
+      nParams,
+      stage1: { options: stage1.options, steps: stage1.log.length, minutes: stage1.minutes },
+      stage1From: earlier ? values.init : undefined,
+      stage2: { options: opts2, steps: log2.length, minutes: stage2Minutes, taggedShare: share },
+      evaluation: { n: r.n, k: r.k, report: formatMathReport(r) },
+      minutes,
+    }),
   );
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.rename(stage, out);
   console.error(`[pretrain] wrote ${out} in ${formatDuration(minutes * 60)}`);
+  for (const line of formatMathReport(r)) console.error(line);
   console.log(formatAccuracy(r));
 });
 
-function readme(a: {
-  sizes: typeof TINY_SIZES & { vocabSize: number };
-  nParams: number;
-  opts: PretrainOptions;
-  steps: number;
-  r: { accuracy: number; correct: number; n: number };
-  minutes: number;
-  init?: string;
-}): string {
-  const cont = a.init
-    ? `\n\nThis stage continued training the model previously in \`${a.init}\` (\`deno task pretrain --init ${a.init}\`);\n\`pretrain_log.json\` holds this stage's log.`
-    : "";
-  return `# The embedded tiny model
-
-A Llama-architecture causal LM in the Hugging Face layout (\`config.json\`, \`model.safetensors\`,
-\`tokenizer.json\`, \`tokenizer_config.json\` with a chat template, \`generation_config.json\`), made entirely by this
-project so that experiments, notebooks and CI run offline.
-
-## How it was made
-\`deno task pretrain${Deno.args.length ? " " + Deno.args.join(" ") : ""}\` (${
-    a.minutes.toFixed(1)
-  } minutes on this machine's CPU with 2 threads):
-1. Generated a corpus (seed ${a.opts.seed}): GSM8K-style word problems with 1–3 arithmetic steps answered as
-   \`<reasoning>…</reasoning>\\n<answer>N</answer>\`, and short instruction → response dialogues (\`lib/data/generated.ts\`).
-2. Trained a BPE tokenizer on it (${a.sizes.vocabSize} tokens; digits are single tokens; \`lib/model/bpe.ts\`).
-3. Trained every weight with the project's own ONNX engine (\`lib/pretrain/train.ts\`): next-token loss on the
-   assistant completions, AdamW (lr ${a.opts.lr}, warmup ${a.opts.warmup}, cosine to ${a.opts.minLrRatio}×, weight decay
-   ${a.opts.weightDecay}), batch ${a.opts.batchSize}, ${a.steps} steps (early stop once held-out accuracy reached
-   ${a.opts.stopAtAccuracy ?? "—"} on 100 problems).${cont}
-
-Architecture: ${a.sizes.numLayers} layers, hidden ${a.sizes.hiddenSize}, MLP ${a.sizes.intermediateSize}, ${a.sizes.numHeads} heads
-(${a.sizes.numKvHeads} key/value heads), tied embeddings, ${(a.nParams / 1e6).toFixed(2)} M parameters.
-
-## Measured accuracy
-Greedy accuracy on 200 held-out generated problems (never in the corpus):
-**${(100 * a.r.accuracy).toFixed(1)}%** (${a.r.correct}/${a.r.n}). Reproduce with
-\`deno task eval-math --model data/tiny\`.
-
-It is meant to be weak: good enough that GRPO gets reward signal, with room to improve.
-`;
+/** Stage 1's options and log from a tiny model folder's `pretrain_log.json` (either layout), else a UserError. */
+async function stage1Log(
+  dir: string,
+): Promise<{ options: PretrainOptions; log: unknown[]; minutes: number | null }> {
+  const path = join(dir, "pretrain_log.json");
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new UserError(
+      `${path}: cannot read stage 1's log (${(e as Error).message}); run stage 1 (--steps > 0)`,
+    );
+  }
+  const s = (j.stage1 ?? j) as { options?: PretrainOptions; log?: unknown[]; minutes?: number };
+  if (!s.options || !Array.isArray(s.log)) throw new UserError(`${path}: no stage 1 options and log in it`);
+  return { options: s.options, log: s.log, minutes: s.minutes ?? null };
 }

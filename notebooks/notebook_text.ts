@@ -27,8 +27,11 @@ export const EXPERIMENT_TEXT: Record<string, { title: string; reward: string; st
       title: "math_hard: all-or-nothing correctness",
       reward: `Each completion to a GSM8K-style word problem gets two rewards, summed:
 
-- **math_hard** = 2 when the extracted answer (the text in the last \`<answer>…</answer>\`, else the last
-  number) equals the gold answer (as a normalized string or within 0.01), else 0;
+- **math_hard** = 2 when the answer read from the \`<answer>…</answer>\` slot (the text in the last closed
+  pair) equals the gold answer (as a normalized string or within 0.01), else 0. This is the original study's
+  strict rule: an answer written any other way ("The answer is 8.", \`#### 8\`, a bare number) scores 0. The
+  lenient reading (the last \`<answer>\`, else \`#### N\`, else the last number) is the separate reward
+  **math_hard_lenient**;
 - **format** = 0.25 for a closed \`<reasoning>…</reasoning>\` pair + 0.25 for a closed \`<answer>…</answer>\` pair.
 
 r = 2·[answer = gold] + 0.25·[reasoning tags] + 0.25·[answer tags], between 0 and 2.5. GRPO samples
@@ -42,8 +45,12 @@ about 1.1 over the first ten steps, i.e. the 3B model answered roughly half the 
       look:
         `- **Training reward** and **math_hard vs format**: the format reward is usually learned first (it is
   dense); correctness follows only if some completions in a group are right.
-- **Held-out accuracy** (\`eval/accuracy\`, greedy, problems never trained on) at step 0 and at the end: the
-  measure that matters; training reward can rise without it.
+- **Held-out metrics** (problems never trained on) at step 0, every \`eval_steps\` and at the end, each with
+  its 95 % Wilson interval in \`metrics.jsonl\`: \`eval/accuracy\` (strict, greedy, \`<answer>\` slot only),
+  \`eval/accuracy_lenient\` (the same greedy answers read by the fallback chain), \`eval/format_rate\` (share of
+  answers in the requested format) and \`eval/mean_at_k\` (mean strict accuracy of \`eval_num_samples\`
+  samples per problem at the training temperature). Strict accuracy rising while lenient stays flat means the
+  policy learned the format, not the arithmetic; training reward can rise without any of them.
 - **Completion length** and **KL**: a collapse to very short answers, or a drift far from the base model.`,
     },
     math_perplexity: {
@@ -91,7 +98,10 @@ well above the first ten (about 150). Longer answers did not earn more passes.`,
         `- **Reward** against **completion length**: length rising while reward is flat is the pattern the study
   showed; the integrity check \`length_blowup\` fires on it.
 - **Judge fallback share**: when it is above 0, part of the reward came from the overlap heuristic, not Gemini.
-- **Held-out judge score** (\`eval/judge_score\`, 0–10) at the start and the end.`,
+- **Held-out judge score** (\`eval/judge_score\`, 0–10) at the start and the end, beside two judge-free
+  measures of the same greedy answers: \`eval/reference_overlap\` (mean ROUGE-L F1 against the reference
+  response) and \`eval/mean_length\` (tokens). A judge score that rises while overlap falls and length grows
+  is a length-hacking policy.`,
     },
     dialogue_perplexity: {
       title: "dialogue_perplexity: fluency under a separate frozen model",
@@ -123,7 +133,8 @@ export const SOFT_TEXT = {
   reward: `This notebook trains two experiments one after the other and compares them.
 
 - **math_soft** = 2 · (1 − min(|answer − gold| / |gold|, 1)) (partial credit by relative error; absolute error
-  when gold is 0; 0 when no number can be read), plus **format** (0.25 per closed tag pair).
+  when gold is 0), with the answer read only from the \`<answer>…</answer>\` slot as in math_hard (0 when
+  there is no slot or no number in it), plus **format** (0.25 per closed tag pair).
 - **dialogue_soft** = judge score / 5 (0–10 → 0–2), the judge being Gemini or its counted overlap fallback (see
   DialogueHard for \`GEMINI_API_KEY\`).
 

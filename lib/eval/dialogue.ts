@@ -2,6 +2,8 @@
  * Greedy dialogue evaluation: the policy answers each held-out instruction (greedy decoding), the
  * judge scores every answer 0–10 against the instruction and the reference response, and the mean
  * score is reported with per-sample details and where each score came from (judge, cache, fallback).
+ * Beside the judge, two judge-free measures make a length-hacking policy visible: the mean ROUGE-L F1
+ * of each response against its reference ({@linkcode rougeL}) and the mean response length in tokens.
  * @module
  */
 import type { CausalLM, LoraAdapter } from "../model/mod.ts";
@@ -21,6 +23,10 @@ export interface DialogueSample {
   score: number;
   /** Where the score came from. */
   source: JudgeScore["source"];
+  /** ROUGE-L F1 of the response against the reference, 0–1. */
+  overlap: number;
+  /** Response length in tokens. */
+  tokens: number;
 }
 
 /** Options of {@linkcode evaluateDialogue}. */
@@ -43,8 +49,38 @@ export interface DialogueEvaluation {
   n: number;
   /** How many scores came from each source. */
   sources: Record<JudgeScore["source"], number>;
+  /** Mean ROUGE-L F1 against the references, 0–1 (0 for no examples). */
+  overlap: number;
+  /** Mean response length in tokens (0 for no examples). */
+  meanTokens: number;
   /** Every example with its response and score. */
   samples: DialogueSample[];
+}
+
+/** Lower-cased word and number tokens of `text` (punctuation dropped), as ROUGE tokenizes. */
+export function rougeTokens(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * ROUGE-L F1 (Lin 2004, β = 1) of `candidate` against `reference`: the longest common subsequence of their
+ * word tokens, as precision and recall, combined by their harmonic mean. 0 when either has no tokens.
+ */
+export function rougeL(candidate: string, reference: string): number {
+  const a = rougeTokens(candidate), b = rougeTokens(reference);
+  if (!a.length || !b.length) return 0;
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (const x of a) {
+    const cur = new Array<number>(b.length + 1).fill(0);
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = x === b[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
+    }
+    prev = cur;
+  }
+  const lcs = prev[b.length];
+  if (lcs === 0) return 0;
+  const p = lcs / a.length, r = lcs / b.length;
+  return (2 * p * r) / (p + r);
 }
 
 /** The user-turn text of an example, as the judge sees it. */
@@ -65,6 +101,7 @@ export async function evaluateDialogue(
     }
   }
   const tok = model.tok;
+  const eos = new Set(tok.eosTokenIds);
   const samples: DialogueSample[] = [];
   const sources: Record<JudgeScore["source"], number> = { judge: 0, cache: 0, fallback: 0 };
   for (let s = 0; s < examples.length; s += bs) {
@@ -81,6 +118,7 @@ export async function evaluateDialogue(
       response: tok.decode(res.tokens[i], { skipSpecialTokens: true }),
       reference: ex.output,
     }));
+    const lengths = res.tokens.map((t) => t.filter((id) => !eos.has(id)).length);
     const verdicts = await options.judge.score(items);
     if (!Array.isArray(verdicts) || verdicts.length !== items.length) {
       throw new UserError(
@@ -94,9 +132,23 @@ export async function evaluateDialogue(
         );
       }
       sources[v.source] = (sources[v.source] ?? 0) + 1;
-      samples.push({ ...items[i], score: v.score, source: v.source });
+      samples.push({
+        ...items[i],
+        score: v.score,
+        source: v.source,
+        overlap: rougeL(items[i].response, items[i].reference),
+        tokens: lengths[i],
+      });
     });
   }
-  const score = samples.length ? samples.reduce((a, x) => a + x.score, 0) / samples.length : 0;
-  return { score, n: samples.length, sources, samples };
+  const mean = (f: (x: DialogueSample) => number) =>
+    samples.length ? samples.reduce((a, x) => a + f(x), 0) / samples.length : 0;
+  return {
+    score: mean((x) => x.score),
+    n: samples.length,
+    sources,
+    overlap: mean((x) => x.overlap),
+    meanTokens: mean((x) => x.tokens),
+    samples,
+  };
 }

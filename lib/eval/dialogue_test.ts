@@ -4,7 +4,7 @@ import { writeTinyChatModel } from "../rewards/testing.ts";
 import type { JudgeScore, RewardJudgeItem } from "../rewards/mod.ts";
 import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
-import { dialoguePrompt, evaluateDialogue } from "./dialogue.ts";
+import { dialoguePrompt, evaluateDialogue, rougeL, rougeTokens } from "./dialogue.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "eval-dialogue-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -53,6 +53,25 @@ Deno.test("evaluateDialogue: greedy responses, judge sees plain prompt + referen
     "greedy is deterministic",
   );
   assert(r.samples.every((s) => s.response.length >= 0 && !s.response.includes("<|end|>")));
+  for (const s of r.samples) {
+    assertEquals(s.overlap, rougeL(s.response, s.reference));
+    assert(s.tokens >= 0 && s.tokens <= 5, `response length ${s.tokens} tokens`);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assertEquals(r.overlap, mean(r.samples.map((s) => s.overlap)));
+  assertEquals(r.meanTokens, mean(r.samples.map((s) => s.tokens)));
+});
+
+Deno.test("rougeL: LCS-based F1 on word tokens; a padded answer scores lower than the reference itself", () => {
+  assertEquals(rougeTokens("Hello, World! 42x"), ["hello", "world", "42x"]);
+  assertEquals(rougeL("Blue is a color.", "blue is a color"), 1);
+  assertEquals(rougeL("", "blue"), 0);
+  assertEquals(rougeL("red", "blue"), 0);
+  // LCS "the cat the mat" = 4 of 6 candidate and 4 of 6 reference tokens
+  const f = rougeL("the cat sat on the mat", "the cat lay by the mat");
+  assert(Math.abs(f - 4 / 6) < 1e-12, `got ${f}`);
+  const padded = rougeL("Blue is a color. " + "and so on ".repeat(20), "Blue is a color.");
+  assert(padded < 0.3, `length-padded answer overlap ${padded}`);
 });
 
 Deno.test("evaluateDialogue: a judge answering the wrong count or a non-number → UserError; bad options too", async () => {

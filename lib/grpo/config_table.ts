@@ -50,6 +50,11 @@ export const GRPO_OPTIONS = Object.freeze({
   eval_size: opt.int(100, "Held-out examples for evaluation, never trained on (0 = no evaluation).", {
     min: 0,
   }),
+  eval_num_samples: opt.int(
+    4,
+    "Completions sampled per held-out math problem at the training temperature for eval/mean_at_k (0 = skip).",
+    { min: 0 },
+  ),
   perplexity_model: opt.strOrNull(
     null,
     "dialogue_perplexity's frozen scorer LM (folder or hub id); null = a frozen copy of model.",

@@ -338,7 +338,10 @@ async function runLoop(
     progress.update(step - start, {
       reward: row.reward,
       loss: row.loss,
-      ...shownEval(lastEval),
+      // the headline eval metrics; their intervals and counts are in metrics.jsonl
+      ...Object.fromEntries(
+        Object.entries(shownEval(lastEval)).filter(([k]) => !/_ci_(low|high)$|^eval\/[nk]$/.test(k)),
+      ),
       "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
       time: timingSplit(timing),
     });

@@ -86,7 +86,14 @@ export function notebookParams(params: Record<string, unknown>, cwd: string): Re
   return out;
 }
 
-const HELD_OUT = ["eval/accuracy", "eval/judge_score"];
+/** Held-out series on the right axis: math's four metrics (all 0–1) or the judge score, with their styles. */
+const HELD_OUT: [string, { dash: string; color: string }][] = [
+  ["eval/accuracy", { dash: "dot", color: "#d62728" }],
+  ["eval/accuracy_lenient", { dash: "dash", color: "#9467bd" }],
+  ["eval/format_rate", { dash: "dashdot", color: "#8c564b" }],
+  ["eval/mean_at_k", { dash: "longdash", color: "#e377c2" }],
+  ["eval/judge_score", { dash: "dot", color: "#d62728" }],
+];
 
 /** The live figure: total reward and each reward function's mean per step, the held-out metric on a right axis. */
 export function liveRewardFigure(rows: readonly MetricsRow[], options: { title?: string } = {}): PlotSpec {
@@ -106,7 +113,7 @@ export function liveRewardFigure(rows: readonly MetricsRow[], options: { title?:
     },
     ...fns.map((k) => ({ type: "scatter", mode: "lines", name: k.slice(8, -5), ...series(k) })),
   ];
-  for (const k of HELD_OUT) {
+  for (const [k, line] of HELD_OUT) {
     const s = series(k);
     if (!s.x.length) continue;
     data.push({
@@ -114,12 +121,12 @@ export function liveRewardFigure(rows: readonly MetricsRow[], options: { title?:
       mode: "lines+markers",
       name: `${k} (right axis)`,
       yaxis: "y2",
-      line: { dash: "dot", color: "#d62728" },
+      line,
       marker: { size: 9, symbol: "diamond" },
       ...s,
     });
   }
-  const held = HELD_OUT.find((k) => rows.some((r) => k in r));
+  const held = HELD_OUT.map(([k]) => k).find((k) => rows.some((r) => k in r));
   return {
     data,
     layout: {
@@ -186,7 +193,7 @@ export async function runInNotebook(
       redraw();
     },
   });
-  const held = HELD_OUT.find((k) => result.rows.some((r) => r[k] !== undefined));
+  const held = HELD_OUT.map(([k]) => k).find((k) => result.rows.some((r) => r[k] !== undefined));
   const evals = held ? result.rows.filter((r) => r[held] !== undefined).map((r) => r[held]) : [];
   status = `${id}: ${result.stopped ? "stopped" : "done"} after ${result.step} steps${
     evals.length > 1 ? ` · ${held} ${formatValue(evals[0])} → ${formatValue(evals[evals.length - 1])}` : ""

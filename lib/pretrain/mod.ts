@@ -6,3 +6,4 @@
 export * from "./corpus.ts";
 export * from "./tiny.ts";
 export * from "./train.ts";
+export * from "./readme.ts";

@@ -26,14 +26,23 @@ export interface PretrainOptions {
   /** Problems for the periodic evaluation. */
   evalProblems: readonly MathExample[];
   /**
-   * Scores the model on the evaluation problems (greedy accuracy; the CLI gives lib/eval's
-   * `evaluateMath`). Required when `evalEvery` > 0.
+   * Scores the model on the evaluation problems (greedy strict and lenient accuracy and format rate; the
+   * CLI gives lib/eval's `evaluateMath`). Required when `evalEvery` > 0.
    */
   evaluate?: (
     model: CausalLM,
     problems: readonly MathExample[],
-  ) => Promise<{ accuracy: number; correct: number; n: number }>;
-  /** Stop once periodic accuracy is at least this (optional). */
+  ) => Promise<{
+    accuracy: number;
+    correct: number;
+    n: number;
+    lenient: { correct: number; rate: number };
+    format: { rate: number };
+  }>;
+  /**
+   * Stop once periodic lenient accuracy is at least this (optional). Lenient, because it measures the
+   * arithmetic whatever the answer style (stage 1's answers are all tagged, so there both readings agree).
+   */
   stopAtAccuracy?: number;
 }
 
@@ -75,7 +84,12 @@ export interface PretrainLog {
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
+  /** Strict greedy accuracy (the `<answer>` slot only). */
   "eval/accuracy"?: number;
+  /** Lenient greedy accuracy (the fallback chain). */
+  "eval/accuracy_lenient"?: number;
+  /** Share of greedy answers in the requested format. */
+  "eval/format_rate"?: number;
 }
 
 /** Trains every weight of `model` in place; returns the log. */
@@ -108,10 +122,13 @@ export async function pretrain(
       if (!o.evaluate) throw new Error("pretrain: evalEvery > 0 needs an evaluate function");
       const r = await o.evaluate(model, o.evalProblems);
       row["eval/accuracy"] = r.accuracy;
+      row["eval/accuracy_lenient"] = r.lenient.rate;
+      row["eval/format_rate"] = r.format.rate;
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       console.error(
-        `[pretrain] step ${step + 1}: held-out accuracy ${
-          (100 * r.accuracy).toFixed(1)
-        }% (${r.correct}/${r.n})`,
+        `[pretrain] step ${step + 1}: held-out accuracy strict ${pct(r.accuracy)}, lenient ${
+          pct(r.lenient.rate)
+        } (${r.lenient.correct}/${r.n}), format ${pct(r.format.rate)}`,
       );
       await model.release(); // decode sessions hold the old weights as initializers
     }
@@ -119,9 +136,9 @@ export async function pretrain(
     if ((step + 1) % 10 === 0 || last) {
       progress.update(step + 1, { loss: emaLoss, lr, "tok/s": Math.round(row.tokens_per_s) });
     }
-    if (o.stopAtAccuracy !== undefined && (row["eval/accuracy"] ?? -1) >= o.stopAtAccuracy) {
+    if (o.stopAtAccuracy !== undefined && (row["eval/accuracy_lenient"] ?? -1) >= o.stopAtAccuracy) {
       console.error(
-        `[pretrain] reached ${(100 * row["eval/accuracy"]!).toFixed(1)}% ≥ target; stopping at step ${
+        `[pretrain] reached ${(100 * row["eval/accuracy_lenient"]!).toFixed(1)}% ≥ target; stopping at step ${
           step + 1
         }`,
       );

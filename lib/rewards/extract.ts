@@ -1,9 +1,20 @@
 /**
- * Answer extraction: the text inside the last `<answer>…</answer>`, else the GSM8K `#### N`, else
- * the last number in the text; and a number parser that copes with commas, currency, units,
- * signs, decimals, percent, a trailing period and simple fractions.
+ * Answer extraction under two rules. **Strict** (the seed study's correctness reward, and the default): the
+ * answer is the text inside the last closed `<answer>…</answer>` pair, and a completion without one has no
+ * answer. **Lenient** (a fallback chain, as lm-eval-harness's "flexible extract"): the last `<answer>` (closed
+ * or not), else the GSM8K `#### N`, else the last number in the text. Also a number parser that copes with
+ * commas, currency, units, signs, decimals, percent, a trailing period and simple fractions.
  * @module
  */
+
+/** How an answer is read: `"strict"` only from the `<answer>…</answer>` slot, `"lenient"` by the fallback chain. */
+export type AnswerRule = "strict" | "lenient";
+
+/** Options of {@linkcode extractAnswer} and {@linkcode extractNumber}. */
+export interface ExtractOptions {
+  /** Default `"strict"`. */
+  rule?: AnswerRule;
+}
 
 /** A number token inside free text (signs only when not glued to a word, e.g. not the `-` in `5-3`). */
 const NUMBER_IN_TEXT = /(?<![\w.])[-−]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])[-−]?\.\d+/g;
@@ -12,11 +23,13 @@ const STRICT =
   /^([-−+])?\s*[$€£]?\s*([-−])?\s*(\d+\s+\d+\s*\/\s*\d+|\d+\s*\/\s*\d+|(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)\s*(%|[a-zA-Z][a-zA-Z .]*)?$/;
 
 /**
- * The answer text of a completion: inside the last `<answer>` (up to `</answer>` or the end when
- * unclosed), else after the last `####` (first line), else the last number token. Null when none
+ * The answer text of a completion. Strict (default): the trimmed text inside the last closed
+ * `<answer>…</answer>` pair, else null. Lenient: inside the last `<answer>` (up to `</answer>` or the end
+ * when unclosed), else after the last `####` (first line), else the last number token. Null when none
  * (including an empty `<answer></answer>`).
  */
-export function extractAnswer(text: string): string | null {
+export function extractAnswer(text: string, options: ExtractOptions = {}): string | null {
+  if ((options.rule ?? "strict") === "strict") return taggedAnswer(text);
   const open = text.lastIndexOf("<answer>");
   if (open >= 0) {
     const rest = text.slice(open + "<answer>".length);
@@ -30,6 +43,15 @@ export function extractAnswer(text: string): string | null {
     if (after) return after;
   }
   return lastNumberText(text);
+}
+
+/** The trimmed text of the last closed `<answer>…</answer>` pair; null when there is none or it is empty. */
+function taggedAnswer(text: string): string | null {
+  const close = text.lastIndexOf("</answer>");
+  if (close < 0) return null;
+  const open = text.lastIndexOf("<answer>", close);
+  if (open < 0) return null;
+  return text.slice(open + "<answer>".length, close).trim() || null;
 }
 
 function lastNumberText(text: string): string | null {
@@ -68,11 +90,11 @@ export function lastNumber(text: string): number | null {
 }
 
 /**
- * The numeric answer of a completion: {@linkcode extractAnswer}, parsed by
+ * The numeric answer of a completion: {@linkcode extractAnswer} (same rule, default strict), parsed by
  * {@linkcode parseNumber}, else the last number inside the extracted text. Null when none.
  */
-export function extractNumber(text: string): number | null {
-  const a = extractAnswer(text);
+export function extractNumber(text: string, options: ExtractOptions = {}): number | null {
+  const a = extractAnswer(text, options);
   if (a === null) return null;
   return parseNumber(a) ?? lastNumber(a);
 }

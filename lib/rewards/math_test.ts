@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { isCorrect, mathHard, mathSoft, normalizeAnswer } from "./math.ts";
+import { isCorrect, mathHard, mathHardLenient, mathSoft, normalizeAnswer } from "./math.ts";
 import { extractAnswer, parseNumber } from "./extract.ts";
 import { UserError } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../util/assert.ts";
@@ -35,9 +35,12 @@ Deno.test({
     assertEquals(mathHard(ctx(right, golds)), golds.map(() => 2));
     assertEquals(mathHard(ctx(wrong, golds)), golds.map(() => 0));
     for (let i = 0; i < rows.length; i++) {
-      assertEquals(parseNumber(extractAnswer(rows[i].answer)!), Number(golds[i]), `row ${i + 1}`);
+      const lenient = extractAnswer(rows[i].answer, { rule: "lenient" })!;
+      assertEquals(parseNumber(lenient), Number(golds[i]), `row ${i + 1}`);
     }
-    assertEquals(mathHard(ctx(rows.map((r) => r.answer), golds)), golds.map(() => 2));
+    // the GSM8K solutions end in `#### N`, with no answer slot: right only under the lenient reading
+    assertEquals(mathHardLenient(ctx(rows.map((r) => r.answer), golds)), golds.map(() => 2));
+    assertEquals(mathHard(ctx(rows.map((r) => r.answer), golds)), golds.map(() => 0));
   },
 });
 
@@ -52,12 +55,22 @@ Deno.test("mathHard: normalization and numeric tolerance edge cases", () => {
     ["<answer>no number</answer>", "18", 0],
     ["nothing at all", "18", 0],
     ["<answer>3</answer>", "-3", 0],
-    ["The total is 42.", "42", 2],
+    ["The total is 42.", "42", 0],
+    ["<answer>42", "42", 0],
     ["<answer>The answer is 7.</answer>", "7", 2],
     ["<answer>0.5</answer>", "1/2", 2],
   ];
   for (const [c, g, want] of cases) assertEquals(mathHard(ctx([c], [g]))[0], want, `${c} vs ${g}`);
   assertEquals(normalizeAnswer(" $1,234. "), "1234");
+  const lenient: [string, string, number][] = [
+    ["The total is 42.", "42", 2],
+    ["<answer>42", "42", 2],
+    ["5 + 3 = 8\n#### 8", "8", 2],
+    ["5 + 3 = 8\nThe answer is 9.", "8", 0],
+    ["<answer>18.02</answer>", "18", 0],
+  ];
+  for (const [c, g, want] of lenient) assertEquals(mathHardLenient(ctx([c], [g]))[0], want, `lenient ${c}`);
+  assert(isCorrect("The answer is 7.", "7", { rule: "lenient" }) && !isCorrect("The answer is 7.", "7"));
   assert(isCorrect("<answer>Paris</answer>", "paris"), "non-numeric gold compares as a string");
 });
 
@@ -72,6 +85,8 @@ Deno.test("mathSoft: relative error, gold 0 uses absolute error, no answer → 0
   assertEquals(s("<answer>3</answer>", "0"), 0);
   assertEquals(s("<answer>0</answer>", "0"), 2);
   assertEquals(s("<answer>none</answer>", "5"), 0);
+  assertEquals(s("9 + 1 = 10\nThe answer is 10.", "10"), 0, "strict: no answer slot");
+  assertEquals(s("<answer>10", "10"), 0, "strict: unclosed slot");
   assertThrows(() => s("<answer>1</answer>", "abc"), UserError, `"abc"`);
 });
 

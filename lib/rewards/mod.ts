@@ -7,6 +7,7 @@
 export * from "./types.ts";
 export * from "./extract.ts";
 export * from "./math.ts";
+export * from "./random.ts";
 export * from "./format.ts";
 export * from "./perplexity.ts";
 export * from "./reference_likelihood.ts";

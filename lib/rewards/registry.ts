@@ -6,7 +6,8 @@
  */
 import { UserError } from "../util/mod.ts";
 import type { RewardContext, RewardFunction } from "./types.ts";
-import { mathHard, mathSoft } from "./math.ts";
+import { mathHard, mathHardLenient, mathSoft } from "./math.ts";
+import { randomReward } from "./random.ts";
 import { formatReward, softFormatReward, strictFormatReward, xmlCountReward } from "./format.ts";
 import { perplexityReward, type PerplexityScorer } from "./perplexity.ts";
 import { geminiHardReward, geminiSoftReward, type RewardJudge } from "./judge.ts";
@@ -20,6 +21,8 @@ export interface RewardDeps {
   judge?: RewardJudge;
   /** For `"reference_likelihood"` / `"reference_likelihood_debiased"`: the policy's reference scorer. */
   targetScorer?: TargetScorer;
+  /** For `"random"`: the seed of its draws (default 0; a run passes its `seed`). */
+  seed?: number;
 }
 
 /** Builds a named reward from its dependencies. */
@@ -33,7 +36,9 @@ function need<T>(dep: T | undefined, reward: string, what: string): T {
 /** Every known reward by name. */
 export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze({
   math_hard: () => ({ name: "math_hard", fn: mathHard }),
+  math_hard_lenient: () => ({ name: "math_hard_lenient", fn: mathHardLenient }),
   math_soft: () => ({ name: "math_soft", fn: mathSoft }),
+  random: (d: RewardDeps) => randomReward({ seed: d.seed ?? 0 }),
   format: () => ({ name: "format", fn: formatReward }),
   strict_format: () => ({ name: "strict_format", fn: strictFormatReward }),
   soft_format: () => ({ name: "soft_format", fn: softFormatReward }),
@@ -49,6 +54,36 @@ export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze({
       { debias: true },
     ),
 });
+
+/** One line per reward for `--help`: what it pays, and how it reads the answer. */
+export const REWARD_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  math_hard: "2 when the answer in the <answer>…</answer> slot equals the gold answer, else 0 (strict: " +
+    "no slot, no points; the seed study's rule)",
+  math_hard_lenient: "math_hard with the lenient reading: the last <answer> (closed or not), else #### N, " +
+    "else the last number",
+  math_soft:
+    "2·(1 − min(relative error, 1)) for the number in the <answer>…</answer> slot (strict, as math_hard)",
+  random: "control: 2 with probability 1/2 per completion, seeded by the run's seed, blind to the text " +
+    "(Spurious Rewards, 2025)",
+  format: "0.25 per closed <reasoning>…</reasoning> and <answer>…</answer> pair (max 0.5)",
+  strict_format:
+    "0.5 when the whole completion is exactly <reasoning>\\n…\\n</reasoning>\\n<answer>\\n…\\n</answer>\\n",
+  soft_format: "0.5 when <reasoning>…</reasoning> is followed by <answer>…</answer> anywhere",
+  xml_count: "Unsloth's count_xml: 0.125 per well-placed tag, minus 0.001 per trailing character",
+  perplexity: "2/(1 + PPL/50) of the completion under a scorer LM (the policy, or a frozen LM)",
+  gemini_hard: "2 when the judge (Gemini, or its counted local fallback) scores the answer ≥ 7/10, else 0",
+  gemini_soft: "the judge score / 5 (0–10 → 0–2)",
+  reference_likelihood: "2 × the policy's mean per-token probability of the reference answer after the " +
+    "completion's reasoning (RLPR style)",
+  reference_likelihood_debiased:
+    "reference_likelihood minus that probability with no reasoning, clipped at 0 " +
+    "(RLPR's debiasing)",
+});
+
+/** `--help` lines listing every reward with its description. */
+export function describeRewards(): string {
+  return Object.keys(REWARDS).map((n) => `  ${n.padEnd(30)} ${REWARD_DESCRIPTIONS[n] ?? ""}`).join("\n");
+}
 
 /** Throws a UserError when a reward has an empty name or two rewards share one. */
 export function assertUniqueRewardNames(fns: readonly RewardFunction[]): void {

@@ -1,8 +1,15 @@
-import { assertUniqueRewardNames, computeRewards, resolveRewards, REWARDS } from "./registry.ts";
+import {
+  assertUniqueRewardNames,
+  computeRewards,
+  describeRewards,
+  resolveRewards,
+  REWARD_DESCRIPTIONS,
+  REWARDS,
+} from "./registry.ts";
 import { perplexityReward } from "./perplexity.ts";
 import type { RewardFunction } from "./types.ts";
 import { UserError } from "../util/mod.ts";
-import { assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 
 const scorer = { name: "fake", perplexities: (p: string[]) => Promise.resolve(p.map(() => 50)) };
 const judge = {
@@ -64,6 +71,15 @@ Deno.test("computeRewards: a reward returning the wrong length or a non-finite s
     UserError,
     "completion 1",
   );
+});
+
+Deno.test("every registered reward has a --help description, and describeRewards lists them all", () => {
+  for (const name of Object.keys(REWARDS)) {
+    assert((REWARD_DESCRIPTIONS[name] ?? "").length > 10, `reward "${name}" has no description`);
+  }
+  const lines = describeRewards().split("\n");
+  assertEquals(lines.length, Object.keys(REWARDS).length);
+  assert(lines.some((l) => l.includes("math_hard_lenient") && l.includes("#### N")));
 });
 
 Deno.test("computeRewards: null means not applicable (skipped in the sum); no applicable reward → NaN, counted", async () => {

@@ -20,7 +20,7 @@ import {
   mathMessages,
   splitHeldOut,
 } from "../data/mod.ts";
-import { dialoguePrompt, evaluateDialogue, evaluateMath } from "../eval/mod.ts";
+import { dialoguePrompt, evaluateDialogue, evaluateMath, mathEvalMetrics } from "../eval/mod.ts";
 import {
   createGeminiJudge,
   type Judge as GeminiJudge,
@@ -52,6 +52,8 @@ export const EXPERIMENT_IDS = [
   "math_hard",
   "math_soft",
   "math_perplexity",
+  "math_format_only",
+  "math_random",
   "dialogue_hard",
   "dialogue_soft",
   "dialogue_perplexity",
@@ -76,6 +78,16 @@ export interface Experiment {
   defaults: Partial<GrpoConfig>;
 }
 
+/**
+ * Defaults shared by every math experiment (issue 9 §1, §4). 200 held-out problems: a before/after difference
+ * on 100 has a 95 % interval of about ±10 points per measurement (±14 for the difference of two independent
+ * ones), too wide to tell a 20-point gain from noise; 200 gives about ±7 (Wilson, p ≈ 0.5), and 400 (±5)
+ * would double the evaluations' share of the run. 40 steps with evaluations at 0, 20 and 40: on the embedded
+ * model GRPO learns the answer format within about 20 steps, and each evaluation (200 greedy + 800 sampled
+ * completions) costs about as much as 10 training steps.
+ */
+export const MATH_DEFAULTS: Partial<GrpoConfig> = { eval_size: 200, max_steps: 40, eval_steps: 20 };
+
 const exp = (
   id: ExperimentId,
   description: string,
@@ -86,17 +98,30 @@ const exp = (
   task: id.startsWith("math") ? "math" : "dialogue",
   description,
   perplexity: id.startsWith("math") ? "policy" : "frozen",
-  defaults: { reward_funcs, ...extra },
+  defaults: { reward_funcs, ...(id.startsWith("math") ? MATH_DEFAULTS : {}), ...extra },
 });
 
 /** The experiments by id. */
 export const EXPERIMENTS: Readonly<Record<ExperimentId, Experiment>> = Object.freeze({
-  math_hard: exp("math_hard", "math, 2 points for the exact answer + format", ["math_hard", "format"]),
+  math_hard: exp("math_hard", "math, 2 points for the exact answer in the <answer> slot + format", [
+    "math_hard",
+    "format",
+  ]),
   math_soft: exp("math_soft", "math, partial credit by relative error + format", ["math_soft", "format"]),
   math_perplexity: exp(
     "math_perplexity",
     "math, 2/(1+PPL/50) under the policy itself + format",
     ["perplexity", "format"],
+  ),
+  math_format_only: exp(
+    "math_format_only",
+    "control: the format reward alone (teaches the format, no correctness signal)",
+    ["format"],
+  ),
+  math_random: exp(
+    "math_random",
+    "control: 2 points with probability 1/2 per completion, seeded (Spurious Rewards, 2025)",
+    ["random"],
   ),
   dialogue_hard: exp("dialogue_hard", "dialogue, 2 points when the judge gives ≥ 7/10", ["gemini_hard"]),
   dialogue_soft: exp("dialogue_soft", "dialogue, judge score / 5", ["gemini_soft"]),
@@ -284,12 +309,20 @@ export async function runExperiment(
     const targetScorer = cfg.reward_funcs.some((r) => r.startsWith("reference_likelihood"))
       ? policyTargetScorer(env.model, { lora: env.lora })
       : undefined;
-    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge, targetScorer }));
+    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge, targetScorer, seed: cfg.seed }));
   };
   const maxNewTokens = cfg.max_completion_length;
   const evaluate: Evaluator = e.task === "math"
     ? async (model, lora, ctx) => {
-      const r = await evaluateMath(model, data.math!, { lora, maxNewTokens });
+      const r = await evaluateMath(model, data.math!, {
+        lora,
+        maxNewTokens,
+        samples: cfg.eval_num_samples,
+        temperature: cfg.temperature,
+        topP: cfg.top_p,
+        topK: cfg.top_k,
+        seed: cfg.seed,
+      });
       ctx?.record(r.samples.map((x, id) => ({
         id,
         prompt: x.question,
@@ -297,7 +330,7 @@ export async function runExperiment(
         gold: x.gold,
         correct: x.correct,
       })));
-      return { "eval/accuracy": r.accuracy };
+      return mathEvalMetrics(r);
     }
     : async (model, lora, ctx) => {
       const before = judge!.stats();
@@ -325,6 +358,8 @@ export async function runExperiment(
         "judge/master_key_fallback_frac": probe.fallbacks / probe.n,
         ...evalJudgeCounts(after, probed, "judge/master_key_"),
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
+        "eval/reference_overlap": r.overlap,
+        "eval/mean_length": r.meanTokens,
         ...evalJudgeCounts(before, after),
       };
     };

@@ -46,6 +46,8 @@ Deno.test("the experiments, their rewards, and an unknown id → UserError listi
     ["math_hard", "format"],
     ["math_soft", "format"],
     ["perplexity", "format"],
+    ["format"],
+    ["random"],
     ["gemini_hard"],
     ["gemini_soft"],
     ["perplexity", "format"],
@@ -112,14 +114,45 @@ Deno.test("experimentData: held-out split disjoint from training, math answers, 
   );
 });
 
-Deno.test("math_hard: eval/accuracy at step 0 and at the end; math_hard and format logged apart", async () => {
-  const res = await runExperiment("math_hard", { ...quiet, params: small("math_hard") });
+Deno.test("math_hard: strict, lenient, format and mean@k with intervals at step 0 and at the end; rewards logged apart", async () => {
+  const res = await runExperiment("math_hard", {
+    ...quiet,
+    params: small("math_hard", { eval_num_samples: 2 }),
+  });
   const rows = (await readJsonLines<MetricsRow>(join(res.outputDir, "metrics.jsonl"))).rows;
   assertEquals(rows.map((r) => r.step), [0, 1, 2]);
-  assert(rows[0]["eval/accuracy"] !== undefined && rows[2]["eval/accuracy"] !== undefined);
+  for (const row of [rows[0], rows[2]]) {
+    for (const m of ["eval/accuracy", "eval/accuracy_lenient", "eval/format_rate", "eval/mean_at_k"]) {
+      const v = row[m], lo = row[`${m}_ci_low`], hi = row[`${m}_ci_high`];
+      assert(v !== undefined && lo <= v && v <= hi && 0 <= lo && hi <= 1, `${m} ${lo} ≤ ${v} ≤ ${hi}`);
+    }
+    assertEquals([row["eval/n"], row["eval/k"]], [3, 2]);
+    assert(row["eval/accuracy"] <= row["eval/accuracy_lenient"], "strict never above lenient");
+  }
+  const state = JSON.parse(await Deno.readTextFile(join(res.outputDir, "trainer_state.json")));
+  assert(
+    JSON.stringify(state.log_history).includes("eval/mean_at_k_ci_high"),
+    "intervals in trainer_state.json",
+  );
   for (const k of ["rewards/math_hard/mean", "rewards/format/mean"]) assert(k in rows[1], k);
   const rc = JSON.parse(await Deno.readTextFile(join(res.outputDir, "run_config.json")));
   assertEquals([rc.experiment, rc.config.reward_funcs], ["math_hard", ["math_hard", "format"]]);
+});
+
+Deno.test("controls: math_format_only and math_random train and log only their own reward", async () => {
+  for (const id of ["math_format_only", "math_random"]) {
+    const res = await runExperiment(id, { ...quiet, params: small(id, { eval_size: 0 }) });
+    const row = res.rows.at(-1)!;
+    const names = Object.keys(row).filter((k) => k.startsWith("rewards/") && k.endsWith("/mean"));
+    assertEquals(names, [`rewards/${id === "math_random" ? "random" : "format"}/mean`], id);
+  }
+  const a = await runExperiment("math_random", { ...quiet, params: small("rand_a", { eval_size: 0 }) });
+  const b = await runExperiment("math_random", { ...quiet, params: small("rand_b", { eval_size: 0 }) });
+  assertEquals(
+    a.rows.map((r) => r["rewards/random/mean"]),
+    b.rows.map((r) => r["rewards/random/mean"]),
+    "seeded",
+  );
 });
 
 Deno.test("re-running into a folder that holds a run stops with the run named; overwrite_output_dir replaces it", async () => {

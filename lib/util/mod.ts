@@ -15,3 +15,4 @@ export { numberFlag, parseFlags, parseKeyValue } from "./cli.ts";
 export { parseKeyValues } from "./cli.ts";
 export { badOption, checkOptionValues, formatOptionHelp, opt, optionDefaults } from "./option_table.ts";
 export type { OptionValues } from "./option_table.ts";
+export * from "./binomial.ts";
