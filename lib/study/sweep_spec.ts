@@ -85,9 +85,7 @@ export function checkSweepSpec(raw: unknown): SweepSpec {
       checkOptionName(k, CONFIG_KEYS, `option in ${where}`);
       if (PER_RUN.includes(k)) {
         fail(
-          `${where}.${k} is set per run by the sweep; give ${
-            k === "model" ? "models" : "seeds / output_dir"
-          }`,
+          `${where}.${k} is set per run by the sweep; give ${k === "seed" ? "seeds" : "output_dir"}`,
         );
       }
     }
