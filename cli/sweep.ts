@@ -41,6 +41,7 @@ backends:
   --sbatch LINE            an extra #SBATCH line, e.g. --sbatch=--qos=long (repeatable)
   --no-wait                slurm: submit and return (follow later with --status)
   --poll S                 slurm: seconds between squeue/sacct polls (default 5)
+  --timeout S              slurm: stop following after S seconds (the jobs keep running)
 
   --resume                 continue the sweep in --out: keeps what is done, restarts the rest from checkpoints
   --status                 print every run's state (pending, running, done, failed with the reason)
@@ -68,6 +69,7 @@ const FLAGS = {
   sbatch: { type: "string", multiple: true },
   "no-wait": { type: "boolean" },
   poll: { type: "string" },
+  timeout: { type: "string" },
   resume: { type: "boolean" },
   status: { type: "boolean" },
   emit: { type: "string" },
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
     slurm,
     wait: !f["no-wait"],
     poll,
+    timeout: positiveInt(f.timeout, "timeout"),
   });
   for (const l of runLines(manifest.runs)) console.log(l);
   console.log(`${summaryLine(manifest.runs)}; sweep folder ${dir}`);

@@ -59,6 +59,8 @@ export interface RunSweepOptions {
   wait?: boolean;
   /** Slurm: seconds between polls (default 5). */
   poll?: number;
+  /** Slurm: stop following after this many seconds (an error; the jobs keep running). */
+  timeout?: number;
   /** Where progress lines go (default stderr). */
   log?: (line: string) => void;
   /** Folder a relative `output_dir` is resolved from (default the working folder). */
@@ -117,14 +119,15 @@ async function refreshRun(dir: string, r: ManifestRun, slurm?: Map<string, Slurm
   const folder = await runFolderState(join(dir, r.dir));
   r.steps = folder.step;
   delete r.reason;
-  if (folder.complete) {
+  const q = r.job ? slurm?.get(r.job) : undefined;
+  const queued = q && (SLURM_PENDING.includes(q.state) || SLURM_RUNNING.includes(q.state));
+  if (folder.complete && !queued) { // a task still on its node is running until it ends
     r.state = "done";
     return;
   }
   const rec = await readTaskRecord(dir, r.id);
   const mine = rec && (!r.job || rec.job === r.job || rec.job === "local");
   const recError = mine && rec.error ? rec.error : undefined;
-  const q = r.job ? slurm?.get(r.job) : undefined;
   if (q) {
     if (SLURM_PENDING.includes(q.state)) [r.state, r.reason] = ["pending", q.reason || undefined];
     else if (SLURM_RUNNING.includes(q.state)) r.state = "running";
@@ -225,7 +228,9 @@ export async function followSweep(
     if (line !== last) log(`sweep: ${line}`);
     last = line;
     if (!m.runs.some((r) => r.state === "pending" || r.state === "running")) return m;
-    if (Date.now() > deadline) throw new UserError(`sweep: still ${line} after the time limit`);
+    if (Date.now() > deadline) {
+      throw new UserError(`sweep: still ${line} after the time limit; follow with --status`);
+    }
     await new Promise((res) => setTimeout(res, (options.poll ?? 5) * 1000));
   }
 }
@@ -260,5 +265,12 @@ export async function runSweep(spec: unknown, options: RunSweepOptions = {}): Pr
     log(`sweep: submitted job array ${job} with ${todo.length} runs (${dir}/logs/slurm-${job}_<index>.out)`);
   } else log("sweep: nothing to submit");
   if (options.wait === false) return { dir, manifest };
-  return { dir, manifest: await followSweep(dir, { poll: options.poll, log }) };
+  return {
+    dir,
+    manifest: await followSweep(dir, {
+      poll: options.poll,
+      log,
+      timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
+    }),
+  };
 }
