@@ -11,5 +11,6 @@ export * from "./integrity.ts";
 export * from "./figures.ts";
 export * from "./dashboard.ts";
 export * from "./findings.ts";
+export * from "./verdicts.ts";
 export * from "./display.ts";
 export * from "./report.ts";

@@ -4,9 +4,10 @@
  * rows API into a cached JSONL file (written atomically, so a kill never leaves half a cache).
  * @module
  */
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { hubCacheRoot } from "../util/cache_dir.ts";
 import type { SkippedRow } from "./types.ts";
 
 /** The default datasets-server endpoint. */
@@ -14,10 +15,7 @@ export const DATASETS_SERVER = "https://datasets-server.huggingface.co";
 
 /** The dataset cache folder: `$HF_HOME/grpo-ts/datasets`, else `~/.cache/grpo-ts/datasets`. */
 export function defaultCacheDir(): string {
-  const hf = Deno.env.get("HF_HOME");
-  if (hf) return join(hf, "grpo-ts", "datasets");
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
-  return join(home, ".cache", "grpo-ts", "datasets");
+  return hubCacheRoot("datasets");
 }
 
 /** Reads a local text file; a missing or unreadable file → UserError naming it. */

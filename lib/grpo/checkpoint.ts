@@ -16,7 +16,7 @@ import { readSafetensors, writeSafetensors } from "../model/safetensors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import type { RngState } from "../util/rng.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";
 import type { RolloutBatch } from "./rollout.ts";
 

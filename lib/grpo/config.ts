@@ -1,245 +1,53 @@
 /**
- * `GrpoConfig`: TRL's `GRPOConfig` option names and meanings (plus the model, LoRA, device and data
- * options this project needs), one machine-readable table of every option with its default and
- * description ({@linkcode CONFIG_OPTIONS}, used for `--help`), and {@linkcode resolveConfig}, which
- * rejects unknown options and invalid values or combinations with a one-line message naming the field
- * before any work starts.
+ * What is derived from the option table ({@linkcode GRPO_OPTIONS} in `config_table.ts`): the
+ * defaults, `--help`, the Markdown options documentation, and {@linkcode resolveConfig}, which
+ * rejects unknown options, invalid values (each row's check) and invalid combinations (the checks
+ * that involve two options, here) with a one-line message naming the field before any work starts.
  * @module
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LORA_TARGETS } from "../model/llama.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import { UserError } from "../util/errors.ts";
-import { LOSS_TYPES, type ScaleRewards } from "./math.ts";
-import { checkConfigValues } from "./config_checks.ts";
-import type { GrpoConfig, LoraConfig, SchedulerType } from "./config_types.ts";
+import { badOption, checkOptionValues, formatOptionHelp, optionDefaults } from "../util/option_table.ts";
+import { GRPO_OPTIONS, type GrpoConfig, type LoraConfig, type SchedulerType } from "./config_table.ts";
 
 export type { GrpoConfig, LoraConfig, SchedulerType };
+export { DEVICE_CHOICES, GRPO_OPTIONS, SCALE_REWARDS, SCHEDULER_TYPES } from "./config_table.ts";
 
-/** The accepted schedules. */
-export const SCHEDULER_TYPES: readonly SchedulerType[] = ["constant", "linear", "cosine"];
-
-/** The accepted `scale_rewards` values. */
-export const SCALE_REWARDS: readonly ScaleRewards[] = ["group", "batch", "none"];
-
-/** The accepted devices. */
-export const DEVICE_CHOICES = ["auto", "cuda", "cpu"] as const;
-
-/** One row of the option table. */
-export interface ConfigOption {
-  /** Option name (nested LoRA fields as `lora.r`). */
-  name: string;
-  /** Type shown in `--help`. */
-  type: string;
-  /** The default value. */
-  default: unknown;
-  /** What it does. */
-  doc: string;
+/** The flat option values (`lora.r` …) of a config. */
+function flatten(cfg: GrpoConfig): Record<string, unknown> {
+  const { lora, ...rest } = cfg;
+  const out: Record<string, unknown> = { ...rest };
+  for (const [k, v] of Object.entries(lora)) out[`lora.${k}`] = v;
+  return out;
 }
 
-/** The option table (name, type, default, description), in {@linkcode GrpoConfig} order. */
-export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
-  {
-    name: "model",
-    type: "string",
-    default: "data/tiny",
-    doc: "Model folder or hub id (relative paths: the working folder, else the repo root).",
-  },
-  { name: "lora.r", type: "integer", default: 16, doc: "LoRA rank (adapter width)." },
-  {
-    name: "lora.alpha",
-    type: "number",
-    default: 32,
-    doc: "LoRA scale numerator (alpha / r scales the update).",
-  },
-  {
-    name: "lora.targets",
-    type: "string[]",
-    default: [...LORA_TARGETS],
-    doc: `Projections that get an adapter (${LORA_TARGETS.join(", ")}).`,
-  },
-  {
-    name: "device",
-    type: "auto|cuda|cpu",
-    default: "auto",
-    doc: "Where the model runs; auto = CUDA when it loads, else CPU.",
-  },
-  { name: "threads", type: "integer|null", default: null, doc: "ORT intra-op threads; null = all cores." },
-  {
-    name: "dataset",
-    type: "string",
-    default: "generated",
-    doc: 'Training data: "generated", "gsm8k" (math) / "alpaca" (dialogue), or a file path.',
-  },
-  {
-    name: "eval_size",
-    type: "integer",
-    default: 100,
-    doc: "Held-out examples for evaluation, never trained on (0 = no evaluation).",
-  },
-  {
-    name: "perplexity_model",
-    type: "string|null",
-    default: null,
-    doc: "dialogue_perplexity's frozen scorer LM (folder or hub id); null = a frozen copy of model.",
-  },
-  { name: "learning_rate", type: "number", default: 5e-4, doc: "Peak AdamW learning rate." },
-  { name: "adam_beta1", type: "number", default: 0.9, doc: "AdamW first-moment decay beta1." },
-  { name: "adam_beta2", type: "number", default: 0.99, doc: "AdamW second-moment decay beta2." },
-  { name: "adam_epsilon", type: "number", default: 1e-8, doc: "AdamW denominator epsilon." },
-  { name: "weight_decay", type: "number", default: 0, doc: "Decoupled weight decay." },
-  {
-    name: "warmup_ratio",
-    type: "number",
-    default: 0.05,
-    doc: "Share of max_steps spent warming up linearly from 0.",
-  },
-  {
-    name: "lr_scheduler_type",
-    type: SCHEDULER_TYPES.join("|"),
-    default: "constant",
-    doc: "Learning-rate shape after warm-up.",
-  },
-  {
-    name: "max_grad_norm",
-    type: "number",
-    default: 1,
-    doc: "Clip the global gradient norm to this (0 = no clipping).",
-  },
-  {
-    name: "per_device_train_batch_size",
-    type: "integer",
-    default: 32,
-    doc: "Completions per micro-batch (as in TRL); a multiple of num_generations.",
-  },
-  {
-    name: "gradient_accumulation_steps",
-    type: "integer",
-    default: 1,
-    doc: "Micro-batches accumulated into one optimizer step.",
-  },
-  {
-    name: "num_generations",
-    type: "integer",
-    default: 8,
-    doc: "Completions sampled per prompt (the group size, at least 2).",
-  },
-  {
-    name: "num_iterations",
-    type: "integer",
-    default: 1,
-    doc: "Optimizer steps taken on each batch of rollouts (mu in the GRPO paper).",
-  },
-  {
-    name: "max_prompt_length",
-    type: "integer",
-    default: 256,
-    doc: "Prompt tokens kept; longer prompts lose tokens on the left (counted).",
-  },
-  { name: "max_completion_length", type: "integer", default: 96, doc: "Most new tokens per completion." },
-  {
-    name: "temperature",
-    type: "number",
-    default: 1,
-    doc: "Sampling temperature (> 0); the loss, KL and entropy use the unscaled (temperature 1) log-probs.",
-  },
-  { name: "top_p", type: "number", default: 1, doc: "Nucleus sampling threshold in (0, 1] (1 = off)." },
-  { name: "top_k", type: "integer", default: 0, doc: "Keep only the k most likely tokens (0 = off)." },
-  {
-    name: "beta",
-    type: "number",
-    default: 0.04,
-    doc: "KL coefficient to the reference (base) model; 0 skips the reference pass.",
-  },
-  { name: "epsilon", type: "number", default: 0.2, doc: "Lower clipping bound of the probability ratio." },
-  { name: "epsilon_high", type: "number|null", default: null, doc: "Upper clipping bound (null = epsilon)." },
-  {
-    name: "loss_type",
-    type: LOSS_TYPES.join("|"),
-    default: "dapo",
-    doc: "How per-token losses are aggregated (TRL loss_type).",
-  },
-  {
-    name: "scale_rewards",
-    type: SCALE_REWARDS.join("|"),
-    default: "group",
-    doc: "Advantage scaling: std per group, over the batch, or none.",
-  },
-  {
-    name: "reward_funcs",
-    type: "string[]",
-    default: ["math_hard", "format"],
-    doc: "Reward function names (lib/rewards registry); experiments set their own.",
-  },
-  {
-    name: "reward_weights",
-    type: "number[]|null",
-    default: null,
-    doc: "One weight per reward function (null = all 1).",
-  },
-  { name: "max_steps", type: "integer", default: 100, doc: "Optimizer steps to train." },
-  {
-    name: "save_steps",
-    type: "integer",
-    default: 50,
-    doc: "Write a checkpoint every this many steps (0 = only at the end).",
-  },
-  {
-    name: "eval_steps",
-    type: "integer",
-    default: 25,
-    doc: "Evaluate on the held-out split every this many steps (0 = only at start and end).",
-  },
-  {
-    name: "logging_steps",
-    type: "integer",
-    default: 1,
-    doc: "Write a metrics row every this many steps (values averaged over them).",
-  },
-  {
-    name: "seed",
-    type: "integer",
-    default: 42,
-    doc: "Seed of sampling, data order, LoRA init and the held-out split.",
-  },
-  {
-    name: "output_dir",
-    type: "string",
-    default: "outputs/run",
-    doc: "Where logs and checkpoints go (relative: from the repo root; experiments: outputs/<id>).",
-  },
-  {
-    name: "resume_from_checkpoint",
-    type: 'path|"latest"|null',
-    default: null,
-    doc: 'Resume from a checkpoint folder, or "latest" in output_dir; null starts fresh.',
-  },
-] as ConfigOption[]);
-
-/** The defaults of every option, built from {@linkcode CONFIG_OPTIONS}. */
+/** The defaults of every option, built from {@linkcode GRPO_OPTIONS}. */
 export const GRPO_DEFAULTS: Readonly<GrpoConfig> = (() => {
   const out: Record<string, unknown> = {};
-  for (const o of CONFIG_OPTIONS) {
-    const v = structuredClone(o.default);
-    if (o.name.startsWith("lora.")) ((out.lora ??= {}) as Record<string, unknown>)[o.name.slice(5)] = v;
-    else out[o.name] = v;
+  for (const [name, v] of Object.entries(optionDefaults(GRPO_OPTIONS))) {
+    if (name.startsWith("lora.")) ((out.lora ??= {}) as Record<string, unknown>)[name.slice(5)] = v;
+    else out[name] = v;
   }
   return Object.freeze(out as unknown as GrpoConfig);
 })();
 
-/** `--help` text: one line per option with its type, default and description. */
+/** `--help` text: one entry per option with its type, default (`defaults` over the table's) and help. */
 export function formatConfigHelp(defaults: Partial<GrpoConfig> = {}): string {
-  const merged = { ...GRPO_DEFAULTS, ...defaults } as Record<string, unknown>;
-  const lines = CONFIG_OPTIONS.map((o) => {
-    const def = o.name.startsWith("lora.")
-      ? (merged.lora as Record<string, unknown>)[o.name.slice(5)]
-      : merged[o.name];
-    return `  ${o.name.padEnd(30)} ${o.type.padEnd(24)} default ${JSON.stringify(def)}\n      ${o.doc}`;
-  });
-  return lines.join("\n");
+  const merged = { ...GRPO_DEFAULTS, ...defaults, lora: { ...GRPO_DEFAULTS.lora, ...defaults.lora } };
+  return formatOptionHelp(GRPO_OPTIONS, { defaults: flatten(merged as GrpoConfig) });
+}
+
+/** The options as a Markdown table (name, type, default, help): the options documentation. */
+export function configOptionsMarkdown(): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const rows = Object.entries(GRPO_OPTIONS).map(([name, s]) =>
+    `| \`${name}\` | \`${esc(s.type)}\` | \`${esc(JSON.stringify(s.default))}\` | ${esc(s.help)} |`
+  );
+  return ["| option | type | default | what |", "| --- | --- | --- | --- |", ...rows].join("\n") + "\n";
 }
 
 /** Known option names (top level). */
@@ -302,12 +110,40 @@ export function resolveConfig(
     if (typeof l !== "object" || l === null || Array.isArray(l)) {
       throw new UserError(`option lora must be an object like {"r": 16}, got ${JSON.stringify(l)}`);
     }
-    for (const k of Object.keys(l)) checkOptionName(k, ["r", "alpha", "targets"], "option lora.");
+    for (const k of Object.keys(l)) checkOptionName(k, Object.keys(GRPO_DEFAULTS.lora), "option lora.");
     cfg.lora = { ...base.lora, ...structuredClone(l as Partial<LoraConfig>) };
   }
-  const knownRewards = [...Object.keys(REWARDS), ...(options.extraRewards ?? [])];
-  checkConfigValues(cfg, { knownRewards });
+  checkOptionValues(GRPO_OPTIONS, flatten(cfg));
+  checkCombinations(cfg, [...Object.keys(REWARDS), ...(options.extraRewards ?? [])]);
   return cfg;
+}
+
+/** The checks that involve more than one option (each value is already valid on its own). */
+function checkCombinations(cfg: GrpoConfig, knownRewards: readonly string[]): void {
+  if (cfg.per_device_train_batch_size % cfg.num_generations !== 0) {
+    throw new UserError(
+      `option per_device_train_batch_size = ${cfg.per_device_train_batch_size} is not divisible by num_generations = ${cfg.num_generations} (each micro-batch holds whole groups)`,
+    );
+  }
+  if (cfg.epsilon_high !== null && cfg.epsilon_high < cfg.epsilon) {
+    throw badOption("epsilon_high", cfg.epsilon_high, `must be ≥ epsilon (${cfg.epsilon})`);
+  }
+  for (const r of cfg.reward_funcs) {
+    if (!knownRewards.includes(r)) {
+      throw badOption(
+        "reward_funcs",
+        cfg.reward_funcs,
+        `unknown reward "${r}"; known: ${knownRewards.join(", ")}`,
+      );
+    }
+  }
+  if (cfg.reward_weights !== null && cfg.reward_weights.length !== cfg.reward_funcs.length) {
+    throw badOption(
+      "reward_weights",
+      cfg.reward_weights,
+      `has ${cfg.reward_weights.length} weights for ${cfg.reward_funcs.length} reward_funcs`,
+    );
+  }
 }
 
 /** Checks the options that depend on the model: lengths against `max_position_embeddings`. */

@@ -22,7 +22,7 @@ import type { PerplexityScorer } from "../rewards/perplexity.ts";
 import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
 import { UserError } from "../util/errors.ts";
 import { resolveConfig, resolveModelPath } from "./config.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import type { TrainExample } from "./rollout.ts";
 import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
 

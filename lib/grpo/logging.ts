@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { mean, std } from "./math.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import type { StepResult } from "./step.ts";
 

@@ -12,7 +12,7 @@ import type { ChatMessage, Tokenizer } from "../model/tokenizer.ts";
 import { computeRewards, type RewardScores } from "../rewards/registry.ts";
 import type { RewardContext, RewardFunction } from "../rewards/types.ts";
 import { Rng } from "../util/rng.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import { groupAdvantages } from "./math.ts";
 
 /** One training example: the prompt's chat messages and what the rewards compare against. */

@@ -4,7 +4,7 @@
  * The optimizer update of step `s` (1-based) uses the factor at `s − 1`, as HF's scheduler does.
  * @module
  */
-import type { SchedulerType } from "./config_types.ts";
+import type { SchedulerType } from "./config_table.ts";
 
 /** Options of {@linkcode learningRateAt}. */
 export interface ScheduleOptions {

@@ -8,7 +8,7 @@
 import type { CausalLM } from "../model/causal_lm.ts";
 import type { LoraAdapter } from "../model/lora.ts";
 import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 

@@ -13,7 +13,7 @@ import { UserError } from "../util/errors.ts";
 import { Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import {
   findCheckpoint,
   listCheckpoints,

@@ -5,7 +5,7 @@ import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 import type { RewardFunction } from "../rewards/types.ts";
 import { resolveConfig } from "./config.ts";
-import type { GrpoConfig } from "./config_types.ts";
+import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";
 import { StopSignal } from "./stop.ts";
 import { tinyMathExamples, writeTinyChatModel } from "./testing.ts";

@@ -21,3 +21,4 @@ export type { JudgeCacheOptions } from "./cache.ts";
 export { extractBlock, startFakeGemini } from "./fake_gemini.ts";
 export type { FakeFailKind, FakeGemini, FakeGeminiOptions, FakeGeminiRequest } from "./fake_gemini.ts";
 export * from "./local_judge.ts";
+export * from "./master_keys.ts";

@@ -6,14 +6,14 @@
  * never printed.
  * @module
  */
-import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { UserError, writeJsonAtomic } from "../util/mod.ts";
+import { hubCacheRoot } from "../util/cache_dir.ts";
 import { readShardIndex } from "./safetensors.ts";
 
 /** Options of {@linkcode resolveModelDir}. */
 export interface ResolveModelDirOptions {
-  /** Base cache folder (default `$HF_HOME/grpo-ts`, else `~/.cache/grpo-ts/models`). */
+  /** Base cache folder (default `$HF_HOME/grpo-ts/models`, else `~/.cache/grpo-ts/models`). */
   cacheDir?: string;
   /** Hub revision: branch, tag or commit (default "main"). */
   revision?: string;
@@ -44,9 +44,7 @@ export function hubCacheDir(
   id: string,
   options: Pick<ResolveModelDirOptions, "cacheDir" | "revision"> = {},
 ): string {
-  const hfHome = Deno.env.get("HF_HOME");
-  const base = options.cacheDir ??
-    (hfHome ? join(hfHome, "grpo-ts") : join(homedir(), ".cache", "grpo-ts", "models"));
+  const base = options.cacheDir ?? hubCacheRoot("models");
   const rev = options.revision ?? "main";
   return join(base, rev === "main" ? id : `${id}@${rev.replace(/[^A-Za-z0-9_.-]/g, "_")}`);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./nbformat.ts";
+export * from "./clean.ts";
 export * from "./display.ts";
 export * from "./params.ts";
 export * from "./runner.ts";

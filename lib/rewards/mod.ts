@@ -9,6 +9,7 @@ export * from "./extract.ts";
 export * from "./math.ts";
 export * from "./format.ts";
 export * from "./perplexity.ts";
+export * from "./reference_likelihood.ts";
 export * from "./judge.ts";
 export * from "./registry.ts";
 export * from "./scorers.ts";

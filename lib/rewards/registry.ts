@@ -10,6 +10,7 @@ import { mathHard, mathSoft } from "./math.ts";
 import { formatReward, softFormatReward, strictFormatReward, xmlCountReward } from "./format.ts";
 import { perplexityReward, type PerplexityScorer } from "./perplexity.ts";
 import { geminiHardReward, geminiSoftReward, type Judge } from "./judge.ts";
+import { referenceLikelihoodReward, type TargetScorer } from "./reference_likelihood.ts";
 
 /** What some rewards need: a perplexity scorer (model engine) or a judge (lib/judge). */
 export interface RewardDeps {
@@ -17,6 +18,8 @@ export interface RewardDeps {
   scorer?: PerplexityScorer;
   /** For `"gemini_hard"` / `"gemini_soft"`. */
   judge?: Judge;
+  /** For `"reference_likelihood"` / `"reference_likelihood_debiased"`: the policy's reference scorer. */
+  targetScorer?: TargetScorer;
 }
 
 /** Builds a named reward from its dependencies. */
@@ -38,6 +41,13 @@ export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze({
   perplexity: (d: RewardDeps) => perplexityReward(need(d.scorer, "perplexity", "a perplexity scorer")),
   gemini_hard: (d: RewardDeps) => geminiHardReward(need(d.judge, "gemini_hard", "a judge")),
   gemini_soft: (d: RewardDeps) => geminiSoftReward(need(d.judge, "gemini_soft", "a judge")),
+  reference_likelihood: (d: RewardDeps) =>
+    referenceLikelihoodReward(need(d.targetScorer, "reference_likelihood", "a reference scorer")),
+  reference_likelihood_debiased: (d: RewardDeps) =>
+    referenceLikelihoodReward(
+      need(d.targetScorer, "reference_likelihood_debiased", "a reference scorer"),
+      { debias: true },
+    ),
 });
 
 /** Throws a UserError when a reward has an empty name or two rewards share one. */

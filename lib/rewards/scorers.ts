@@ -28,6 +28,7 @@ import {
 import type { Device } from "../onnx/session.ts";
 import { UserError } from "../util/errors.ts";
 import type { PerplexityScorer } from "./perplexity.ts";
+import type { TargetScorer } from "./reference_likelihood.ts";
 
 /** A perplexity scorer with counters. */
 export interface CountingPerplexityScorer extends PerplexityScorer {
@@ -67,17 +68,34 @@ export function perplexityOf(logprobs: ArrayLike<number>): number {
   return Number.isFinite(ppl) ? ppl : Infinity;
 }
 
+/** Log-probs of every row's target, batched by similar length; rows with no target get `[]`. */
+async function scoreRows(rows: Row[], batchSize: number, run: BatchScorer): Promise<number[][]> {
+  const order = rows.map((_, i) => i).sort((a, b) =>
+    rows[a].context.length + rows[a].target.length - rows[b].context.length - rows[b].target.length
+  );
+  const out: number[][] = rows.map(() => []);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const idx = order.slice(s, s + batchSize).filter((i) => rows[i].target.length > 0);
+    if (!idx.length) continue;
+    const lps = await run(idx.map((i) => rows[i]));
+    idx.forEach((i, k) => (out[i] = lps[k]));
+  }
+  return out;
+}
+
+function checkBatchSize(label: string, batchSize: number): void {
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new UserError(`${label}: batchSize must be a positive integer, got ${batchSize}`);
+  }
+}
+
 function makeScorer(
   name: string,
   o: { batchSize: number; maxLength: number },
   encode: (prompt: string, completion: string) => Row,
   run: BatchScorer,
 ): CountingPerplexityScorer {
-  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) {
-    throw new UserError(
-      `perplexity scorer ${name}: batchSize must be a positive integer, got ${o.batchSize}`,
-    );
-  }
+  checkBatchSize(`perplexity scorer ${name}`, o.batchSize);
   const scorer: CountingPerplexityScorer = {
     name,
     scored: 0,
@@ -91,17 +109,7 @@ function makeScorer(
       }
       const rows = prompts.map((p, i) => encode(p, completions[i]));
       for (const r of rows) if (fitRow(r, o.maxLength)) scorer.truncated++;
-      // Similar lengths together: less padding.
-      const order = rows.map((_, i) => i).sort((a, b) =>
-        rows[a].context.length + rows[a].target.length - rows[b].context.length - rows[b].target.length
-      );
-      const out = new Array<number>(rows.length).fill(Infinity);
-      for (let s = 0; s < order.length; s += o.batchSize) {
-        const idx = order.slice(s, s + o.batchSize).filter((i) => rows[i].target.length > 0);
-        if (!idx.length) continue;
-        const lps = await run(idx.map((i) => rows[i]));
-        idx.forEach((i, k) => (out[i] = perplexityOf(lps[k])));
-      }
+      const out = (await scoreRows(rows, o.batchSize, run)).map((lp) => perplexityOf(lp));
       scorer.scored += out.length;
       scorer.nonFinite += out.filter((p) => p === Infinity).length;
       return out;
@@ -170,6 +178,51 @@ export function policyPerplexityScorer(
     engineRows(model),
     engineRun(model, lora),
   );
+}
+
+/** A target scorer with counters. */
+export interface CountingTargetScorer extends TargetScorer {
+  /** Rows scored so far. */
+  scored: number;
+  /** Rows cut to fit `maxLength` (context from the left first). */
+  truncated: number;
+}
+
+/**
+ * A {@linkcode TargetScorer} backed by the policy `model` (with `options.lora()`'s adapter when
+ * given): the reference-likelihood reward's scorer. Context and target are encoded separately, so
+ * the boundary is exact, as in {@linkcode policyPerplexityScorer}.
+ */
+export function policyTargetScorer(
+  model: CausalLM,
+  options: PolicyPerplexityScorerOptions = {},
+): CountingTargetScorer {
+  const name = options.name ?? "policy";
+  const batchSize = options.batchSize ?? 8;
+  const maxLength = options.maxLength ?? model.config.maxPositions;
+  checkBatchSize(`target scorer ${name}`, batchSize);
+  const encode = engineRows(model), run = engineRun(model, options.lora ?? (() => null));
+  const scorer: CountingTargetScorer = {
+    name,
+    scored: 0,
+    truncated: 0,
+    async targetLogprobs(contexts, targets, o = {}) {
+      if (contexts.length !== targets.length) {
+        throw new UserError(
+          `target scorer ${name}: ${contexts.length} contexts for ${targets.length} targets`,
+        );
+      }
+      const rows = contexts.map((c, i) => {
+        const r = encode(c, targets[i]);
+        if (o.maxTargetTokens !== undefined) r.target = r.target.slice(0, o.maxTargetTokens);
+        return r;
+      });
+      for (const r of rows) if (fitRow(r, maxLength)) scorer.truncated++;
+      scorer.scored += rows.length;
+      return await scoreRows(rows, batchSize, run);
+    },
+  };
+  return scorer;
 }
 
 /** Options of {@linkcode lmPerplexityScorer}. */

@@ -7,7 +7,13 @@ import { exportTransformersJs } from "../model/export_tfjs.ts";
 import { Rng } from "../util/rng.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../util/assert.ts";
-import { detectScorerKind, lmPerplexityScorer, perplexityOf, policyPerplexityScorer } from "./scorers.ts";
+import {
+  detectScorerKind,
+  lmPerplexityScorer,
+  perplexityOf,
+  policyPerplexityScorer,
+  policyTargetScorer,
+} from "./scorers.ts";
 import { perplexityReward } from "./perplexity.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-scorers-test-" });
@@ -150,4 +156,24 @@ Deno.test("lmPerplexityScorer: kind detection and missing models", async () => {
     UserError,
     "has no onnx/model.onnx",
   );
+});
+
+Deno.test("policyTargetScorer: per-token log-probs of the target after the context, capped at maxTargetTokens", async () => {
+  const { model, lora } = await setup();
+  const scorer = policyTargetScorer(model, { lora: () => lora, batchSize: 2 });
+  const got = await scorer.targetLogprobs(PROMPTS, COMPLETIONS);
+  const tok = model.tok;
+  for (let i = 0; i < PROMPTS.length; i++) {
+    const ctx = tok.encode(PROMPTS[i]), target = tok.encode(COMPLETIONS[i]);
+    assertEquals(got[i].length, target.length);
+    const want = await byHand(model, ctx.length ? ctx : [tok.eosTokenIds[0]], target, lora);
+    assertAlmostEquals(perplexityOf(got[i]), want, 1e-4 * want);
+  }
+  const capped = await scorer.targetLogprobs(PROMPTS.slice(0, 2), COMPLETIONS.slice(0, 2), {
+    maxTargetTokens: 2,
+  });
+  assertEquals(capped.map((r) => r.length), [2, 2]);
+  assertEquals(capped[0], got[0].slice(0, 2));
+  assertEquals(scorer.scored, 5);
+  await assertRejects(() => scorer.targetLogprobs(["a"], []), UserError, "1 contexts for 0 targets");
 });

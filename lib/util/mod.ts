@@ -6,3 +6,4 @@ export * from "./errors.ts";
 export * from "./atomic.ts";
 export * from "./rng.ts";
 export * from "./progress.ts";
+export * from "./cache_dir.ts";
