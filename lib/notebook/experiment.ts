@@ -22,7 +22,8 @@ import type { PlotSpec } from "../analysis/figures.ts";
 import { PLOTLY_MIME } from "../analysis/display.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
-import { formatDuration, Progress, type ProgressEvent } from "../util/progress.ts";
+import { formatDuration, type ProgressEvent } from "../util/progress.ts";
+import { checkSlurmOptions, runSweep, type SlurmOptions, type SweepBackend } from "../study/mod.ts";
 import { isJupyter, liveDisplay } from "./display.ts";
 
 /** Options of {@linkcode runInNotebook}. */
@@ -343,36 +344,59 @@ export interface RunAllOptions extends NotebookRunOptions {
   seeds?: readonly number[];
   /** Options given to every experiment (e.g. `{ max_steps: 40 }`); seed and output_dir are set per run. */
   params?: Record<string, unknown>;
-  /** Experiments to run (default all six). */
+  /** Experiments to run (default all of the experiments table). */
   ids?: readonly string[];
+  /**
+   * "local" (default): one run after another in this process, with live plots; "slurm": one `sbatch` job
+   * array, followed until every run is done or failed.
+   */
+  backend?: SweepBackend;
+  /** Slurm options (partition, time, cpus_per_task, mem, gres, sbatch_lines, max_parallel); checked. */
+  slurm?: SlurmOptions | Record<string, unknown>;
+  /** Slurm: seconds between polls (default 5). */
+  poll?: number;
 }
 
-/** Runs every experiment for every seed, one after the other, into {@linkcode seedOutputDir}; returns the run folders. */
+/**
+ * Runs every experiment for every seed as one sweep in `outputsDir` (`sweep.json` + one folder per run,
+ * `<experiment>_seed<seed>`), locally or on Slurm; runs already complete are kept, stopped ones resume from
+ * their latest checkpoint. Returns the run folders; a failed run → UserError listing the failures.
+ */
 export async function runAllExperiments(outputsDir: string, options: RunAllOptions = {}): Promise<string[]> {
-  const seeds = options.seeds ?? [GRPO_DEFAULTS.seed];
-  const ids = options.ids ?? EXPERIMENT_IDS;
-  for (const id of ids) getExperiment(id);
   for (const k of ["seed", "output_dir"]) {
     if (options.params && k in options.params) {
       throw new UserError(`runAllExperiments: params.${k} is set per run; give seeds / outputsDir instead`);
     }
   }
   const cwd = options.cwd ?? Deno.cwd();
-  const root = resolve(cwd, outputsDir);
-  const progress = new Progress("experiments", ids.length * seeds.length, { print: options.print ?? true });
-  const dirs: string[] = [];
-  for (const seed of seeds) {
-    for (const id of ids) {
-      const dir = await runInNotebook(
-        id,
-        { ...options.params, seed, output_dir: seedOutputDir(root, id, seed) },
-        { ...options, cwd },
-      );
-      dirs.push(dir);
-      progress.update(dirs.length, { last: `${id} seed ${seed}` });
-    }
+  const spec = {
+    experiments: [...(options.ids ?? EXPERIMENT_IDS)],
+    seeds: [...(options.seeds ?? [GRPO_DEFAULTS.seed])],
+    params: notebookParams(options.params ?? {}, cwd),
+    output_dir: resolve(cwd, outputsDir),
+  };
+  const backend = options.backend ?? "local";
+  const log = options.log ?? ((l: string) => console.error(l));
+  const { dir, manifest } = await runSweep(spec, {
+    backend,
+    resume: true,
+    replace: true,
+    slurm: checkSlurmOptions(options.slurm ?? {}),
+    poll: options.poll,
+    log: options.print === false ? () => {} : log,
+    runOne: backend === "local"
+      ? async (run, params) => void await runInNotebook(run.experiment, params, { ...options, cwd })
+      : undefined,
+  });
+  const failed = manifest.runs.filter((r) => r.state !== "done");
+  if (failed.length) {
+    throw new UserError(
+      `runAllExperiments: ${failed.length} of ${manifest.runs.length} runs not done: ${
+        failed.map((r) => `${r.id} ${r.state}${r.reason ? ` (${r.reason})` : ""}`).join("; ")
+      }`,
+    );
   }
-  return dirs;
+  return manifest.runs.map((r) => join(dir, r.dir));
 }
 
 /** The shared TRL logs (`shared/data/trl-logs` beside the repository). */

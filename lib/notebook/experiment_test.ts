@@ -184,11 +184,16 @@ Deno.test("runInNotebook and runAllExperiments train through the library and ret
     gemini: false,
   });
   assertEquals(dirs, [
-    join(out, "math_soft"),
-    join(out, "dialogue_soft"),
+    join(out, "math_soft_seed42"),
     join(out, "math_soft_seed3"),
+    join(out, "dialogue_soft_seed42"),
     join(out, "dialogue_soft_seed3"),
   ]);
+  const manifest = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
+  assertEquals(manifest.runs.map((r: { state: string }) => r.state), ["done", "done", "done", "done"]);
+  // run_all again with another grid: the manifest follows it; the complete run is kept, not retrained.
+  const again = await runAllExperiments(out, { ...quiet, ids: ["math_soft"], seeds: [3], params: small });
+  assertEquals(again, [join(out, "math_soft_seed3")]);
   const st = await experimentStatus(out, { seeds: [42, 3] });
   assertEquals(st.runs.map((r) => `${r.experiment}/${r.seed}/${r.complete}`).sort(), [
     "dialogue_soft/3/true",

@@ -27,7 +27,7 @@ import {
   writeManifest,
 } from "./sweep_manifest.ts";
 import { checkSweepSpec, sweepFolder, type SweepSpec } from "./sweep_spec.ts";
-import { runSweepTask, type SweepTaskOptions } from "./sweep_task.ts";
+import { runSweepTask, type SweepTaskOptions, taskParams } from "./sweep_task.ts";
 import {
   requireSlurm,
   SLURM_PENDING,
@@ -51,8 +51,13 @@ export interface RunSweepOptions {
   parallel?: number;
   /** Local: threads in all (default: the machine's), split between the parallel runs. */
   threads?: number;
-  /** Local: runs one run in this process instead of `deno task experiment` (the notebook's live plots). */
-  runOne?: (run: ManifestRun, outDir: string) => Promise<void>;
+  /**
+   * Local: trains one run in this process instead of `deno task experiment` (the notebook's live plots),
+   * with the options {@linkcode taskParams} gives (its own, output_dir, and resume from its latest checkpoint).
+   */
+  runOne?: (run: ManifestRun, params: Record<string, unknown>) => Promise<void>;
+  /** A folder holding another sweep gets this one's manifest (runs with the same id keep their state and jobs). */
+  replace?: boolean;
   /** Slurm options. */
   slurm?: SlurmOptions;
   /** Slurm: follow the runs until none is pending or running (default true). */
@@ -76,6 +81,7 @@ export interface SweepResult {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const pick = (r?: ManifestRun) => (r ? { state: r.state, job: r.job, reason: r.reason } : {});
 
 /**
  * Checks the description, makes the folder and writes (or, with `resume`, re-reads) the manifest. A folder
@@ -83,7 +89,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export async function openSweep(
   raw: unknown,
-  options: { backend?: string; resume?: boolean; cwd?: string } = {},
+  options: { backend?: string; resume?: boolean; replace?: boolean; cwd?: string } = {},
 ): Promise<SweepResult> {
   const spec = checkSweepSpec(raw);
   const dir = sweepFolder(spec, options.cwd);
@@ -92,6 +98,14 @@ export async function openSweep(
   if (existsSync(join(dir, "sweep.json"))) {
     const m = await readManifest(dir);
     const mine = { ...spec, output_dir: m.spec.output_dir };
+    if (!same(m.spec, mine) && options.replace) {
+      const next = newManifest(spec, backend);
+      const old = new Map(m.runs.map((r) => [r.id, r]));
+      next.runs = next.runs.map((r) => ({ ...r, ...pick(old.get(r.id)) }));
+      next.submissions = m.submissions;
+      await writeManifest(dir, next);
+      return { dir, manifest: next };
+    }
     if (!same(m.spec, mine)) {
       throw new UserError(
         `sweep: ${dir} already holds another sweep (see its sweep.json); choose another output folder`,
@@ -190,7 +204,8 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
       log(`sweep: ${r.id} started`);
       if (o.runOne) {
         try {
-          await o.runOne(r, join(dir, r.dir));
+          const t = await taskParams(r, join(dir, r.dir), { threads });
+          if (!t.skip) await o.runOne(r, t.params);
           r.state = "done";
         } catch (e) {
           [r.state, r.reason] = ["failed", (e as Error).message.split("\n")[0]];

@@ -29,6 +29,44 @@ export interface SlurmOptions {
   max_parallel?: number;
 }
 
+const SLURM_FIELDS: Record<keyof SlurmOptions, "string" | "number" | "lines"> = {
+  partition: "string",
+  time: "string",
+  cpus_per_task: "number",
+  mem: "string",
+  gres: "string",
+  sbatch_lines: "lines",
+  max_parallel: "number",
+};
+
+/** Checks Slurm options given as plain data (a notebook parameter): unknown fields and bad types → UserError. */
+export function checkSlurmOptions(raw: SlurmOptions | Record<string, unknown>): SlurmOptions {
+  for (const [k, v] of Object.entries(raw)) {
+    const kind = SLURM_FIELDS[k as keyof SlurmOptions];
+    if (!kind) {
+      throw new UserError(`slurm option "${k}" is unknown (known: ${Object.keys(SLURM_FIELDS).join(", ")})`);
+    }
+    const ok = v === undefined ||
+      (kind === "number"
+        ? Number.isInteger(v) && (v as number) > 0
+        : kind === "string"
+        ? typeof v === "string" && v !== ""
+        : Array.isArray(v) && v.every((x) => typeof x === "string"));
+    if (!ok) {
+      throw new UserError(
+        `slurm option ${k} = ${JSON.stringify(v)}: expected ${
+          kind === "lines"
+            ? "a list of strings"
+            : kind === "number"
+            ? "a positive integer"
+            : "a non-empty string"
+        }`,
+      );
+    }
+  }
+  return raw as SlurmOptions;
+}
+
 /** Where Slurm has an array task. */
 export interface SlurmTaskState {
   /** Slurm's state (`PENDING`, `RUNNING`, `COMPLETED`, `FAILED`, `CANCELLED`, `TIMEOUT`, …). */

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { CONFIG_KEYS, REPO_ROOT } from "../grpo/config.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import type { SweepRun } from "./sweep_spec.ts";
 import {
-  type ManifestRun,
   readManifest,
   readTaskRecord,
   runFolderState,
@@ -49,15 +49,18 @@ function defaultJob(): string {
   return Deno.env.get("JOB_COMPLETION_INDEX") ? `k8s:${hostname()}` : "local";
 }
 
-/** The `deno task experiment` arguments of `run` into `outDir`, resuming when a checkpoint exists. */
-export async function taskArgs(
-  run: ManifestRun,
+/**
+ * The options `run` trains with into `outDir`: its own, `output_dir`, `threads` when given and the run does
+ * not set it, and `resume_from_checkpoint: "latest"` when a checkpoint exists. `skip`: the run is complete.
+ */
+export async function taskParams(
+  run: SweepRun,
   outDir: string,
   options: { threads?: number } = {},
-): Promise<{ args: string[]; resumeFrom: string | null; skip: boolean }> {
+): Promise<{ params: Record<string, unknown>; resumeFrom: string | null; skip: boolean }> {
   const folder = await runFolderState(outDir);
-  if (folder.complete) return { args: [], resumeFrom: null, skip: true };
   const params: Record<string, unknown> = { ...run.params, output_dir: outDir };
+  if (folder.complete) return { params, resumeFrom: null, skip: true };
   if (options.threads !== undefined && !("threads" in run.params)) params.threads = options.threads;
   let resumeFrom: string | null = null;
   if (folder.checkpoints.length) {
@@ -66,7 +69,7 @@ export async function taskArgs(
   } else if (folder.started && CONFIG_KEYS.includes("overwrite_output_dir")) {
     params.overwrite_output_dir = true; // stopped before its first checkpoint: nothing to keep
   }
-  return { args: ["task", "experiment", run.experiment, ...paramArgs(params)], resumeFrom, skip: false };
+  return { params, resumeFrom, skip: false };
 }
 
 /** Last `error: …` line of some output (the CLIs' one-line errors), without the prefix. */
@@ -94,7 +97,8 @@ export async function runSweepTask(
   }
   const outDir = join(sweepDir, run.dir);
   const prev = await readTaskRecord(sweepDir, run.id);
-  const { args, resumeFrom, skip } = await taskArgs(run, outDir, options);
+  const { params, resumeFrom, skip } = await taskParams(run, outDir, options);
+  const args = ["task", "experiment", run.experiment, ...paramArgs(params)];
   const record: TaskRecord = {
     id: run.id,
     state: "running",
