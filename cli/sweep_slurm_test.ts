@@ -5,7 +5,8 @@
  *
  * - a sweep of 2 experiments × 2 seeds completes; every run folder holds a complete `trainer_state.json`;
  * - a task that fails (a bad option value) is reported with its error line; the others complete;
- * - a task cancelled mid-run (`scancel`) and resubmitted with `--resume` continues from its checkpoint, and
+ * - a task requeued by Slurm (`scontrol requeue`, as after a preemption) resumes from its latest checkpoint;
+ *   cancelled mid-run (`scancel`) and resubmitted with `--resume`, it continues from its checkpoint again, and
  *   its metrics equal an uninterrupted run's.
  * @module
  */
@@ -162,14 +163,33 @@ const metrics = async (dir: string) =>
     { step_time: _, ...r },
   ) => r);
 
+/** The task record of run `id`. */
+const record = async (out: string, id: string) =>
+  JSON.parse(await Deno.readTextFile(join(out, "logs", `${id}.json`))) as {
+    attempt: number;
+    state: string;
+    resumed_from: string | null;
+  };
+
+/** Polls `cond` every 100 ms for up to 2 minutes. */
+async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond().catch(() => false))) {
+    assert(Date.now() - t0 < 120_000, `${what}: not within 2 minutes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stepOf = (checkpoint: string | null) => Number(/checkpoint-(\d+)$/.exec(checkpoint ?? "")?.[1]);
+
 Deno.test({
   name:
-    "slurm: scancel mid-run, then --resume continues from the checkpoint; metrics equal an uninterrupted run",
+    "slurm: a requeued task resumes from its checkpoint; scancel, then --resume continues; metrics equal an uninterrupted run",
   ignore: skip !== null,
   sanitizeResources: false,
   fn: async () => {
     const out = join(ROOT, "cancel");
-    const params = { ...TINY, max_steps: 24, max_completion_length: 24, temperature: 1.5, threads: 1 };
+    const params = { ...TINY, max_steps: 30, max_completion_length: 24, temperature: 1.5, threads: 1 };
     const base = join(ROOT, "uninterrupted");
     const uninterrupted = runCli("cli/experiment.ts", [
       "math_hard",
@@ -178,31 +198,42 @@ Deno.test({
     const spec = ["--experiments", "math_hard", "--seeds", "3", ...paramArgs(params), "--out", out];
     const sub = await runCli("cli/sweep.ts", [...SLURM, "--no-wait", ...spec]);
     assertEquals(sub.code, 0, sub.stderr);
-    const job = sub.stderr.match(/submitted job array (\d+)/)?.[1];
-    const runDir = join(out, "math_hard_seed3");
-    const t0 = Date.now();
-    while (!(await Deno.stat(join(runDir, "checkpoint-2")).catch(() => null))) {
-      assert(Date.now() - t0 < 120_000, "no checkpoint-2 within 2 minutes");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert((await sh("scancel", [`${job}_0`])).ok, "scancel");
-    const follow = await runCli("cli/sweep.ts", [
-      ...SLURM.slice(2),
-      "--resume",
-      "--out",
-      out,
-      "--backend",
-      "slurm",
-    ]);
-    // The cancelled task is not queued any more: --resume resubmits it (and only it) and follows it to the end.
+    const task = `${sub.stderr.match(/submitted job array (\d+)/)?.[1]}_0`;
+    const id = "math_hard_seed3", runDir = join(out, id);
+    const exists = (p: string) => async () => (await Deno.stat(p).catch(() => null)) !== null;
+
+    // Slurm requeues the task (as after a preemption or a node failure); it comes back and resumes.
+    await until("checkpoint-2", exists(join(runDir, "checkpoint-2")));
+    assert((await sh("scontrol", ["requeue", task])).ok, "scontrol requeue");
+    // Slurm holds a requeued job back for a while (BeginTime); once it is pending again, let it start now.
+    await until("the requeued task is pending", async () => {
+      const q = await sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T"]);
+      return q.text.trim() === "PENDING";
+    });
+    await until("attempt 2 resumed", async () => {
+      await sh("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
+      return (await record(out, id)).attempt === 2;
+    });
+    const second = await record(out, id);
+    const requeuedFrom = stepOf(second.resumed_from);
+    assert(requeuedFrom >= 2, `the requeued task resumed from a checkpoint: ${second.resumed_from}`);
+
+    // scancel mid-run: the sweep reports it failed (CANCELLED); --resume resubmits it, and only it.
+    await until("a checkpoint after the requeue", exists(join(runDir, `checkpoint-${requeuedFrom + 2}`)));
+    assert((await sh("scancel", [task])).ok, "scancel");
+    await until("cancelled", async () => (await record(out, id)).state !== "running");
+    const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
+    assert(/failed {2}math_hard_seed3 .*CANCELLED/.test(status.stdout), status.stdout);
+    const follow = await runCli("cli/sweep.ts", [...SLURM, "--resume", "--out", out]);
     assertEquals(follow.code, 0, follow.stderr + follow.stdout);
     assert(/submitted job array \d+ with 1 runs/.test(follow.stderr), follow.stderr);
-    const rec = JSON.parse(await Deno.readTextFile(join(out, "logs", "math_hard_seed3.json")));
-    assertEquals(rec.attempt, 2);
-    const from = Number(/checkpoint-(\d+)$/.exec(rec.resumed_from ?? "")?.[1]);
-    assert(from >= 2 && from < params.max_steps, `resumed mid-run: ${rec.resumed_from}`);
-    const log = await Deno.readTextFile(join(out, "logs", "math_hard_seed3.log"));
+    const third = await record(out, id);
+    assertEquals(third.attempt, 3);
+    const from = stepOf(third.resumed_from);
+    assert(from > requeuedFrom && from < params.max_steps, `resumed mid-run: ${third.resumed_from}`);
+    const log = await Deno.readTextFile(join(out, "logs", `${id}.log`));
     assert(log.includes(`resuming math_hard from ${runDir}/checkpoint-${from}`), log);
+
     const u = await uninterrupted;
     assertEquals(u.code, 0, u.stderr);
     const [a, b] = [await metrics(base), await metrics(runDir)];
