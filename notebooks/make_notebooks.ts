@@ -259,11 +259,11 @@ function comparisonNotebook(): Notebook {
     ]),
     md("## What exists"),
     code(
-      `import { experimentStatus, resolveTrlLogs, runAllExperiments, statusLines } from "../lib/notebook/experiment.ts";
+      `import { experimentStatus, resolveTrlLogs, runAllExperiments, statusLines, sweepLines } from "../lib/notebook/experiment.ts";
 
 if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini, backend, slurm });
 const status = await experimentStatus(outputs_dir, { seeds });
-for (const line of statusLines(status)) console.log(line);
+for (const line of [...await sweepLines(outputs_dir), ...statusLines(status)]) console.log(line);
 const trl = resolveTrlLogs(trl_logs);
 console.log(trl ? \`TRL logs: \${trl}\` : "TRL logs: none");`,
     ),

@@ -23,7 +23,15 @@ import { PLOTLY_MIME } from "../analysis/display.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { formatDuration, type ProgressEvent } from "../util/progress.ts";
-import { checkSlurmOptions, runSweep, type SlurmOptions, type SweepBackend } from "../study/mod.ts";
+import {
+  checkSlurmOptions,
+  runLines,
+  runSweep,
+  type SlurmOptions,
+  summaryLine,
+  type SweepBackend,
+  sweepStatus,
+} from "../study/mod.ts";
 import { isJupyter, liveDisplay } from "./display.ts";
 
 /** Options of {@linkcode runInNotebook}. */
@@ -397,6 +405,17 @@ export async function runAllExperiments(outputsDir: string, options: RunAllOptio
     );
   }
   return manifest.runs.map((r) => join(dir, r.dir));
+}
+
+/**
+ * When `outputsDir` holds a sweep (`sweep.json`): one line per run with its fresh state (Slurm's view when
+ * it ran there) and a summary line; else no lines.
+ */
+export async function sweepLines(outputsDir: string, options: { cwd?: string } = {}): Promise<string[]> {
+  const dir = resolve(options.cwd ?? Deno.cwd(), outputsDir);
+  if (!existsSync(join(dir, "sweep.json"))) return [];
+  const m = await sweepStatus(dir);
+  return [...runLines(m.runs).map((l) => `sweep: ${l}`), `sweep (${m.backend}): ${summaryLine(m.runs)}`];
 }
 
 /** The shared TRL logs (`shared/data/trl-logs` beside the repository). */

@@ -17,6 +17,7 @@ import {
   seedOutputDir,
   SHARED_TRL_LOGS,
   statusLines,
+  sweepLines,
 } from "./experiment.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
@@ -191,6 +192,10 @@ Deno.test("runInNotebook and runAllExperiments train through the library and ret
   ]);
   const manifest = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
   assertEquals(manifest.runs.map((r: { state: string }) => r.state), ["done", "done", "done", "done"]);
+  const lines = await sweepLines(out);
+  assertEquals(lines.at(-1), "sweep (local): 4 runs: 4 done, 0 running, 0 pending, 0 failed");
+  assert(lines[0].startsWith("sweep: done    math_soft_seed42"), lines[0]);
+  assertEquals(await sweepLines(join(ROOT, "runs")), [], "no sweep.json: no lines");
   // run_all again with another grid: the manifest follows it; the complete run is kept, not retrained.
   const again = await runAllExperiments(out, { ...quiet, ids: ["math_soft"], seeds: [3], params: small });
   assertEquals(again, [join(out, "math_soft_seed3")]);
