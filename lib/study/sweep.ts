@@ -80,7 +80,16 @@ export interface SweepResult {
   manifest: SweepManifest;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with object keys sorted, so two descriptions compare equal whatever order their options came in. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(
+    v,
+    (_k, x) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : x,
+  );
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 const pick = (r?: ManifestRun) => (r ? { state: r.state, job: r.job, reason: r.reason } : {});
 
 /**
