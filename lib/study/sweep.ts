@@ -25,9 +25,10 @@ import {
   summaryLine,
   type SweepManifest,
   writeManifest,
+  writeTaskRecord,
 } from "./sweep_manifest.ts";
 import { checkSweepSpec, sweepFolder, type SweepSpec } from "./sweep_spec.ts";
-import { runSweepTask, type SweepTaskOptions, taskParams } from "./sweep_task.ts";
+import { runSweepTask, taskParams } from "./sweep_task.ts";
 import {
   requireSlurm,
   SLURM_PENDING,
@@ -201,40 +202,60 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
   const threads = parallel > 1 ? Math.max(1, Math.floor(total / parallel)) : o.threads;
   const todo = m.runs.filter((r) => r.state !== "done");
   if (parallel > 1) log(`sweep: ${todo.length} runs, ${parallel} side by side with ${threads} threads each`);
-  let next = 0, writing = Promise.resolve();
+  let next = 0, writing = Promise.resolve(), stopping = false;
   const save = () => (writing = writing.then(() => writeManifest(dir, m)));
+  // Ctrl-C: the runs (same process group) checkpoint and stop; no further run starts.
+  const onInt = () => {
+    if (!stopping) log("sweep: interrupted; the running runs checkpoint and stop (continue with --resume)");
+    stopping = true;
+  };
+  const listen = !o.runOne && Deno.build.os !== "windows";
+  if (listen) Deno.addSignalListener("SIGINT", onInt);
+  const inProcess = async (r: ManifestRun) => {
+    const started = new Date().toISOString();
+    let error: string | null = null;
+    try {
+      const t = await taskParams(r, join(dir, r.dir), { threads });
+      if (!t.skip) await o.runOne!(r, t.params);
+    } catch (e) {
+      error = (e as Error).message.split("\n")[0];
+    }
+    const folder = await runFolderState(join(dir, r.dir));
+    const state = folder.complete ? "done" : "failed";
+    await writeTaskRecord(dir, {
+      id: r.id,
+      state,
+      attempt: ((await readTaskRecord(dir, r.id))?.attempt ?? 0) + 1,
+      exit_code: null,
+      error: state === "done" ? null : error ?? `stopped at step ${folder.step} (the run is incomplete)`,
+      resumed_from: null,
+      job: "local",
+      host: hostname(),
+      pid: Deno.pid,
+      started,
+      ended: new Date().toISOString(),
+    });
+  };
   const worker = async () => {
-    while (next < todo.length) {
+    while (next < todo.length && !stopping) {
       const r = todo[next++];
       r.state = "running";
       r.job = "local";
       delete r.reason;
       await save();
       log(`sweep: ${r.id} started`);
-      if (o.runOne) {
-        try {
-          const t = await taskParams(r, join(dir, r.dir), { threads });
-          if (!t.skip) await o.runOne(r, t.params);
-          r.state = "done";
-        } catch (e) {
-          [r.state, r.reason] = ["failed", (e as Error).message.split("\n")[0]];
-        }
-      } else {
-        const taskOptions: SweepTaskOptions = {
-          threads,
-          job: "local",
-          echo: parallel > 1 ? null : undefined,
-        };
-        const rec = await runSweepTask(dir, r.index, taskOptions);
-        r.state = rec.state === "done" ? "done" : "failed";
-        if (rec.error) r.reason = rec.error;
-      }
+      if (o.runOne) await inProcess(r);
+      else await runSweepTask(dir, r.index, { threads, job: "local", echo: parallel > 1 ? null : undefined });
       await refreshRun(dir, r);
       log(`sweep: ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ""} (${summaryLine(m.runs)})`);
       await save();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
+  } finally {
+    if (listen) Deno.removeSignalListener("SIGINT", onInt);
+  }
   await writing;
 }
 

@@ -174,6 +174,11 @@ export async function readTaskRecord(sweepDir: string, id: string): Promise<Task
   }
 }
 
+/** Writes a run's task record atomically. */
+export async function writeTaskRecord(sweepDir: string, record: TaskRecord): Promise<void> {
+  await writeJsonAtomic(taskRecordPath(sweepDir, record.id), record);
+}
+
 /** Counts of runs per state, as one line: `4 runs: 2 done, 1 running, 1 pending, 0 failed`. */
 export function summaryLine(runs: readonly ManifestRun[]): string {
   const n = (s: RunState) => runs.filter((r) => r.state === s).length;

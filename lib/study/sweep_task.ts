@@ -12,7 +12,6 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { CONFIG_KEYS, REPO_ROOT } from "../grpo/config.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import type { SweepRun } from "./sweep_spec.ts";
 import {
@@ -21,7 +20,7 @@ import {
   runFolderState,
   taskLogPath,
   type TaskRecord,
-  taskRecordPath,
+  writeTaskRecord,
 } from "./sweep_manifest.ts";
 
 /** Options of {@linkcode runSweepTask}. */
@@ -111,7 +110,7 @@ export async function runSweepTask(
     pid: Deno.pid,
     started: new Date().toISOString(),
   };
-  const save = () => writeJsonAtomic(taskRecordPath(sweepDir, run.id), record);
+  const save = () => writeTaskRecord(sweepDir, record);
   await Deno.mkdir(join(sweepDir, "logs"), { recursive: true });
   const log = await Deno.open(taskLogPath(sweepDir, run.id), { append: true, create: true });
   const enc = new TextEncoder();
