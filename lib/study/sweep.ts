@@ -34,6 +34,7 @@ import {
   SLURM_PENDING,
   SLURM_RUNNING,
   type SlurmOptions,
+  slurmRunState,
   slurmStates,
   type SlurmTaskState,
   submitSlurm,
@@ -153,15 +154,8 @@ async function refreshRun(dir: string, r: ManifestRun, slurm?: Map<string, Slurm
   const mine = rec && (!r.job || rec.job === r.job || rec.job === "local");
   const recError = mine && rec.error ? rec.error : undefined;
   if (q) {
-    if (SLURM_PENDING.includes(q.state)) [r.state, r.reason] = ["pending", q.reason || undefined];
-    else if (SLURM_RUNNING.includes(q.state)) r.state = "running";
-    else {
-      r.state = "failed";
-      const slurmWhy = q.state === "COMPLETED" || q.state === "FAILED" ? "" : q.state;
-      r.reason =
-        [slurmWhy, recError ?? (q.state === "COMPLETED" ? "task ended but the run is incomplete" : "")]
-          .filter(Boolean).join(": ") || `${q.state}${q.exitCode ? ` (exit ${q.exitCode})` : ""}`;
-    }
+    const v = slurmRunState(q, recError);
+    [r.state, r.reason] = [v.state, v.reason];
     return;
   }
   if (!rec || !mine) {

@@ -212,3 +212,22 @@ export const SLURM_PENDING = [
 ];
 /** Slurm states of a running task. */
 export const SLURM_RUNNING = ["RUNNING", "COMPLETING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "RESIZING"];
+
+/**
+ * A run's state from Slurm's view of its task and the task's own `error:` line: pending (with Slurm's
+ * reason, e.g. `Resources`, `BeginTime`), running, or failed with the reason (`TIMEOUT`, `CANCELLED`,
+ * `OUT_OF_MEMORY`, `NODE_FAIL`, … and the run's error line when it wrote one). Only for a run whose folder
+ * is not complete, or whose task is still queued.
+ */
+export function slurmRunState(
+  q: SlurmTaskState,
+  recordError?: string,
+): { state: "pending" | "running" | "failed"; reason?: string } {
+  if (SLURM_PENDING.includes(q.state)) return { state: "pending", reason: q.reason || undefined };
+  if (SLURM_RUNNING.includes(q.state)) return { state: "running" };
+  const slurmWhy = q.state === "COMPLETED" || q.state === "FAILED" ? "" : q.state;
+  const runWhy = recordError ?? (q.state === "COMPLETED" ? "task ended but the run is incomplete" : "");
+  const reason = [slurmWhy, runWhy].filter(Boolean).join(": ") ||
+    `${q.state}${q.exitCode ? ` (exit ${q.exitCode})` : q.reason ? ` (${q.reason})` : ""}`;
+  return { state: "failed", reason };
+}

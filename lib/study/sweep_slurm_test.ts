@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../util/assert.ts";
 import { checkSweepSpec } from "./sweep_spec.ts";
 import { newManifest } from "./sweep_manifest.ts";
-import { arraySpec, slurmBatchScript } from "./sweep_slurm.ts";
+import { arraySpec, slurmBatchScript, slurmRunState } from "./sweep_slurm.ts";
 import { k8sJobManifest, k8sJobYaml, toYaml } from "./sweep_k8s.ts";
 
 Deno.test("arraySpec compresses indices into ranges, with %max", () => {
@@ -73,5 +73,35 @@ Deno.test("toYaml: nested maps and lists, strings quoted when YAML would read th
   assertEquals(
     toYaml({ a: [{ b: 1, c: "x y" }, "on"], d: { e: "2" }, f: [] }),
     'a:\n  - b: 1\n    c: "x y"\n  - "on"\nd:\n  e: "2"\nf: []',
+  );
+});
+
+Deno.test("slurmRunState: pending with Slurm's reason, running, failed with Slurm's state and the run's error line", () => {
+  assertEquals(slurmRunState({ state: "PENDING", reason: "Resources" }), {
+    state: "pending",
+    reason: "Resources",
+  });
+  assertEquals(slurmRunState({ state: "REQUEUED", reason: "" }), { state: "pending", reason: undefined });
+  assertEquals(slurmRunState({ state: "COMPLETING", reason: "" }), { state: "running" });
+  assertEquals(slurmRunState({ state: "TIMEOUT", reason: "TimeLimit" }), {
+    state: "failed",
+    reason: "TIMEOUT",
+  });
+  assertEquals(slurmRunState({ state: "CANCELLED", reason: "" }, "interrupted by SIGTERM"), {
+    state: "failed",
+    reason: "CANCELLED: interrupted by SIGTERM",
+  });
+  assertEquals(slurmRunState({ state: "FAILED", reason: "NonZeroExitCode" }, "option x = 1: bad"), {
+    state: "failed",
+    reason: "option x = 1: bad",
+  });
+  assertEquals(slurmRunState({ state: "FAILED", reason: "NonZeroExitCode", exitCode: "2:0" }), {
+    state: "failed",
+    reason: "FAILED (exit 2:0)",
+  });
+  assertEquals(slurmRunState({ state: "OUT_OF_MEMORY", reason: "" }).reason, "OUT_OF_MEMORY");
+  assertEquals(
+    slurmRunState({ state: "COMPLETED", reason: "" }).reason,
+    "task ended but the run is incomplete",
   );
 });
