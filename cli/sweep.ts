@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   if (poll !== undefined && !(poll > 0)) {
     throw new UserError(`--poll must be a positive number, got "${f.poll}"`);
   }
-  const { dir, manifest } = await runSweep(spec, {
+  const { dir, manifest, interrupted } = await runSweep(spec, {
     backend,
     resume: f.resume,
     parallel: positiveInt(f.parallel, "parallel"),
@@ -201,6 +201,7 @@ async function main(): Promise<void> {
   });
   for (const l of runLines(manifest.runs)) console.log(l);
   console.log(`${summaryLine(manifest.runs)}; sweep folder ${dir}`);
+  if (interrupted) Deno.exit(130);
   if (manifest.runs.some((r) => r.state === "failed")) Deno.exit(1);
 }
 

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../lib/util/assert.ts";
-import { paramArgs, runCli, TINY_PARAMS } from "./testing.ts";
+import { paramArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "sweep-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -143,5 +143,36 @@ Deno.test({
     const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
     assertEquals(status.code, 0, status.stderr);
     assert(status.stdout.includes("2 runs: 1 done, 0 running, 0 pending, 1 failed"), status.stdout);
+  },
+});
+
+Deno.test({
+  name:
+    "sweep --backend local: Ctrl-C lets the running run finish, starts no other (exit 130); --resume runs the rest",
+  sanitizeResources: false,
+  fn: async () => {
+    const out = join(ROOT, "sigint");
+    const args = [
+      "--experiments",
+      "math_hard",
+      "--seeds",
+      "1,2",
+      ...paramArgs({ ...TINY, eval_size: 4 }),
+      "--out",
+      out,
+    ];
+    const p = spawnCli("cli/sweep.ts", args);
+    await p.waitFor(/math_hard_seed1 started/);
+    p.child.kill("SIGINT");
+    const r = await p.finish();
+    assertEquals(r.code, 130, r.stderr);
+    assert(r.stderr.includes("sweep: interrupted"), r.stderr);
+    assert(!r.stderr.includes("math_hard_seed2 started"), r.stderr);
+    const m = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
+    assertEquals(m.runs.map((x: { state: string }) => x.state), ["done", "pending"]);
+    const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assert(!resumed.stderr.includes("math_hard_seed1 started"), "the done run is kept");
+    assert(resumed.stdout.includes("2 runs: 2 done"), resumed.stdout);
   },
 });

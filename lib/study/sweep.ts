@@ -80,6 +80,8 @@ export interface SweepResult {
   dir: string;
   /** The manifest as last written. */
   manifest: SweepManifest;
+  /** Local: Ctrl-C stopped the sweep before every run was started. */
+  interrupted?: boolean;
 }
 
 /** JSON with object keys sorted, so two descriptions compare equal whatever order their options came in. */
@@ -189,7 +191,7 @@ export async function sweepStatus(dir: string): Promise<SweepManifest> {
 }
 
 /** Runs the sweep's unfinished runs on this machine; failures are recorded and do not stop the others. */
-async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Promise<void> {
+async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Promise<boolean> {
   const log = o.log ?? ((l: string) => console.error(l));
   const parallel = Math.max(1, Math.floor(o.parallel ?? 1));
   const total = o.threads ?? navigator.hardwareConcurrency ?? 1;
@@ -251,6 +253,7 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
     if (listen) Deno.removeSignalListener("SIGINT", onInt);
   }
   await writing;
+  return stopping;
 }
 
 /** Follows a Slurm sweep until no run is pending or running; prints a line whenever the counts change. */
@@ -288,8 +291,8 @@ export async function runSweep(spec: unknown, options: RunSweepOptions = {}): Pr
   const { dir, manifest } = await openSweep(spec as SweepSpec, { ...options, backend });
   await refreshSweep(dir, manifest);
   if (backend === "local") {
-    await runLocal(dir, manifest, options);
-    return { dir, manifest: await refreshSweep(dir, manifest) };
+    const interrupted = await runLocal(dir, manifest, options);
+    return { dir, manifest: await refreshSweep(dir, manifest), interrupted };
   }
   const todo = manifest.runs.filter((r) => r.state === "failed" || (r.state === "pending" && !r.job));
   const queued = manifest.runs.filter((r) => r.state === "running" || (r.state === "pending" && r.job));
