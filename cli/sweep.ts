@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     );
     return console.log(`wrote ${path} (${manifest.runs.length} runs; kubectl apply -f ${path})`);
   }
-  const backend = (f.backend ?? "local") as SweepBackend;
+  const backend = f.backend as SweepBackend | undefined; // default: local, or the resumed sweep's
   const slurm: SlurmOptions = {
     partition: f.partition,
     time: f.time,

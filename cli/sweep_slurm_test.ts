@@ -155,6 +155,11 @@ Deno.test({
     );
     const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
     assert(status.stdout.includes(line), status.stdout);
+    // --resume without --backend stays on Slurm and resubmits only the failed run (which fails again).
+    const again = await runCli("cli/sweep.ts", ["--resume", "--poll", "1", "--timeout", "120", "--out", out]);
+    assertEquals(again.code, 1, again.stderr);
+    assert(/submitted job array \d+ with 1 runs/.test(again.stderr), again.stderr);
+    assert(again.stdout.includes(line), again.stdout);
   },
 });
 

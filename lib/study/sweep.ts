@@ -98,7 +98,8 @@ const pick = (r?: ManifestRun) => (r ? { state: r.state, job: r.job, reason: r.r
 
 /**
  * Checks the description, makes the folder and writes (or, with `resume`, re-reads) the manifest. A folder
- * that already holds a sweep needs `resume`; one that holds another sweep is refused.
+ * that already holds a sweep needs `resume` (and keeps its backend); one that holds another sweep is
+ * refused, or with `replace` gets this one's manifest.
  */
 export async function openSweep(
   raw: unknown,
@@ -107,12 +108,11 @@ export async function openSweep(
   const spec = checkSweepSpec(raw);
   const dir = sweepFolder(spec, options.cwd);
   await prepareSweepFolder(dir);
-  const backend = options.backend ?? "local";
   if (existsSync(join(dir, "sweep.json"))) {
     const m = await readManifest(dir);
     const mine = { ...spec, output_dir: m.spec.output_dir };
     if (!same(m.spec, mine) && options.replace) {
-      const next = newManifest(spec, backend);
+      const next = newManifest(spec, m.backend);
       const old = new Map(m.runs.map((r) => [r.id, r]));
       next.runs = next.runs.map((r) => ({ ...r, ...pick(old.get(r.id)) }));
       next.submissions = m.submissions;
@@ -129,10 +129,9 @@ export async function openSweep(
         `sweep: ${dir} already holds this sweep (${summaryLine(m.runs)}); continue it with --resume`,
       );
     }
-    m.backend = backend;
     return { dir, manifest: m };
   }
-  const manifest = newManifest(spec, backend);
+  const manifest = newManifest(spec, options.backend ?? "local");
   await writeManifest(dir, manifest);
   return { dir, manifest };
 }
@@ -141,10 +140,21 @@ function processGone(pid: number): boolean {
   return !existsSync(`/proc/${pid}`);
 }
 
-/** The state of one run from its folder, its task record and (Slurm) the scheduler's view. */
-async function refreshRun(dir: string, r: ManifestRun, slurm?: Map<string, SlurmTaskState>): Promise<void> {
+/**
+ * The state of one run from its folder, its task record and (Slurm) the scheduler's view; `slurm` null:
+ * squeue did not answer, so a run not complete keeps its last known state.
+ */
+async function refreshRun(
+  dir: string,
+  r: ManifestRun,
+  slurm?: Map<string, SlurmTaskState> | null,
+): Promise<void> {
   const folder = await runFolderState(join(dir, r.dir));
   r.steps = folder.step;
+  if (slurm === null) {
+    if (folder.complete && r.state !== "running") r.state = "done";
+    return;
+  }
   delete r.reason;
   const q = r.job ? slurm?.get(r.job) : undefined;
   const queued = q && (SLURM_PENDING.includes(q.state) || SLURM_RUNNING.includes(q.state));
@@ -282,14 +292,24 @@ export async function followSweep(
  * `wait` is false). Returns the folder and the final manifest; failed runs are in it with their reasons.
  */
 export async function runSweep(spec: unknown, options: RunSweepOptions = {}): Promise<SweepResult> {
-  const backend = options.backend ?? "local";
-  if (backend !== "local" && backend !== "slurm") {
-    throw new UserError(`sweep: unknown backend "${backend}" (local or slurm)`);
+  const asked = options.backend;
+  if (asked !== undefined && asked !== "local" && asked !== "slurm") {
+    throw new UserError(`sweep: unknown backend "${asked}" (local or slurm)`);
   }
-  if (backend === "slurm") requireSlurm();
+  if (asked === "slurm") requireSlurm();
   const log = options.log ?? ((l: string) => console.error(l));
-  const { dir, manifest } = await openSweep(spec as SweepSpec, { ...options, backend });
+  const { dir, manifest } = await openSweep(spec as SweepSpec, options);
+  // A resumed sweep keeps its backend unless another is asked for; its runs' states come from the old one.
   await refreshSweep(dir, manifest);
+  const backend = (asked ?? (manifest.backend === "slurm" ? "slurm" : "local")) as SweepBackend;
+  if (backend === "slurm") requireSlurm();
+  const busy = manifest.runs.filter((r) => (r.state === "running" || r.state === "pending") && r.job);
+  if (backend !== manifest.backend && busy.some((r) => r.job !== "local")) {
+    throw new UserError(
+      `sweep: ${busy.length} runs of ${dir} are still queued or running on ${manifest.backend}; wait for them (--status) or resume with --backend ${manifest.backend}`,
+    );
+  }
+  manifest.backend = backend;
   if (backend === "local") {
     const interrupted = await runLocal(dir, manifest, options);
     return { dir, manifest: await refreshSweep(dir, manifest), interrupted };

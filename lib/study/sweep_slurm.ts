@@ -177,17 +177,20 @@ export async function cancelSlurm(ids: readonly string[]): Promise<void> {
 }
 
 /**
- * Where Slurm has each array task of `jobs`, keyed `<job>_<index>`: from `squeue --states=all` (pending,
- * running and recently finished), then `sacct` for what squeue no longer knows (when accounting is on).
+ * Where Slurm has each array task of `jobs`, keyed `<job>_<index>`: from `squeue --me --states=all` (pending,
+ * running, and finished within the controller's MinJobAge), then `sacct` for what squeue no longer lists
+ * (when accounting is on). Null when `squeue` itself fails (controller unreachable): states unknown.
  */
-export async function slurmStates(jobs: readonly string[]): Promise<Map<string, SlurmTaskState>> {
+export async function slurmStates(jobs: readonly string[]): Promise<Map<string, SlurmTaskState> | null> {
   const out = new Map<string, SlurmTaskState>();
   if (!jobs.length) return out;
-  const q = await run("squeue", ["-h", "-r", "--states=all", "-j", jobs.join(","), "-o", "%i|%T|%r"]);
-  if (q.ok) {
-    for (const line of q.out.split("\n")) {
-      const [id, state, reason] = line.trim().split("|");
-      if (id && state) out.set(id, { state, reason: reason === "None" ? "" : reason ?? "" });
+  const mine = new Set(jobs);
+  const q = await run("squeue", ["-h", "-r", "--me", "--states=all", "-o", "%i|%T|%r"]);
+  if (!q.ok) return null;
+  for (const line of q.out.split("\n")) {
+    const [id, state, reason] = line.trim().split("|");
+    if (id && state && mine.has(id.split("_")[0])) {
+      out.set(id, { state, reason: reason === "None" ? "" : reason ?? "" });
     }
   }
   const a = await run("sacct", ["-n", "-P", "-X", "-j", jobs.join(","), "-o", "JobID,State,ExitCode,Reason"]);
