@@ -34,7 +34,7 @@ grid (flags override SPEC.json's fields):
   --out DIR                the sweep folder (default outputs/sweep): sweep.json, logs/, one folder per run
 
 backends:
-  --backend local|slurm    local (default): runs here; slurm: one sbatch job array, one task per run
+  --backend local|slurm    local: runs here (default; --resume: the sweep's own); slurm: one job array
   --parallel N             local: N runs side by side, threads split between them
   --threads N              local: threads in all (default: every core)
   --partition P --time T --cpus-per-task N --mem M --gres G --max-parallel N
