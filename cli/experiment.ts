@@ -5,8 +5,8 @@
  * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
  * @module
  */
-import { checkOptionName, CONFIG_KEYS, formatConfigHelp } from "../lib/grpo/config.ts";
-import { describeExperiments, getExperiment, runExperiment } from "../lib/grpo/experiments.ts";
+import { checkOptionName, CONFIG_KEYS, formatConfigHelp, GRPO_DEFAULTS } from "../lib/grpo/config.ts";
+import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: deno task experiment <id> [--param key=value …] [--help]";
@@ -63,7 +63,9 @@ if (import.meta.main) {
   await runMain(async () => {
     const { id, params, help } = parseArgs(Deno.args);
     if (help || id === null) {
-      const defaults = id ? getExperiment(id).defaults : {};
+      const defaults = id
+        ? { ...getExperiment(id).defaults, output_dir: defaultOutputDir(id, GRPO_DEFAULTS.seed) }
+        : {};
       const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
         id ? ` (defaults of ${id})` : ""
       }:\n${formatConfigHelp(defaults)}`;

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeTinyChatModel } from "../lib/grpo/testing.ts";
+import { writeTinyChatModel } from "../lib/rewards/testing.ts";
 import { makeNotebook, writeNotebook } from "../lib/notebook/nbformat.ts";
 import { assert } from "../lib/util/assert.ts";
 import { paramArgs, REPO_ROOT, runCli, TINY_PARAMS } from "./testing.ts";

@@ -115,6 +115,7 @@ await runMain(async () => {
     seed,
     evalEvery: num(values["eval-every"], "eval-every"),
     evalProblems: heldOutProblems(100, seed + 7),
+    evaluate: (m, problems) => evaluateMath(m, problems, { maxNewTokens: 96 }),
     stopAtAccuracy: num(values["stop-at"], "stop-at") || undefined,
   };
   const log = await pretrain(model, data, opts);
@@ -123,7 +124,7 @@ await runMain(async () => {
   const minutes = (performance.now() - t0) / 60000;
   await writeSafetensors(join(stage, "model.safetensors"), weights, { metadata: { format: "pt" } });
   await writeJsonAtomic(join(stage, "pretrain_log.json"), {
-    options: { ...opts, evalProblems: undefined },
+    options: { ...opts, evalProblems: undefined, evaluate: undefined },
     log,
   });
   await writeFileAtomic(

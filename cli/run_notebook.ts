@@ -3,7 +3,8 @@
  *
  * Executes a Deno notebook headlessly in a real `deno jupyter` kernel and writes the executed copy
  * to `outputs/notebooks/<name>.ipynb` (or DIR). Exit codes: 0 ok; 1 a cell failed, timed out or the
- * kernel died (the notebook with the error output is still written); 2 bad input (UserError);
+ * kernel died (the notebook with the error output is written as `<name>.failed.ipynb`; the last good
+ * `<name>.ipynb` is kept); 2 bad input (UserError);
  * 130 interrupted with Ctrl-C.
  * @module
  */

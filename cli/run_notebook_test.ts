@@ -47,7 +47,7 @@ Deno.test("run-notebook CLI: a failing cell exits 1 with a one-line error and st
   assert(r.stdout.includes("n is 7"), `stream forwarded: ${r.stdout}`);
   assert(r.stderr.includes("[cell 3/4] running…"), r.stderr);
   assertEquals(r.stderr.trim().split("\n").at(-1), "error: cell 4 failed: TypeError: bad n 7");
-  const nb = await readNotebook(`${dir}/out/fails.ipynb`);
+  const nb = await readNotebook(`${dir}/out/fails.failed.ipynb`);
   assertEquals(nb.cells[3].outputs?.[0]?.output_type, "error");
 
   const bad = await cli([path, "--param", "m=1", "--out", `${dir}/out2`]);

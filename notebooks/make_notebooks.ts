@@ -37,13 +37,16 @@ const code = (source: string, tags?: string[]): CellSpec => ({
 const params = (lines: string[]): CellSpec => code(lines.join("\n"), ["parameters"]);
 
 /** Parameters every training notebook has. */
-function trainingParams(outputDir: string, extra: string[] = []): string[] {
+function trainingParams(outputDir: string | null, extra: string[] = []): string[] {
   return [
     "// Parameters (papermill style: `deno task run-notebook <notebook> --param name=value` overrides them).",
     "let max_steps = 60; // optimizer steps",
     "let seed = 42; // sampling, data order, LoRA init and the held-out split",
     'let model = "../data/tiny"; // model folder (relative to notebooks/) or hub id',
-    `let output_dir = ${JSON.stringify(outputDir)}; // logs and checkpoints (relative to notebooks/)`,
+    outputDir === null
+      ? "let output_dir: string | null = null; // logs and checkpoints; null: ../outputs/<experiment>_seed<seed>"
+      : `let output_dir = ${JSON.stringify(outputDir)}; // logs and checkpoints (relative to notebooks/)`,
+    "let overwrite_output_dir = false; // true: replace a run already in output_dir (false: such a folder stops the run)",
     'let device = "auto"; // "auto" (CUDA when it loads, else CPU), "cuda" or "cpu"',
     "let threads: number | null = null; // CPU threads; null = all cores",
     "let num_generations = 8; // completions per prompt (the GRPO group)",
@@ -61,6 +64,7 @@ const RUN_ARGS = [
   "seed",
   "model",
   "output_dir",
+  "overwrite_output_dir",
   "device",
   "threads",
   "num_generations",
@@ -117,7 +121,7 @@ function trainingNotebook(
     md(`# ${t.title}\n\n## The reward\n\n${t.reward}`),
     md(`## What the original study expected and logged\n\n${t.study}\n\n## What to look at\n\n${t.look}`),
     md(RUNNING.replace("<id>", id).replace("<Name>.ipynb", file)),
-    params(trainingParams(`../outputs/${id}`, extraParams)),
+    params(trainingParams(null, extraParams)),
     md("## Train\n\nReturns the run folder; progress redraws the plot below in place."),
     code(
       `import { runInNotebook } from "../lib/notebook/experiment.ts";\n\n${
@@ -138,7 +142,7 @@ const GEMINI_PARAM =
 function softNotebook(): Notebook {
   const p = trainingParams("../outputs", [GEMINI_PARAM]);
   p[4] =
-    'let output_dir = "../outputs"; // parent folder: runs go to <output_dir>/math_soft and <output_dir>/dialogue_soft';
+    'let output_dir = "../outputs"; // parent folder: runs go to <output_dir>/math_soft_seed<seed> and <output_dir>/dialogue_soft_seed<seed>';
   return makeNotebook([
     md(`# ${SOFT_TEXT.title}\n\n## The rewards\n\n${SOFT_TEXT.reward}`),
     md(
@@ -148,20 +152,20 @@ function softNotebook(): Notebook {
       RUNNING.replace("<id>", "math_soft").replace("<Name>.ipynb", "Soft.ipynb")
         .replace(
           "lands in `output_dir`",
-          "lands in `<output_dir>/math_soft` and `<output_dir>/dialogue_soft`",
+          "lands in `<output_dir>/math_soft_seed<seed>` and `<output_dir>/dialogue_soft_seed<seed>`",
         ),
     ),
     params(p),
     md("## Train math_soft, then dialogue_soft"),
-    code(`import { join } from "node:path";
-import { runInNotebook } from "../lib/notebook/experiment.ts";
+    code(`import { runInNotebook } from "../lib/notebook/experiment.ts";
+import { seedOutputDir } from "../lib/study/mod.ts";
 
-${runCall("math_soft", "math_dir", 'join(output_dir, "math_soft")')}
+${runCall("math_soft", "math_dir", 'seedOutputDir(output_dir, "math_soft", seed)')}
 ${
       runCall(
         "dialogue_soft",
         "dialogue_dir",
-        'join(output_dir, "dialogue_soft")',
+        'seedOutputDir(output_dir, "dialogue_soft", seed)',
         [],
         ", { gemini: use_gemini }",
       )
@@ -208,7 +212,7 @@ function testingNotebook(): Notebook {
       "let examples = 5; // problems and prompts shown side by side",
     ]),
     md("## The adapters"),
-    code(`import { findAdapters } from "../lib/eval/mod.ts";
+    code(`import { findAdapters } from "../lib/study/mod.ts";
 
 const found = await findAdapters(outputs_dir);
 console.log(\`found \${found.adapters.length} adapter(s) in \${outputs_dir}\`);
@@ -216,7 +220,8 @@ for (const a of found.adapters) console.log(\`  \${a.name}: \${a.dir}\`);
 for (const s of found.skipped) console.log(\`  skipped \${s.dir}: \${s.reason}\`);`),
     md("## Answers from every model\n\nThe base model first, then each adapter on top of it."),
     code(`import { CausalLM } from "../lib/model/mod.ts";
-import { compareModels, comparisonLines, comparisonTable, freshTestSets } from "../lib/eval/mod.ts";
+import { compareModels, comparisonLines, comparisonTable } from "../lib/eval/mod.ts";
+import { freshTestSets } from "../lib/study/mod.ts";
 import { notebookJudge, notebookParams } from "../lib/notebook/experiment.ts";
 import { display } from "../lib/notebook/mod.ts";
 import { htmlView } from "../lib/notebook/results.ts";
@@ -259,7 +264,8 @@ function comparisonNotebook(): Notebook {
     ]),
     md("## What exists"),
     code(
-      `import { experimentStatus, resolveTrlLogs, runAllExperiments, statusLines, sweepLines } from "../lib/notebook/experiment.ts";
+      `import { experimentStatus, resolveTrlLogs, statusLines, sweepLines } from "../lib/study/mod.ts";
+import { runAllExperiments } from "../lib/notebook/experiment.ts";
 
 if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini, backend, slurm });
 const status = await experimentStatus(outputs_dir, { seeds });
@@ -300,6 +306,17 @@ called a difference only when its confidence interval excludes zero.`),
 
 const sentences = findingSentences(es, comparisons);
 await display(sentencesView(sentences, { heading: "Findings" }));`),
+    md(`## Verdicts
+
+One line per expected result of the seed study (math hard works; math soft learns but unstably; math perplexity
+fails; dialogue hard/soft suffer judge breakdown; dialogue perplexity fails) and for the reference-likelihood runs.
+Each is computed from held-out gains (last evaluation minus step 0) with bootstrap intervals across seeds, against
+zero and against the controls \`math_format_only\` and \`math_random\`: \`reproduced\`, \`not reproduced\` or
+\`inconclusive\` (fewer than two seeds is always inconclusive). The rules are in \`lib/analysis/verdicts.ts\`.`),
+    code(`import { studyVerdicts } from "../lib/analysis/mod.ts";
+
+const verdicts = studyVerdicts(loaded.table);
+await display(sentencesView(verdicts.map((v) => v.line), { heading: "Verdicts" }));`),
     md(
       "## Offline report\n\nThe same analysis as one self-contained HTML file (plotly inlined, opens without network).",
     ),

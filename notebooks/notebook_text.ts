@@ -14,9 +14,11 @@ relative paths start there. The same run from a terminal: \`deno task experiment
 headless with other parameters: \`deno task run-notebook notebooks/<Name>.ipynb --param max_steps=5\`.
 
 While it trains, the plot below the run cell redraws at every logged step (total reward, each reward function,
-and the held-out metric on the right axis). Everything the run logs lands in \`output_dir\`: \`metrics.jsonl\`
-(TRL's metric names), \`trainer_state.json\`, \`completions.jsonl\` and \`checkpoint-<step>/\` (the LoRA
-adapter in PEFT format, optimizer state; resume with \`resume_from_checkpoint = "latest"\`).`;
+and the held-out metric on the right axis). Everything the run logs lands in \`output_dir\` (by default
+\`../outputs/<id>_seed<seed>\`): \`metrics.jsonl\` (TRL's metric names), \`trainer_state.json\`,
+\`completions.jsonl\` and \`checkpoint-<step>/\` (the LoRA adapter in PEFT format, optimizer state; resume with
+\`resume_from_checkpoint = "latest"\`). A folder that already holds a run stops a fresh one with an error naming
+that run: resume it, set \`overwrite_output_dir = true\` to replace it, or choose another folder.`;
 
 /** Per-experiment markdown: the reward in words, what the original study expected and logged, what to look at. */
 export const EXPERIMENT_TEXT: Record<string, { title: string; reward: string; study: string; look: string }> =

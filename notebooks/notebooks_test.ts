@@ -134,8 +134,8 @@ Deno.test({
   ignore: !HAVE_MODEL,
   fn: async () => {
     const res = await run("Soft", { ...SMALL, output_dir: OUT, use_gemini: false });
-    assertRewards(await lastRow(join(OUT, "math_soft")), ["math_soft", "format"], "math_soft");
-    const dialogue = await lastRow(join(OUT, "dialogue_soft"));
+    assertRewards(await lastRow(join(OUT, "math_soft_seed42")), ["math_soft", "format"], "math_soft");
+    const dialogue = await lastRow(join(OUT, "dialogue_soft_seed42"));
     assertRewards(dialogue, ["gemini_soft"], "dialogue_soft");
     assertEquals(
       dialogue["judge/fallback_frac"],
@@ -165,7 +165,7 @@ Deno.test({
     for (const id of ["base model", "math_hard", "math_perplexity", "dialogue_hard", "dialogue_perplexity"]) {
       assert(new RegExp(`^${id}: math \\d+/3 `, "m").test(res.text), `no comparison line for ${id}`);
     }
-    assert(res.text.includes("math_soft: math"), "math_soft compared");
+    assert(res.text.includes("math_soft_seed42: math"), "math_soft compared (its default folder names it)");
   },
 });
 

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { Rng, writeFileAtomic, writeJsonAtomic } from "../util/mod.ts";
+import { runFile } from "../util/run_folder.ts";
 import type { MetricRow, Source } from "./table.ts";
 
 /** Shape of a synthetic run. */
@@ -62,14 +63,14 @@ export function fakeMetrics(opts: FakeRunOptions): Record<string, number>[] {
 /** Writes `<root>/<experiment>/seed_<seed>/{run_config.json,metrics.jsonl}`; returns the run folder. */
 export async function writeFakeRun(root: string, opts: FakeRunOptions): Promise<string> {
   const dir = join(root, opts.experiment, `seed_${opts.seed}`);
-  await writeJsonAtomic(join(dir, "run_config.json"), {
+  await writeJsonAtomic(runFile(dir, "runConfig"), {
     experiment: opts.experiment,
     seed: opts.seed,
     config: { steps: opts.steps ?? 20 },
     versions: { fixture: 1 },
   });
   await writeFileAtomic(
-    join(dir, "metrics.jsonl"),
+    runFile(dir, "metrics"),
     fakeMetrics(opts).map((r) => JSON.stringify(r) + "\n").join(""),
   );
   return dir;

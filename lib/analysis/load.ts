@@ -7,6 +7,7 @@
  */
 import { basename, dirname, join, relative } from "node:path";
 import { readJsonLines, UserError } from "../util/mod.ts";
+import { RUN_FILES, runFile } from "../util/run_folder.ts";
 import {
   type ColumnTable,
   type MetricRow,
@@ -78,8 +79,8 @@ async function discover(path: string, out: Candidate[]): Promise<void> {
   const name = basename(path);
   if (info.isFile) {
     if (name.endsWith(TRL_SUFFIX) && name.length > TRL_SUFFIX.length) out.push({ kind: "trl", path });
-    else if (name === "metrics.jsonl") out.push({ kind: "ours-jsonl", path });
-    else if (name === "trainer_state.json") out.push({ kind: "ours-state", path });
+    else if (name === RUN_FILES.metrics) out.push({ kind: "ours-jsonl", path });
+    else if (name === RUN_FILES.trainerState) out.push({ kind: "ours-state", path });
     else throw new UserError(`${path}: not a run file (expected metrics.jsonl or <experiment>${TRL_SUFFIX})`);
     return;
   }
@@ -88,9 +89,9 @@ async function discover(path: string, out: Candidate[]): Promise<void> {
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
   const has = (n: string) => entries.some((e) => e.isFile && e.name === n);
   // A run folder: its own files are the run; nested folders (checkpoints) are not separate runs.
-  if (has("metrics.jsonl")) return void out.push({ kind: "ours-jsonl", path: join(path, "metrics.jsonl") });
-  if (has("trainer_state.json")) {
-    return void out.push({ kind: "ours-state", path: join(path, "trainer_state.json") });
+  if (has(RUN_FILES.metrics)) return void out.push({ kind: "ours-jsonl", path: runFile(path, "metrics") });
+  if (has(RUN_FILES.trainerState)) {
+    return void out.push({ kind: "ours-state", path: runFile(path, "trainerState") });
   }
   for (const e of entries) {
     if (e.isFile && e.name.endsWith(TRL_SUFFIX) && e.name.length > TRL_SUFFIX.length) {
@@ -124,7 +125,7 @@ async function runIdentity(
   dir: string,
   show: (p: string) => string,
 ): Promise<{ experiment: string; seed: number }> {
-  const path = join(dir, "run_config.json");
+  const path = runFile(dir, "runConfig");
   const cfg = await readJson(path, show(path));
   if (!isObject(cfg)) throw new UserError(`${show(path)}: expected a JSON object`);
   if (typeof cfg.experiment !== "string" || !cfg.experiment) {

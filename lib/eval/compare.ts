@@ -1,6 +1,6 @@
 /**
- * Comparing trained adapters with the base model (the Testing notebook): find the final adapter of every
- * run in an output folder, answer a fixed set of fresh math problems and dialogue prompts with each
+ * Comparing trained adapters with the base model (the Testing notebook; lib/study finds the adapters and
+ * the fresh test sets): answer a fixed set of fresh math problems and dialogue prompts with each
  * model (greedy), score them (math accuracy; dialogue judge score, or perplexity under the frozen base
  * model), flag degenerate outputs, and render a side-by-side HTML table.
  * @module
@@ -14,17 +14,6 @@ import { escapeHtml, htmlTable } from "../analysis/html.ts";
 import { UserError } from "../util/errors.ts";
 import { evaluateMath } from "./math.ts";
 import { evaluateDialogue } from "./dialogue.ts";
-
-export {
-  type AdapterSearch,
-  findAdapters,
-  type FoundAdapter,
-  type FreshTestSetOptions,
-  freshTestSets,
-  pretrainSeedOf,
-  TESTING_DIALOGUE_SEED,
-  TESTING_MATH_SEED,
-} from "./compare_inputs.ts";
 
 /** Signs of a degenerate output. */
 export type DegenerateFlag = "empty" | "repetition" | "no_answer_tag";

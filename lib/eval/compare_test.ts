@@ -1,25 +1,12 @@
 import { join } from "node:path";
 import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, saveLora } from "../model/lora.ts";
-import { writeTinyChatModel } from "../grpo/testing.ts";
-import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "../grpo/experiments.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 import { generateDialogues, generateMathProblems } from "../data/generated.ts";
-import { dialogueMessages } from "../data/prompts.ts";
-import { buildCorpus } from "../pretrain/corpus.ts";
 import type { Judge } from "../rewards/judge.ts";
-import { writeJsonAtomic } from "../util/atomic.ts";
 import { Rng } from "../util/rng.ts";
-import { UserError } from "../util/errors.ts";
-import { assert, assertEquals, assertThrows } from "../util/assert.ts";
-import {
-  compareModels,
-  comparisonLines,
-  comparisonTable,
-  degenerate,
-  findAdapters,
-  freshTestSets,
-  pretrainSeedOf,
-} from "./compare.ts";
+import { assert, assertEquals } from "../util/assert.ts";
+import { compareModels, comparisonLines, comparisonTable, degenerate } from "./compare.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "eval-compare-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -41,69 +28,6 @@ Deno.test("degenerate: empty, repeated n-grams or characters, missing answer tag
   assertEquals(degenerate("A word that rhymes with moon is spoon."), []);
 });
 
-async function adapterFiles(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(join(dir, "adapter_config.json"), "{}");
-  await Deno.writeTextFile(join(dir, "adapter_model.safetensors"), "");
-}
-
-Deno.test("findAdapters: the latest checkpoint with an adapter (or an adapter folder); runs without one are listed", async () => {
-  const out = join(ROOT, "outputs");
-  await writeJsonAtomic(join(out, "math_hard", "run_config.json"), { experiment: "math_hard", seed: 42 });
-  await adapterFiles(join(out, "math_hard", "checkpoint-4"));
-  await adapterFiles(join(out, "math_hard", "checkpoint-10"));
-  await Deno.mkdir(join(out, "math_hard", "checkpoint-12")); // incomplete: no adapter files
-  await adapterFiles(join(out, "seeds", "dialogue_soft_seed3", "adapter"));
-  await writeJsonAtomic(join(out, "seeds", "dialogue_soft_seed3", "run_config.json"), {
-    experiment: "dialogue_soft",
-    seed: 3,
-  });
-  await writeJsonAtomic(join(out, "empty_run", "run_config.json"), { experiment: "math_soft", seed: 42 });
-  await Deno.mkdir(join(out, "notebooks"), { recursive: true });
-  await Deno.mkdir(join(out, "zz_bad"), { recursive: true });
-  await Deno.writeTextFile(join(out, "zz_bad", "run_config.json"), "{ not json");
-  const found = await findAdapters(out);
-  assertEquals(
-    found.adapters.map((a) => [a.name, a.dir.slice(out.length + 1), a.step, a.experiment, a.seed]),
-    [
-      ["math_hard", "math_hard/checkpoint-10", 10, "math_hard", 42],
-      ["seeds/dialogue_soft_seed3", "seeds/dialogue_soft_seed3/adapter", null, "dialogue_soft", 3],
-    ],
-  );
-  assertEquals(found.skipped.map((s) => [s.dir.slice(out.length + 1), s.reason.split(" (")[0]]), [
-    ["empty_run", "no adapter"],
-    ["zz_bad", "run_config.json unreadable"],
-  ]);
-  const none = await findAdapters(join(ROOT, "missing"));
-  assertEquals([none.adapters, none.skipped[0].reason], [[], "no such folder (no runs yet)"]);
-});
-
-Deno.test("freshTestSets: fixed sets that no training split holds", async () => {
-  const a = freshTestSets({ math: 30, dialogue: 15 });
-  assertEquals([a.problems.length, a.prompts.length], [30, 15]);
-  assertEquals(freshTestSets({ math: 30, dialogue: 15 }).problems, a.problems, "same arguments, same sets");
-  const seenMath = new Set([
-    ...generateMathProblems(GENERATED_POOL, { seed: GENERATED_MATH_SEED }).map((p) => p.question),
-    ...buildCorpus({ seed: 0 }).filter((p) => p.kind === "math").map((p) => p.messages[1].content),
-  ]);
-  assert(a.problems.every((p) => !seenMath.has(p.question)), "a math problem is in a training split");
-  const seenDialogue = new Set([
-    ...generateDialogues(GENERATED_POOL, { seed: GENERATED_DIALOGUE_SEED }).map((d) =>
-      dialogueMessages(d)[0].content
-    ),
-    ...buildCorpus({ seed: 0 }).filter((p) => p.kind === "dialogue").map((p) => p.messages[0].content),
-  ]);
-  const texts = a.prompts.map((d) => dialogueMessages(d)[0].content);
-  assert(texts.every((t) => !seenDialogue.has(t)), "a dialogue prompt is in a training split");
-  assertEquals(new Set(texts).size, texts.length, "prompts are distinct");
-  assert(a.excluded.dialogue > 0, "the dialogue generator repeats training prompts, and they were excluded");
-  assertEquals(a.pretrainSeed, 0);
-  await writeJsonAtomic(join(ROOT, "pretrained", "pretrain_log.json"), { options: { seed: 5 }, log: [] });
-  assertEquals([pretrainSeedOf(join(ROOT, "pretrained")), pretrainSeedOf(join(ROOT, "nothing"))], [5, null]);
-  assertThrows(() => freshTestSets({ math: -1 }), UserError, "math must be an integer ≥ 0");
-  assertThrows(() => freshTestSets({ math: 0, dialogue: 20_000 }), UserError, "dialogue prompts: only");
-});
-
 Deno.test("compareModels: base model and adapters side by side; a mismatched adapter is reported, not fatal", async () => {
   const modelDir = join(ROOT, "model");
   await writeTinyChatModel(modelDir);
@@ -122,7 +46,10 @@ Deno.test("compareModels: base model and adapters side by side; a mismatched ada
       join(ROOT, "adapters", "other"),
       initLora(other.config, { r: 2, alpha: 4, targets: ["q_proj"] }),
     );
-    const sets = freshTestSets({ math: 3, dialogue: 2 });
+    const sets = {
+      problems: generateMathProblems(3, { seed: 20_250_003 }),
+      prompts: generateDialogues(2, { seed: 20_250_004 }),
+    };
     const adapters = [
       { name: "trained", dir: join(ROOT, "adapters", "trained"), experiment: "math_hard" },
       { name: "other", dir: join(ROOT, "adapters", "other") },

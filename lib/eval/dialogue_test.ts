@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { CausalLM } from "../model/causal_lm.ts";
-import { writeTinyChatModel } from "../grpo/testing.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 import type { JudgeItem, JudgeScore } from "../rewards/judge.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";

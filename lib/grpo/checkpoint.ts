@@ -15,6 +15,7 @@ import { loadLora, type LoraAdapter, saveLora } from "../model/lora.ts";
 import { readSafetensors, writeSafetensors } from "../model/safetensors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { checkpointName, listCheckpoints, runFile } from "../util/run_folder.ts";
 import type { RngState } from "../util/rng.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { MetricsRow } from "./logging.ts";
@@ -52,8 +53,6 @@ export interface Checkpoint {
   rows: MetricsRow[];
 }
 
-const CHECKPOINT = /^checkpoint-(\d+)$/;
-
 /** JSON with typed arrays as plain arrays (float32 values round-trip exactly through JSON numbers). */
 function toJson(value: unknown): string {
   return JSON.stringify(
@@ -79,7 +78,7 @@ export async function saveCheckpoint(
   c: Omit<Checkpoint, "dir"> & { trainerState: Record<string, unknown> },
 ): Promise<string> {
   await Deno.mkdir(outputDir, { recursive: true });
-  const name = `checkpoint-${c.state.step}`;
+  const name = checkpointName(c.state.step);
   const final = join(outputDir, name);
   const tmp = join(
     outputDir,
@@ -95,7 +94,7 @@ export async function saveCheckpoint(
     await writeJsonAtomic(join(tmp, "optimizer.json"), { step: c.optimizer.step, type: "adamw" });
     await testPause(c.state.step);
     await writeFileAtomic(join(tmp, "training_state.json"), toJson(c.state));
-    await writeJsonAtomic(join(tmp, "trainer_state.json"), { ...c.trainerState, log_history: c.rows });
+    await writeJsonAtomic(runFile(tmp, "trainerState"), { ...c.trainerState, log_history: c.rows });
     let old: string | null = null;
     try {
       await Deno.stat(final);
@@ -153,19 +152,7 @@ export async function removeStaleTemps(outputDir: string): Promise<string[]> {
   return gone.sort();
 }
 
-/** Steps of the complete checkpoints in `outputDir`, ascending. */
-export async function listCheckpoints(outputDir: string): Promise<number[]> {
-  const steps: number[] = [];
-  try {
-    for await (const e of Deno.readDir(outputDir)) {
-      const m = e.isDirectory ? CHECKPOINT.exec(e.name) : null;
-      if (m) steps.push(Number(m[1]));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return steps.sort((a, b) => a - b);
-}
+export { listCheckpoints } from "../util/run_folder.ts";
 
 /** The checkpoint folder `spec` names: a path, or "latest" (the highest step in `outputDir`). */
 export async function findCheckpoint(spec: string, outputDir: string): Promise<string> {
@@ -174,7 +161,7 @@ export async function findCheckpoint(spec: string, outputDir: string): Promise<s
     if (!steps.length) {
       throw new UserError(`resume_from_checkpoint = "latest": no checkpoint-<step> folder in ${outputDir}`);
     }
-    return join(outputDir, `checkpoint-${steps[steps.length - 1]}`);
+    return join(outputDir, checkpointName(steps[steps.length - 1]));
   }
   const dir = resolve(spec);
   try {
@@ -227,7 +214,7 @@ export async function loadCheckpoint(
     optimizer.m.set(name, m.data as Float32Array);
     optimizer.v.set(name, v.data as Float32Array);
   }
-  const trainer = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json")));
+  const trainer = JSON.parse(await Deno.readTextFile(runFile(dir, "trainerState")));
   const rows = (trainer.log_history ?? []) as MetricsRow[];
   return { dir, lora, optimizer, state, rows };
 }

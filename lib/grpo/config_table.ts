@@ -118,7 +118,11 @@ export const GRPO_OPTIONS = Object.freeze({
   seed: opt.int(42, "Seed of sampling, data order, LoRA init and the held-out split.", { min: 0 }),
   output_dir: opt.str(
     "outputs/run",
-    "Where logs and checkpoints go (relative: from the repo root; experiments: outputs/<id>).",
+    "Where logs and checkpoints go (relative: from the repo root; experiments: outputs/<id>_seed<seed>).",
+  ),
+  overwrite_output_dir: opt.bool(
+    false,
+    "Replace a run already in output_dir (false: such a folder stops a fresh run).",
   ),
   resume_from_checkpoint: opt.strOrNull(
     null,

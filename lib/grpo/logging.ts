@@ -5,8 +5,8 @@
  * `completions.jsonl` (every sample with its rewards and advantage) and `run_config.json`.
  * @module
  */
-import { join } from "node:path";
 import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { runFile } from "../util/run_folder.ts";
 import { mean, std } from "./math.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
@@ -204,7 +204,7 @@ export class RunFiles {
 
   /** `metrics.jsonl`. */
   get metricsPath(): string {
-    return join(this.dir, "metrics.jsonl");
+    return runFile(this.dir, "metrics");
   }
 
   /** Rows logged so far. */
@@ -219,7 +219,7 @@ export class RunFiles {
     extra: Record<string, unknown> = {},
   ): Promise<void> {
     await writeJsonAtomic(
-      join(this.dir, "run_config.json"),
+      runFile(this.dir, "runConfig"),
       withoutSecrets({
         experiment,
         seed: config.seed,
@@ -238,7 +238,7 @@ export class RunFiles {
   async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<number> {
     this.#rows = rows.map((r) => ({ ...r }));
     await writeFileAtomic(this.metricsPath, this.#rows.map((r) => JSON.stringify(r) + "\n").join(""));
-    const path = join(this.dir, "completions.jsonl");
+    const path = runFile(this.dir, "completions");
     let kept: unknown[] = [], torn = 0;
     if (keepCompletionsUpTo > 0) {
       try {
@@ -265,7 +265,7 @@ export class RunFiles {
   async logCompletions(records: readonly CompletionRecord[]): Promise<void> {
     if (!records.length) return;
     const text = records.map((r) => JSON.stringify(r) + "\n").join("");
-    await Deno.writeTextFile(join(this.dir, "completions.jsonl"), text, { append: true, create: true });
+    await Deno.writeTextFile(runFile(this.dir, "completions"), text, { append: true, create: true });
   }
 
   /** The trainer_state.json object (TRL layout). */
@@ -275,6 +275,6 @@ export class RunFiles {
 
   async #writeState(): Promise<void> {
     const step = this.#rows.length ? this.#rows[this.#rows.length - 1].step : 0;
-    await writeJsonAtomic(join(this.dir, "trainer_state.json"), this.state(step));
+    await writeJsonAtomic(runFile(this.dir, "trainerState"), this.state(step));
   }
 }

@@ -1,7 +1,8 @@
 /**
  * GRPO training: `GrpoConfig` (TRL's option names) with validation and a `--help` table, the GRPO math
  * as small pure functions, rollouts, the optimizer step, the training loop with TRL-named logs,
- * checkpoints and resume, graceful Ctrl-C, and the study's six experiments.
+ * checkpoints and resume, and graceful Ctrl-C. It depends only on lib/model, lib/rewards, lib/onnx and
+ * lib/util: data, evaluation and judges come in through the trainer's options (lib/study wires them).
  * @module
  */
 export * from "./config.ts";
@@ -13,4 +14,3 @@ export * from "./step.ts";
 export * from "./logging.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
-export * from "./experiments.ts";

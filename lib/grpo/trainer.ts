@@ -12,6 +12,7 @@ import type { RewardFunction } from "../rewards/types.ts";
 import { UserError } from "../util/errors.ts";
 import { Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
+import { assertNoEarlierRun, checkpointName } from "../util/run_folder.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import {
@@ -118,6 +119,9 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
   if (!options.examples.length) throw new UserError(`experiment ${options.experiment}: no training examples`);
   const log = options.log ?? ((l: string) => console.error(l));
   await checkOutputDir(cfg.output_dir);
+  if (cfg.resume_from_checkpoint === null) {
+    await assertNoEarlierRun(resolveOutputDir(cfg.output_dir), { overwrite: cfg.overwrite_output_dir });
+  }
   const ownModel = !options.model;
   const model = options.model ??
     await CausalLM.load(resolveModelPath(cfg.model), {
@@ -206,8 +210,10 @@ async function runLoop(
   if (!resumedFrom) {
     const stale = await listCheckpoints(outputDir);
     if (stale.length) {
-      o.log(`starting fresh in ${outputDir}: removing ${stale.length} checkpoint(s) of an earlier run`);
-      for (const k of stale) await Deno.remove(join(outputDir, `checkpoint-${k}`), { recursive: true });
+      o.log(
+        `overwrite_output_dir: removing ${stale.length} checkpoint(s) of the earlier run in ${outputDir}`,
+      );
+      for (const k of stale) await Deno.remove(join(outputDir, checkpointName(k)), { recursive: true });
     }
   }
   const torn = await files.reset(restored, s.step);

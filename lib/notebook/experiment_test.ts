@@ -1,24 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { writeTinyChatModel } from "../grpo/testing.ts";
-import { REPO_ROOT } from "../grpo/config.ts";
-import type { MetricsRow } from "../grpo/logging.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
+import type { MetricsRow } from "../grpo/mod.ts";
+import { experimentStatus } from "../study/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
-import {
-  experimentCommand,
-  experimentStatus,
-  liveRewardFigure,
-  notebookParams,
-  resolveTrlLogs,
-  runAllExperiments,
-  runInNotebook,
-  seedOutputDir,
-  SHARED_TRL_LOGS,
-  statusLines,
-  sweepLines,
-} from "./experiment.ts";
+import { liveRewardFigure, notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
+import { sweepLines } from "../study/mod.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -37,6 +25,7 @@ Deno.test("notebookParams: paths from the notebook's folder, a missing model fol
     seed: 3,
     threads: null,
   });
+  assertEquals(notebookParams({ output_dir: null, seed: 7 }, nbDir), { seed: 7 }, "null: the default folder");
   assertEquals(notebookParams({ model: "Xenova/DialoGPT-small", output_dir: "/abs/run" }, nbDir), {
     model: "Xenova/DialoGPT-small",
     output_dir: "/abs/run",
@@ -74,86 +63,6 @@ Deno.test("liveRewardFigure: total, one line per reward function, held-out metri
   assertEquals((spec.layout.yaxis2 as { title: { text: string } }).title.text, "eval/accuracy");
   const empty = liveRewardFigure([]);
   assertEquals([empty.data.length, "yaxis2" in empty.layout], [1, false]);
-});
-
-Deno.test("experimentCommand and seedOutputDir: the plain command for the default seed and folder", () => {
-  const outputs = join(REPO_ROOT, "outputs");
-  assertEquals(
-    experimentCommand("math_hard", { seed: 42, outputDir: seedOutputDir(outputs, "math_hard", 42) }),
-    "deno task experiment math_hard",
-  );
-  assertEquals(
-    experimentCommand("math_soft", { seed: 7, outputDir: seedOutputDir(outputs, "math_soft", 7) }),
-    "deno task experiment math_soft --param seed=7 --param output_dir=outputs/math_soft_seed7",
-  );
-  assertEquals(
-    experimentCommand("dialogue_hard", { outputDir: "/elsewhere/run", resume: true }),
-    "deno task experiment dialogue_hard --param output_dir=/elsewhere/run --param resume_from_checkpoint=latest",
-  );
-});
-
-async function fakeRun(dir: string, experiment: string, seed: number, steps: number, maxSteps: number) {
-  await writeJsonAtomic(join(dir, "run_config.json"), { experiment, seed, config: { max_steps: maxSteps } });
-  const rows = Array.from({ length: steps + 1 }, (_, s) => JSON.stringify({ step: s, reward: 0.1 }) + "\n");
-  await writeFileAtomic(join(dir, "metrics.jsonl"), rows.join(""));
-  await Deno.mkdir(join(dir, `checkpoint-${steps}`), { recursive: true }); // never searched as a run
-}
-
-Deno.test("experimentStatus: found, incomplete (with the resume command) and missing (with the command)", async () => {
-  const out = join(ROOT, "status");
-  await fakeRun(join(out, "math_hard"), "math_hard", 42, 3, 3);
-  await fakeRun(join(out, "nested", "dialogue_hard"), "dialogue_hard", 42, 1, 3);
-  await fakeRun(join(out, "math_hard_seed7"), "math_hard", 7, 3, 3);
-  await fakeRun(join(out, "other"), "my_experiment", 42, 2, 2);
-  const st = await experimentStatus(out, { seeds: [42, 7] });
-  assertEquals(st.runs.map((r) => [r.experiment, r.seed, r.steps, r.complete]), [
-    ["math_hard", 42, 3, true],
-    ["math_hard", 7, 3, true],
-    ["dialogue_hard", 42, 1, false],
-    ["my_experiment", 42, 2, true],
-  ]);
-  assertEquals(st.missing.length, 12 - 3);
-  assert(!st.missing.some((m) => m.experiment === "math_hard"), "math_hard exists for both seeds");
-  const soft7 = st.missing.find((m) => m.experiment === "math_soft" && m.seed === 7)!;
-  assert(
-    soft7.command.endsWith(`--param seed=7 --param output_dir=${join(out, "math_soft_seed7")}`),
-    soft7.command,
-  );
-  assertEquals(st.incomplete.map((i) => i.command), [
-    `deno task experiment dialogue_hard --param output_dir=${
-      join(out, "nested", "dialogue_hard")
-    } --param resume_from_checkpoint=latest`,
-  ]);
-  const lines = statusLines(st, { relativeTo: out });
-  assert(
-    lines.includes("found dialogue_hard seed 42: 1/3 steps (incomplete) in nested/dialogue_hard"),
-    lines[2],
-  );
-  assert(lines.some((l) => l.startsWith("missing math_soft seed 42: deno task experiment math_soft")));
-  assert(!lines.includes("all wanted experiments are present"));
-
-  const none = await experimentStatus(join(ROOT, "no-such-folder"));
-  assertEquals([none.runs.length, none.missing.length], [0, 6]);
-  assertEquals(statusLines(none)[0], "no runs found");
-  await Deno.writeTextFile(join(out, "other", "run_config.json"), "{ not json");
-  await assertRejects(
-    () => experimentStatus(out),
-    UserError,
-    `${join(out, "other", "run_config.json")}: cannot read`,
-  );
-  await assertRejects(() => experimentStatus(out, { seeds: [1.5] }), UserError, "seeds: 1.5");
-});
-
-Deno.test("resolveTrlLogs: auto uses the shared logs when present; a missing folder is a UserError", () => {
-  assertEquals(resolveTrlLogs(null), null);
-  assertEquals(resolveTrlLogs(""), null);
-  assertEquals(resolveTrlLogs("auto"), existsSync(SHARED_TRL_LOGS) ? SHARED_TRL_LOGS : null);
-  assertEquals(resolveTrlLogs(".", { cwd: ROOT }), ROOT);
-  assertThrows(
-    () => resolveTrlLogs("logs", { cwd: ROOT }),
-    UserError,
-    `trl_logs = "logs": ${join(ROOT, "logs")}`,
-  );
 });
 
 Deno.test("runInNotebook and runAllExperiments train through the library and return the run folders", async () => {
@@ -195,7 +104,6 @@ Deno.test("runInNotebook and runAllExperiments train through the library and ret
   const lines = await sweepLines(out);
   assertEquals(lines.at(-1), "sweep (local): 4 runs: 4 done, 0 running, 0 pending, 0 failed");
   assert(lines[0].startsWith("sweep: done    math_soft_seed42"), lines[0]);
-  assertEquals(await sweepLines(join(ROOT, "runs")), [], "no sweep.json: no lines");
   // run_all again with another grid: the manifest follows it; the complete run is kept, not retrained.
   const again = await runAllExperiments(out, { ...quiet, ids: ["math_soft"], seeds: [3], params: small });
   assertEquals(again, [join(out, "math_soft_seed3")]);

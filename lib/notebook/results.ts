@@ -4,7 +4,6 @@
  * run's `completions.jsonl`, and small HTML blocks for statistics, integrity findings and findings.
  * @module
  */
-import { join } from "node:path";
 import { dashboardFigures, type NamedFigure } from "../analysis/dashboard.ts";
 import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
 import { formatNumber } from "../analysis/findings.ts";
@@ -15,6 +14,7 @@ import { type ColumnTable, groupLabel, rewardFunctions, runsOf } from "../analys
 import type { CompletionRecord } from "../grpo/logging.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { runFile } from "../util/run_folder.ts";
 import { DISPLAY_SYMBOL, type Displayable } from "./display.ts";
 import type { MimeBundle } from "./nbformat.ts";
 
@@ -122,7 +122,7 @@ export async function completionSamples(
   options: { n?: number } = {},
 ): Promise<CompletionRecord[]> {
   const n = options.n ?? 3;
-  const path = join(runDir, "completions.jsonl");
+  const path = runFile(runDir, "completions");
   let rows: CompletionRecord[];
   try {
     rows = (await readJsonLines<CompletionRecord>(path)).rows;

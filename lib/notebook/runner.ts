@@ -10,6 +10,7 @@
  * {@linkcode CellReport.messages} so callers can see the updates arrived.
  * @module
  */
+import { existsSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import {
   type Cell,
@@ -80,11 +81,24 @@ export interface CellFailure {
   traceback: string[];
 }
 
+/**
+ * Where a failed run's executed copy goes: `<name>.failed.ipynb` beside `outPath`, so that the last good
+ * copy at `outPath` is kept.
+ */
+export function failedPath(outPath: string): string {
+  return outPath.replace(/(\.ipynb)?$/, ".failed.ipynb");
+}
+
+/** Where a run's executed copy is written while cells still run: `<name>.running.ipynb` beside `outPath`. */
+export function runningPath(outPath: string): string {
+  return outPath.replace(/(\.ipynb)?$/, ".running.ipynb");
+}
+
 /** Result of {@linkcode runNotebook}. */
 export interface RunNotebookResult {
   /** The executed notebook, as written. */
   notebook: Notebook;
-  /** Where it was written. */
+  /** Where it was written: `outPath` when it ran through, else {@linkcode failedPath} (the good copy is kept). */
   outPath: string;
   /** True when every cell ran without error. */
   ok: boolean;
@@ -243,9 +257,12 @@ function defaultStream(name: "stdout" | "stderr", text: string): void {
 
 /**
  * Runs the notebook at `path` and writes the executed copy to `outputs/notebooks/<name>.ipynb`
- * (or `options.outPath` / `options.outDir`). Bad notebooks and bad parameters throw a UserError
- * before any kernel starts; a failing cell, a timeout or a dead kernel does not throw: the run stops
- * there, the notebook (with the error output) is still written and `result.error` describes it.
+ * (or `options.outPath` / `options.outDir`). While it runs the copy is `<name>.running.ipynb`,
+ * rewritten after every cell; it becomes `<name>.ipynb` only when every cell ran (a stale
+ * `<name>.failed.ipynb` is then removed). Bad notebooks and bad parameters throw a UserError before any
+ * kernel starts; a failing cell, a timeout or a dead kernel does not throw: the run stops there, the
+ * notebook (with the error output) is written as `<name>.failed.ipynb`, the last good `<name>.ipynb` is
+ * kept, and `result.error` describes it.
  */
 export async function runNotebook(
   path: string,
@@ -299,9 +316,10 @@ export async function runNotebook(
       status: failure ? "failed" : reports.every((r) => r.status !== "not-run") ? "completed" : "running",
       ...(failure ? { failed_cell: failure.cell, error: formatFailure(failure) } : {}),
     };
-    await writeNotebook(outPath, out);
+    await writeNotebook(running, out);
     return out;
   };
+  const running = runningPath(outPath), failed = failedPath(outPath);
 
   say(`running ${path} (${code.length} code cells) → ${outPath}`);
   const kernel = await Kernel.start({ cwd: options.cwd ?? dirname(resolve(path)), onLog: say });
@@ -374,11 +392,21 @@ export async function runNotebook(
       }
       break;
     }
+  } catch (e) {
+    await Deno.rename(running, failed).catch(() => {}); // whatever ran so far, marked failed
+    throw e;
   } finally {
     await kernel.shutdown();
   }
   const written = await write();
   const seconds = (performance.now() - t0) / 1000;
-  say(`${failure ? "stopped" : "finished"} in ${seconds.toFixed(1)}s; wrote ${outPath}`);
-  return { notebook: written, outPath, ok: !failure, error: failure, cells: reports, seconds };
+  const final = failure ? failed : outPath;
+  await Deno.rename(running, final);
+  if (!failure) await Deno.remove(failed).catch(() => {}); // superseded by this good run
+  say(
+    `${failure ? "stopped" : "finished"} in ${seconds.toFixed(1)}s; wrote ${final}${
+      failure && existsSync(outPath) ? ` (the last good run stays in ${outPath})` : ""
+    }`,
+  );
+  return { notebook: written, outPath: final, ok: !failure, error: failure, cells: reports, seconds };
 }

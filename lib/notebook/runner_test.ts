@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { runNotebook } from "./runner.ts";
 import { joinSource, makeNotebook, type Notebook, readNotebook, writeNotebook } from "./nbformat.ts";
 import type { CellSpec } from "./nbformat.ts";
@@ -104,8 +105,21 @@ Deno.test("runNotebook: a failing cell stops the run; the notebook is written wi
     { type: "code", source: "console.log('never')" },
   ]);
   const q = quiet();
+  await Deno.mkdir(outDir, { recursive: true });
+  await Deno.writeTextFile(`${outDir}/fails.ipynb`, "the last good run");
   const res = await runNotebook(path, { outDir, ...q });
   assert(!res.ok);
+  assertEquals(res.outPath, `${outDir}/fails.failed.ipynb`);
+  assertEquals(
+    await Deno.readTextFile(`${outDir}/fails.ipynb`),
+    "the last good run",
+    "the good copy is kept",
+  );
+  assert(!existsSync(`${outDir}/fails.running.ipynb`), "no running copy left");
+  assert(
+    q.lines.some((l) => l.includes(`the last good run stays in ${outDir}/fails.ipynb`)),
+    q.lines.join("\n"),
+  );
   assertEquals(res.error?.cell, 2);
   assertEquals(res.error?.ename, "ReferenceError");
   assertEquals(res.error?.evalue, "y is not defined");
@@ -116,6 +130,10 @@ Deno.test("runNotebook: a failing cell stops the run; the notebook is written wi
   assertEquals(nb.cells[2].execution_count, null);
   assertEquals((nb.metadata.runner as { status: string }).status, "failed");
   assert(q.lines.some((l) => l.includes("ReferenceError: y is not defined")), "traceback printed");
+  await writeNotebook(path, makeNotebook([{ type: "code", source: "console.log('fixed')" }]));
+  const good = await runNotebook(path, { outDir, ...quiet() });
+  assertEquals([good.ok, good.outPath], [true, `${outDir}/fails.ipynb`]);
+  assert(!existsSync(`${outDir}/fails.failed.ipynb`), "a good run removes the stale failed copy");
   await cleanup();
 });
 

@@ -8,7 +8,6 @@ import type { CausalLM } from "../model/causal_lm.ts";
 import { adamwInit, adamwStep, clipGradNorm } from "../model/adamw.ts";
 import type { TokenizedPair } from "./corpus.ts";
 import type { MathExample } from "../data/types.ts";
-import { evaluateMath } from "../eval/math.ts";
 import { Progress } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 
@@ -28,6 +27,14 @@ export interface PretrainOptions {
   evalEvery: number;
   /** Problems for the periodic evaluation. */
   evalProblems: readonly MathExample[];
+  /**
+   * Scores the model on the evaluation problems (greedy accuracy; the CLI gives lib/eval's
+   * `evaluateMath`). Required when `evalEvery` > 0.
+   */
+  evaluate?: (
+    model: CausalLM,
+    problems: readonly MathExample[],
+  ) => Promise<{ accuracy: number; correct: number; n: number }>;
   /** Stop once periodic accuracy is at least this (optional). */
   stopAtAccuracy?: number;
 }
@@ -100,7 +107,8 @@ export async function pretrain(
     const row: PretrainLog = { step: step + 1, loss, lr, grad_norm: norm, tokens_per_s: tokens / dt };
     const last = step + 1 === o.steps;
     if (o.evalEvery && ((step + 1) % o.evalEvery === 0 || last)) {
-      const r = await evaluateMath(model, o.evalProblems, { maxNewTokens: 96 });
+      if (!o.evaluate) throw new Error("pretrain: evalEvery > 0 needs an evaluate function");
+      const r = await o.evaluate(model, o.evalProblems);
       row["eval/accuracy"] = r.accuracy;
       console.error(
         `[pretrain] step ${step + 1}: held-out accuracy ${

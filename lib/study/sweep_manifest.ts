@@ -7,8 +7,8 @@
  * @module
  */
 import { join } from "node:path";
-import { listCheckpoints } from "../grpo/checkpoint.ts";
-import { pathExists, writeJsonAtomic } from "../util/atomic.ts";
+import { writeJsonAtomic } from "../util/atomic.ts";
+import { holdsRun, listCheckpoints, runFile } from "../util/run_folder.ts";
 import { UserError } from "../util/errors.ts";
 import { checkSweepSpec, expandSweep, type SweepRun, type SweepSpec } from "./sweep_spec.ts";
 
@@ -108,7 +108,7 @@ export async function prepareSweepFolder(sweepDir: string): Promise<void> {
 
 /** What a run folder holds. */
 export interface RunFolderState {
-  /** Whether the folder holds any run file. */
+  /** Whether the folder holds a run (run_config.json, metrics.jsonl or a checkpoint). */
   started: boolean;
   /** Last step in `trainer_state.json` (0 when absent). */
   step: number;
@@ -122,11 +122,10 @@ export interface RunFolderState {
 
 /** Inspects a run folder (a missing folder: nothing started). */
 export async function runFolderState(dir: string): Promise<RunFolderState> {
-  const started = await pathExists(join(dir, "run_config.json")) ||
-    await pathExists(join(dir, "metrics.jsonl"));
+  const started = await holdsRun(dir);
   let step = 0, maxSteps = 0;
   try {
-    const s = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json")));
+    const s = JSON.parse(await Deno.readTextFile(runFile(dir, "trainerState")));
     step = Number(s.global_step) || 0;
     maxSteps = Number(s.max_steps) || 0;
   } catch { /* absent or being replaced: not complete */ }

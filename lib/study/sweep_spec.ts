@@ -10,7 +10,8 @@
  */
 import { basename, resolve } from "node:path";
 import { checkOptionName, CONFIG_KEYS } from "../grpo/config.ts";
-import { EXPERIMENT_IDS, experimentConfig, getExperiment } from "../grpo/experiments.ts";
+import { runFolderName } from "../util/run_folder.ts";
+import { EXPERIMENT_IDS, experimentConfig, getExperiment } from "./experiments.ts";
 import { UserError } from "../util/errors.ts";
 
 /** A sweep: the grid and where it goes. */
@@ -140,8 +141,7 @@ export function expandSweep(spec: SweepSpec): SweepRun[] {
           const parts = [experiment];
           if (model !== null) parts.push(slug(model));
           for (const [k, v] of Object.entries(point)) parts.push(`${k}-${slug(v)}`);
-          parts.push(`seed${seed}`);
-          const id = parts.join("_");
+          const id = runFolderName(parts.join("_"), seed);
           const params: Record<string, unknown> = { ...spec.params, ...point, seed };
           if (model !== null) params.model = model;
           const what = `${experiment} seed ${seed}${model ? ` model ${model}` : ""}${

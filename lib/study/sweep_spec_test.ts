@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
 import { UserError } from "../util/errors.ts";
-import { EXPERIMENT_IDS } from "../grpo/experiments.ts";
+import { EXPERIMENT_IDS } from "./experiments.ts";
 import { checkSweepSpec, expandSweep } from "./sweep_spec.ts";
 
 const base = { experiments: ["math_hard", "math_soft"], seeds: [1, 2], output_dir: "outputs/x" };

@@ -11,7 +11,7 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { CONFIG_KEYS, REPO_ROOT } from "../grpo/config.ts";
+import { REPO_ROOT } from "../grpo/config.ts";
 import { UserError } from "../util/errors.ts";
 import type { SweepRun } from "./sweep_spec.ts";
 import {
@@ -65,7 +65,7 @@ export async function taskParams(
   if (folder.checkpoints.length) {
     params.resume_from_checkpoint = "latest";
     resumeFrom = join(outDir, `checkpoint-${folder.checkpoints.at(-1)}`);
-  } else if (folder.started && CONFIG_KEYS.includes("overwrite_output_dir")) {
+  } else if (folder.started) {
     params.overwrite_output_dir = true; // stopped before its first checkpoint: nothing to keep
   }
   return { params, resumeFrom, skip: false };

@@ -6,4 +6,5 @@ export * from "./errors.ts";
 export * from "./atomic.ts";
 export * from "./rng.ts";
 export * from "./progress.ts";
+export * from "./run_folder.ts";
 export * from "./cache_dir.ts";

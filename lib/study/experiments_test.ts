@@ -13,8 +13,8 @@ import {
   getExperiment,
   runExperiment,
 } from "./experiments.ts";
-import type { MetricsRow } from "./logging.ts";
-import { writeTinyChatModel } from "./testing.ts";
+import type { MetricsRow } from "../grpo/mod.ts";
+import { writeTinyChatModel } from "../rewards/testing.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-experiments-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -39,7 +39,7 @@ const small = (out: string, extra: Record<string, unknown> = {}) => ({
 });
 const quiet = { model, print: false, handleSigint: false, log: () => {} };
 
-Deno.test("the six experiments, their rewards, and an unknown id → UserError listing the known ones", () => {
+Deno.test("the experiments, their rewards, and an unknown id → UserError listing the known ones", () => {
   assertEquals(Object.keys(EXPERIMENTS), [...EXPERIMENT_IDS]);
   const rewards = EXPERIMENT_IDS.map((id) => experimentConfig(id).reward_funcs);
   assertEquals(rewards, [
@@ -49,8 +49,11 @@ Deno.test("the six experiments, their rewards, and an unknown id → UserError l
     ["gemini_hard"],
     ["gemini_soft"],
     ["perplexity", "format"],
+    ["reference_likelihood", "format"],
+    ["reference_likelihood"],
   ]);
-  assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft");
+  assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft_seed42");
+  assertEquals(experimentConfig("math_soft", { seed: 7 }).output_dir, "outputs/math_soft_seed7");
   assertEquals(
     [getExperiment("math_perplexity").perplexity, getExperiment("dialogue_perplexity").perplexity],
     [
@@ -110,6 +113,29 @@ Deno.test("math_hard: eval/accuracy at step 0 and at the end; math_hard and form
   assertEquals([rc.experiment, rc.config.reward_funcs], ["math_hard", ["math_hard", "format"]]);
 });
 
+Deno.test("re-running into a folder that holds a run stops with the run named; overwrite_output_dir replaces it", async () => {
+  const params = small("taken", { save_steps: 1 });
+  const first = await runExperiment("math_hard", { ...quiet, params });
+  const before = await Deno.readTextFile(join(first.outputDir, "metrics.jsonl"));
+  await assertRejects(
+    () => runExperiment("math_hard", { ...quiet, params: { ...params, max_steps: 1 } }),
+    UserError,
+    `output_dir ${first.outputDir} already holds a run (math_hard seed 42, last step 2 of 2); continue it with resume_from_checkpoint=latest, replace it with overwrite_output_dir=true, or give another output_dir`,
+  );
+  assertEquals(await Deno.readTextFile(join(first.outputDir, "metrics.jsonl")), before, "nothing touched");
+  assert(existsSync(join(first.outputDir, "checkpoint-2")), "checkpoints kept");
+  const again = await runExperiment("math_hard", {
+    ...quiet,
+    params: { ...params, max_steps: 1, overwrite_output_dir: true },
+  });
+  assertEquals(again.step, 1);
+  assertEquals(
+    [existsSync(join(again.outputDir, "checkpoint-1")), existsSync(join(again.outputDir, "checkpoint-2"))],
+    [true, false],
+    "the old run was replaced",
+  );
+});
+
 Deno.test("math_perplexity: the policy scores perplexity; perplexity and format keep separate names", async () => {
   const res = await runExperiment("math_perplexity", {
     ...quiet,
@@ -155,6 +181,48 @@ Deno.test("dialogue_perplexity: a frozen scorer sees plain user prompts and is r
   assert(seen.every((p) => !p.includes("<|")), "plain user text");
   assertEquals(released, 1);
   assertPerplexityLogged(res.rows);
+});
+
+/** Issue 9 §5: a reward is logged under its own name, neither constant over steps nor equal to another column. */
+function assertOwnColumn(rows: MetricsRow[], name: string): void {
+  const steps = rows.filter((r) => r.step > 0 && `rewards/${name}/mean` in r);
+  assert(steps.length >= 2, `need two training steps, got ${steps.length}`);
+  const mine = steps.map((r) => r[`rewards/${name}/mean`]);
+  assert(new Set(mine).size > 1, `${name} constant over steps: ${mine}`);
+  for (const other of Object.keys(steps[0]).filter((k) => k.startsWith("rewards/") && k.endsWith("/mean"))) {
+    if (other === `rewards/${name}/mean`) continue;
+    const theirs = steps.map((r) => r[other]);
+    assert(mine.some((v, i) => v !== theirs[i]), `${name} equals ${other} at every step`);
+  }
+}
+
+Deno.test("math_refprob: the reference-likelihood reward has its own column, varies, and differs from format", async () => {
+  const res = await runExperiment("math_refprob", {
+    ...quiet,
+    params: small("math_refprob", { max_steps: 3, eval_size: 0 }),
+  });
+  const row = res.rows.at(-1)!;
+  assert(row["rewards/reference_likelihood/mean"] > 0, `${row["rewards/reference_likelihood/mean"]}`);
+  assert("rewards/format/mean" in row);
+  assertOwnColumn(res.rows, "reference_likelihood");
+});
+
+Deno.test("dialogue_refprob: references scored; every dialogue evaluation audits the judge with master keys", async () => {
+  const res = await runExperiment("dialogue_refprob", {
+    ...quiet,
+    judge: createGeminiJudge({ apiKey: "", log: () => {} }),
+    params: small("dial_refprob", { max_steps: 3 }),
+  });
+  assertOwnColumn(res.rows, "reference_likelihood");
+  const evals = res.rows.filter((r) => "eval/judge_score" in r);
+  assert(evals.length >= 2, `evaluations at step 0 and the end: ${evals.length}`);
+  for (const r of evals) {
+    assert(
+      r["judge/master_key_score"] >= 0 && r["judge/master_key_score"] <= 10,
+      `${r["judge/master_key_score"]}`,
+    );
+    assert(r["judge/master_key_pass_rate"] >= 0 && r["judge/master_key_pass_rate"] <= 1);
+  }
 });
 
 Deno.test("dialogue_hard with a loopback Gemini: judge counters and eval/judge_score logged", async () => {

@@ -1,8 +1,9 @@
 /**
- * The study's six experiments (math / dialogue × hard / soft / perplexity rewards) with their default
- * options, data, rewards and held-out evaluation, and {@linkcode runExperiment}, which validates the
- * options, then trains. Math evaluates greedy accuracy (`eval/accuracy`); dialogue the mean judge
- * score (`eval/judge_score`).
+ * The study's experiments (math / dialogue × hard / soft / perplexity / reference-likelihood
+ * rewards) with their default options, data, rewards and held-out evaluation, and
+ * {@linkcode runExperiment}, which validates the options, then trains. Math evaluates greedy accuracy
+ * (`eval/accuracy`); dialogue the mean judge score (`eval/judge_score`) and audits the judge with
+ * master-key answers (`judge/master_key_score`, every evaluation).
  * @module
  */
 import { existsSync } from "node:fs";
@@ -16,15 +17,27 @@ import { loadAlpaca } from "../data/alpaca.ts";
 import { dialogueMessages, mathMessages } from "../data/prompts.ts";
 import { evaluateMath } from "../eval/math.ts";
 import { dialoguePrompt, evaluateDialogue } from "../eval/dialogue.ts";
-import { createGeminiJudge, type Judge as GeminiJudge, type JudgeStats } from "../judge/mod.ts";
+import {
+  createGeminiJudge,
+  type Judge as GeminiJudge,
+  type JudgeStats,
+  probeMasterKeys,
+} from "../judge/mod.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import type { PerplexityScorer } from "../rewards/perplexity.ts";
-import { lmPerplexityScorer, policyPerplexityScorer } from "../rewards/scorers.ts";
+import { lmPerplexityScorer, policyPerplexityScorer, policyTargetScorer } from "../rewards/scorers.ts";
 import { UserError } from "../util/errors.ts";
-import { resolveConfig, resolveModelPath } from "./config.ts";
-import type { GrpoConfig } from "./config_table.ts";
-import type { TrainExample } from "./rollout.ts";
-import { type RewardEnv, train, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { defaultOutputDir } from "../util/run_folder.ts";
+import {
+  type GrpoConfig,
+  resolveConfig,
+  resolveModelPath,
+  type RewardEnv,
+  train,
+  type TrainExample,
+  type TrainOptions,
+  type TrainResult,
+} from "../grpo/mod.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -34,6 +47,8 @@ export const EXPERIMENT_IDS = [
   "dialogue_hard",
   "dialogue_soft",
   "dialogue_perplexity",
+  "math_refprob",
+  "dialogue_refprob",
 ] as const;
 
 /** One experiment id. */
@@ -63,10 +78,10 @@ const exp = (
   task: id.startsWith("math") ? "math" : "dialogue",
   description,
   perplexity: id.startsWith("math") ? "policy" : "frozen",
-  defaults: { reward_funcs, output_dir: `outputs/${id}`, ...extra },
+  defaults: { reward_funcs, ...extra },
 });
 
-/** The six experiments by id. */
+/** The experiments by id. */
 export const EXPERIMENTS: Readonly<Record<ExperimentId, Experiment>> = Object.freeze({
   math_hard: exp("math_hard", "math, 2 points for the exact answer + format", ["math_hard", "format"]),
   math_soft: exp("math_soft", "math, partial credit by relative error + format", ["math_soft", "format"]),
@@ -82,6 +97,16 @@ export const EXPERIMENTS: Readonly<Record<ExperimentId, Experiment>> = Object.fr
     "dialogue, 2/(1+PPL/50) under a separate frozen LM + format",
     ["perplexity", "format"],
   ),
+  math_refprob: exp(
+    "math_refprob",
+    "math, 2 × the policy's mean token probability of the gold answer after its own reasoning + format",
+    ["reference_likelihood", "format"],
+  ),
+  dialogue_refprob: exp(
+    "dialogue_refprob",
+    "dialogue, 2 × the policy's mean token probability of the reference response after its own answer",
+    ["reference_likelihood"],
+  ),
 });
 
 /** The experiment `id`, or a UserError listing the known ones. */
@@ -92,9 +117,17 @@ export function getExperiment(id: string): Experiment {
   return EXPERIMENTS[id as ExperimentId];
 }
 
-/** The resolved config of experiment `id` with `params` over its defaults (validated). */
+/**
+ * The resolved config of experiment `id` with `params` over its defaults (validated). Without an
+ * `output_dir` it is the run folder's default for the seed: `outputs/<id>_seed<seed>`.
+ */
 export function experimentConfig(id: string, params: Record<string, unknown> = {}): GrpoConfig {
-  return resolveConfig(params, { base: getExperiment(id).defaults });
+  const e = getExperiment(id);
+  const cfg = resolveConfig(params, { base: e.defaults });
+  if (params.output_dir === undefined && e.defaults.output_dir === undefined) {
+    cfg.output_dir = defaultOutputDir(id, cfg.seed);
+  }
+  return cfg;
 }
 
 /** Seed of the generated math pool (apart from the tiny model's pretraining corpus, seeds 0 and 1). */
@@ -230,7 +263,10 @@ export async function runExperiment(
         scorer = frozen;
       }
     }
-    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge }));
+    const targetScorer = cfg.reward_funcs.some((r) => r.startsWith("reference_likelihood"))
+      ? policyTargetScorer(env.model, { lora: env.lora })
+      : undefined;
+    return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge, targetScorer }));
   };
   const maxNewTokens = cfg.max_completion_length;
   const evaluate = e.task === "math"
@@ -240,9 +276,16 @@ export async function runExperiment(
     : async (model: CausalLM, lora: LoraAdapter) => {
       const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
+      // The judge audit: what it pays for answers that say nothing (cached after the first eval).
+      const probe = await probeMasterKeys(
+        judge!,
+        data.dialogue!.map((x) => ({ prompt: dialoguePrompt(x), reference: x.output })),
+      );
       const after = judge!.stats();
       return {
         "eval/judge_score": r.score,
+        "judge/master_key_score": probe.meanScore,
+        "judge/master_key_pass_rate": probe.passRate,
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
         ...evalJudgeCounts(before, after),
       };

@@ -6,12 +6,13 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "../grpo/experiments.ts";
+import { GENERATED_DIALOGUE_SEED, GENERATED_MATH_SEED, GENERATED_POOL } from "./experiments.ts";
 import { generateDialogues, generateMathProblems } from "../data/generated.ts";
 import { dialogueMessages } from "../data/prompts.ts";
 import type { DialogueExample, MathExample } from "../data/types.ts";
 import { buildCorpus } from "../pretrain/corpus.ts";
 import { UserError } from "../util/errors.ts";
+import { checkpointName, checkpointStep, readRunConfig, runFile } from "../util/run_folder.ts";
 
 /** The final adapter of one run. */
 export interface FoundAdapter {
@@ -37,7 +38,6 @@ export interface AdapterSearch {
   skipped: { dir: string; reason: string }[];
 }
 
-const CHECKPOINT = /^checkpoint-(\d+)$/;
 const isAdapter = (dir: string) =>
   existsSync(join(dir, "adapter_config.json")) && existsSync(join(dir, "adapter_model.safetensors"));
 
@@ -60,8 +60,8 @@ export async function findAdapters(outputsDir: string): Promise<AdapterSearch> {
   }
   const visit = async (dir: string, depth: number): Promise<void> => {
     const names = await subdirs(dir);
-    const steps = names.map((n) => CHECKPOINT.exec(n)).filter((m) => m).map((m) => Number(m![1]));
-    const hasConfig = existsSync(join(dir, "run_config.json"));
+    const steps = names.map(checkpointStep).filter((s): s is number => s !== null);
+    const hasConfig = existsSync(runFile(dir, "runConfig"));
     if (!hasConfig && !steps.length && !isAdapter(dir)) {
       if (depth < 4) {
         for (const n of names) if (n !== "node_modules") await visit(join(dir, n), depth + 1);
@@ -71,9 +71,9 @@ export async function findAdapters(outputsDir: string): Promise<AdapterSearch> {
     let experiment: string | null = null, seed: number | null = null;
     if (hasConfig) {
       try {
-        const rc = JSON.parse(await Deno.readTextFile(join(dir, "run_config.json")));
+        const rc = await readRunConfig(dir);
         experiment = typeof rc.experiment === "string" ? rc.experiment : null;
-        seed = Number.isInteger(rc.seed) ? rc.seed : null;
+        seed = Number.isInteger(rc.seed) ? rc.seed as number : null;
       } catch (e) {
         result.skipped.push({
           dir,
@@ -88,10 +88,10 @@ export async function findAdapters(outputsDir: string): Promise<AdapterSearch> {
       result.adapters.push({ ...base, dir: join(dir, "adapter"), step: null });
     } else if (isAdapter(dir)) result.adapters.push({ ...base, dir, step: null });
     else {
-      const usable = steps.sort((a, b) => b - a).find((s) => isAdapter(join(dir, `checkpoint-${s}`)));
+      const usable = steps.sort((a, b) => b - a).find((s) => isAdapter(join(dir, checkpointName(s))));
       if (usable === undefined) {
         result.skipped.push({ dir, reason: "no adapter (no checkpoint-<step>/ with adapter files)" });
-      } else result.adapters.push({ ...base, dir: join(dir, `checkpoint-${usable}`), step: usable });
+      } else result.adapters.push({ ...base, dir: join(dir, checkpointName(usable)), step: usable });
     }
   };
   await visit(outputsDir, 0);

@@ -7,13 +7,11 @@
  * @module
  */
 import { join } from "node:path";
-import { runExperiment } from "../grpo/experiments.ts";
-import type { MetricsRow } from "../grpo/logging.ts";
+import type { MetricsRow } from "../grpo/mod.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import { createGeminiJudge } from "./judge.ts";
-import { startFakeGemini } from "./fake_gemini.ts";
-import { escapeDelimited } from "./prompt.ts";
+import { createGeminiJudge, escapeDelimited, startFakeGemini } from "../judge/mod.ts";
+import { runExperiment } from "./experiments.ts";
 
 const TINY = new URL("../../data/tiny", import.meta.url).pathname;
 const BOUND = 2, RETRY_DELAY_MS = 150, MAX_RETRIES = 2;
