@@ -13,7 +13,8 @@
 import { join } from "node:path";
 import { readJsonLines } from "../lib/util/atomic.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
-import { onPath } from "../lib/study/mod.ts";
+import { loadRuns } from "../lib/analysis/mod.ts";
+import { findAdapters, onPath } from "../lib/study/mod.ts";
 import { paramArgs, REPO_ROOT, runCli, TINY_PARAMS } from "./testing.ts";
 
 const SCRIPT = join(REPO_ROOT, "scripts", "slurm_local.sh");
@@ -119,6 +120,11 @@ Deno.test({
       assertEquals([rc.experiment, rc.seed], [run.id.split("_seed")[0], Number(run.id.split("_seed")[1])]);
     }
     assert(r.stdout.includes("4 runs: 4 done, 0 running, 0 pending, 0 failed"), r.stdout);
+    // Comparison and Testing read the sweep folder as they read outputs/: every run, every adapter.
+    const loaded = await loadRuns([out]);
+    assertEquals(loaded.runs.length, 4, loaded.warnings.join("\n"));
+    const adapters = await findAdapters(out);
+    assertEquals(adapters.adapters.map((a) => a.name).sort(), m.runs.map((x) => x.id).sort());
   },
 });
 
