@@ -200,7 +200,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const out = join(ROOT, "cancel");
-    const params = { ...TINY, max_steps: 30, max_completion_length: 24, temperature: 1.5, threads: 1 };
+    const params = { ...TINY, max_steps: 40, max_completion_length: 24, temperature: 1.5, threads: 1 };
     const base = join(ROOT, "uninterrupted");
     const uninterrupted = runCli("cli/experiment.ts", [
       "math_hard",
