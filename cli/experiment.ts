@@ -5,11 +5,18 @@
  * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
  * @module
  */
-import { checkOptionName, CONFIG_KEYS, formatConfigHelp, GRPO_DEFAULTS } from "../lib/grpo/config.ts";
+import {
+  checkOptionName,
+  CONFIG_KEYS,
+  CONFIG_PRESETS,
+  configPreset,
+  formatConfigHelp,
+  GRPO_DEFAULTS,
+} from "../lib/grpo/config.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 
-const USAGE = "usage: deno task experiment <id> [--param key=value …] [--help]";
+const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
 
 /** Parses `key=value` params into an options object (JSON values when they parse; `lora.x` nests). */
 export function parseParams(items: readonly string[]): Record<string, unknown> {
@@ -42,8 +49,10 @@ export function parseParams(items: readonly string[]): Record<string, unknown> {
 }
 
 /** Splits the command line into the experiment id, params and whether help was asked for. */
-export function parseArgs(args: readonly string[]): { id: string | null; params: string[]; help: boolean } {
-  let id: string | null = null, help = false;
+export function parseArgs(
+  args: readonly string[],
+): { id: string | null; params: string[]; help: boolean; preset: string | null } {
+  let id: string | null = null, help = false, preset: string | null = null;
   const params: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -52,20 +61,30 @@ export function parseArgs(args: readonly string[]): { id: string | null; params:
       if (i + 1 >= args.length) throw new UserError(`${a} needs key=value`);
       params.push(args[++i]);
     } else if (a.startsWith("--param=")) params.push(a.slice("--param=".length));
+    else if (a === "--preset") {
+      if (i + 1 >= args.length) throw new UserError(`--preset needs a name (${Object.keys(CONFIG_PRESETS)})`);
+      preset = args[++i];
+    } else if (a.startsWith("--preset=")) preset = a.slice("--preset=".length);
     else if (a.startsWith("-")) throw new UserError(`unknown flag ${a}; ${USAGE}`);
     else if (id === null) id = a;
     else throw new UserError(`unexpected argument "${a}"; ${USAGE}`);
   }
-  return { id, params, help };
+  if (preset !== null) configPreset(preset);
+  return { id, params, help, preset };
 }
 
 if (import.meta.main) {
   await runMain(async () => {
-    const { id, params, help } = parseArgs(Deno.args);
+    const { id, params, help, preset } = parseArgs(Deno.args);
+    const presetValues = preset ? configPreset(preset) : {};
     if (help || id === null) {
       const defaults = id
-        ? { ...getExperiment(id).defaults, output_dir: defaultOutputDir(id, GRPO_DEFAULTS.seed) }
-        : {};
+        ? {
+          ...getExperiment(id).defaults,
+          output_dir: defaultOutputDir(id, GRPO_DEFAULTS.seed),
+          ...presetValues,
+        }
+        : presetValues;
       const text = `${USAGE}\n\nexperiments:\n${describeExperiments()}\n\noptions${
         id ? ` (defaults of ${id})` : ""
       }:\n${formatConfigHelp(defaults)}`;
@@ -73,7 +92,9 @@ if (import.meta.main) {
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }
     getExperiment(id);
-    const result = await runExperiment(id, { params: parseParams(params) });
+    const result = await runExperiment(id, {
+      params: { ...presetValues, ...parseParams(params) } as Record<string, unknown>,
+    });
     const last = [...result.rows].reverse().find((r) =>
       r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
     );

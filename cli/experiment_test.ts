@@ -33,7 +33,10 @@ Deno.test("parseParams / parseArgs: unknown option or malformed argument → Use
     id: "math_hard",
     params: ["seed=1", "max_steps=2"],
     help: false,
+    preset: null,
   });
+  assertEquals(parseArgs(["math_hard", "--preset", "trl"]).preset, "trl");
+  assertThrows(() => parseArgs(["math_hard", "--preset", "trll"]), UserError, 'unknown preset "trll"');
   assertEquals(parseArgs(["--help"]).help, true);
   assertThrows(() => parseArgs(["math_hard", "--steps", "3"]), UserError, "unknown flag --steps");
   assertThrows(() => parseArgs(["math_hard", "extra"]), UserError, 'unexpected argument "extra"');

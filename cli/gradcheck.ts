@@ -1,7 +1,9 @@
 /**
  * `deno task gradcheck --model DIR --case CASE.json --out GRADS.safetensors [--device cpu|cuda|auto]`
  * Runs an oracle case (see `/usr/bin/python3 ../shared/oracle/grpo_reference.py --help`) through the engine
- * and writes `loss`, `logprobs` and the LoRA gradients under their PEFT names (float64).
+ * and writes `loss`, `logprobs` and the LoRA gradients under their PEFT names (float64). Every loss type of
+ * the oracle is accepted (grpo, bnpo, dr_grpo, dapo, cispo, sapo), with `importance_sampling_level`
+ * (GSPO), `delta` and the SAPO temperatures; `lib/grpo/oracle_case_test.ts` runs the whole family.
  * @module
  */
 import { runOracleCase } from "../lib/grpo/oracle_case.ts";

@@ -12,6 +12,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import { UserError } from "../util/errors.ts";
 import { badOption, checkOptionValues, formatOptionHelp, optionDefaults } from "../util/option_table.ts";
+import { TOKEN_SUM_LOSS_TYPES } from "./math.ts";
 import { GRPO_OPTIONS, type GrpoConfig, type LoraConfig, type SchedulerType } from "./config_table.ts";
 
 export type { GrpoConfig, LoraConfig, SchedulerType };
@@ -48,6 +49,54 @@ export function configOptionsMarkdown(): string {
     `| \`${name}\` | \`${esc(s.type)}\` | \`${esc(JSON.stringify(s.default))}\` | ${esc(s.help)} |`
   );
   return ["| option | type | default | what |", "| --- | --- | --- | --- |", ...rows].join("\n") + "\n";
+}
+
+/**
+ * Named sets of option values (`--preset NAME`), applied over an experiment's defaults and under
+ * explicit `--param`s. `trl`: TRL `GRPOConfig` 1.x defaults (with HF `TrainingArguments`' optimizer
+ * defaults) wherever they differ from this project's; sequence lengths and LoRA stay this project's (TRL
+ * has no LoRA default, and its 512-token completions do not fit the tiny model's 512-position context
+ * together with a prompt). The README lists the differences and why the project's defaults differ.
+ */
+export const CONFIG_PRESETS: Readonly<Record<string, Readonly<Partial<GrpoConfig>>>> = Object.freeze({
+  trl: Object.freeze(
+    {
+      loss_type: "dapo",
+      beta: 0,
+      epsilon: 0.2,
+      epsilon_high: null,
+      delta: null,
+      importance_sampling_level: "token",
+      scale_rewards: "group",
+      multi_objective_aggregation: "sum_then_normalize",
+      mask_truncated_completions: false,
+      top_entropy_quantile: 1,
+      entropy_coef: 0,
+      num_iterations: 1,
+      temperature: 1,
+      top_p: 1,
+      top_k: 0,
+      learning_rate: 1e-6,
+      adam_beta1: 0.9,
+      adam_beta2: 0.999,
+      adam_epsilon: 1e-8,
+      weight_decay: 0,
+      warmup_ratio: 0,
+      lr_scheduler_type: "linear",
+      max_grad_norm: 1,
+      per_device_train_batch_size: 8,
+      logging_steps: 10,
+    } satisfies Partial<GrpoConfig>,
+  ),
+});
+
+/** The options of preset `name` (unknown → UserError listing the known ones). */
+export function configPreset(name: string): Partial<GrpoConfig> {
+  const p = Object.hasOwn(CONFIG_PRESETS, name) ? CONFIG_PRESETS[name] : undefined;
+  if (!p) {
+    throw new UserError(`unknown preset "${name}"; known presets: ${Object.keys(CONFIG_PRESETS).join(", ")}`);
+  }
+  return structuredClone(p) as Partial<GrpoConfig>;
 }
 
 /** Known option names (top level). */
@@ -128,6 +177,7 @@ function checkCombinations(cfg: GrpoConfig, knownRewards: readonly string[]): vo
   if (cfg.epsilon_high !== null && cfg.epsilon_high < cfg.epsilon) {
     throw badOption("epsilon_high", cfg.epsilon_high, `must be ≥ epsilon (${cfg.epsilon})`);
   }
+  checkObjective(cfg);
   for (const r of cfg.reward_funcs) {
     if (!knownRewards.includes(r)) {
       throw badOption(
@@ -142,6 +192,62 @@ function checkCombinations(cfg: GrpoConfig, knownRewards: readonly string[]): vo
       "reward_weights",
       cfg.reward_weights,
       `has ${cfg.reward_weights.length} weights for ${cfg.reward_funcs.length} reward_funcs`,
+    );
+  }
+}
+
+/** The loss-family combinations TRL rejects, warns about, or silently ignores (each a one-line error here). */
+function checkObjective(cfg: GrpoConfig): void {
+  const lt = cfg.loss_type, epsHigh = cfg.epsilon_high ?? cfg.epsilon;
+  if (cfg.delta !== null && (lt === "cispo" || lt === "sapo")) {
+    throw badOption(
+      "delta",
+      cfg.delta,
+      `has no effect with loss_type "${lt}" (only grpo, bnpo, dr_grpo, dapo)`,
+    );
+  }
+  if (cfg.delta !== null && cfg.delta <= 1 + epsHigh) {
+    throw badOption("delta", cfg.delta, `must be > 1 + epsilon_high (${1 + epsHigh}), as TRL recommends`);
+  }
+  if (lt === "cispo" && epsHigh < 1) {
+    throw badOption(
+      "epsilon_high",
+      cfg.epsilon_high,
+      `with loss_type "cispo" it caps the ratio itself and must be ≥ 1 (ScaleRL/TRL recommend 5.0)`,
+    );
+  }
+  if (
+    cfg.importance_sampling_level === "sequence" && TOKEN_SUM_LOSS_TYPES.includes(lt) &&
+    !cfg.allow_sequence_token_sum
+  ) {
+    throw badOption(
+      "importance_sampling_level",
+      "sequence",
+      `with loss_type "${lt}" weights each sequence by its length, not GSPO's objective: use loss_type "grpo" or "sapo", or set allow_sequence_token_sum = true`,
+    );
+  }
+  if (lt !== "sapo") {
+    for (const k of ["sapo_temperature_pos", "sapo_temperature_neg"] as const) {
+      if (cfg[k] !== GRPO_OPTIONS[k].default) {
+        throw badOption(k, cfg[k], `only applies to loss_type "sapo" (loss_type is "${lt}")`);
+      }
+    }
+  }
+  if (cfg.multi_objective_aggregation === "normalize_then_sum" && cfg.scale_rewards !== "group") {
+    throw badOption(
+      "multi_objective_aggregation",
+      cfg.multi_objective_aggregation,
+      `normalizes per group and over the batch itself; scale_rewards "${cfg.scale_rewards}" would be ignored (leave it "group")`,
+    );
+  }
+  if (
+    !cfg.dynamic_sampling &&
+    cfg.dynamic_sampling_max_rounds !== GRPO_OPTIONS.dynamic_sampling_max_rounds.default
+  ) {
+    throw badOption(
+      "dynamic_sampling_max_rounds",
+      cfg.dynamic_sampling_max_rounds,
+      "needs dynamic_sampling = true",
     );
   }
 }

@@ -9,6 +9,7 @@
 import { LORA_TARGETS, type LoraTarget } from "../model/llama.ts";
 import { opt, type OptionValues } from "../util/option_table.ts";
 import { LOSS_TYPES, type ScaleRewards } from "./math.ts";
+import { IMPORTANCE_SAMPLING_LEVELS, MULTI_OBJECTIVE_AGGREGATIONS } from "./objective.ts";
 
 /** Learning-rate schedules (HF `lr_scheduler_type`); all of them warm up linearly over `warmup_ratio`. */
 export type SchedulerType = "constant" | "linear" | "cosine";
@@ -91,7 +92,40 @@ export const GRPO_OPTIONS = Object.freeze({
   }),
   epsilon: opt.num(0.2, "Lower clipping bound of the probability ratio.", { min: 0 }),
   epsilon_high: opt.numOrNull(null, "Upper clipping bound (null = epsilon); at least epsilon.", { min: 0 }),
-  loss_type: opt.choice(LOSS_TYPES, "dapo", "How per-token losses are aggregated (TRL loss_type)."),
+  loss_type: opt.choice(
+    LOSS_TYPES,
+    "dapo",
+    "Objective and aggregation (TRL loss_type): clipped surrogate grpo/bnpo/dr_grpo/dapo, cispo, sapo.",
+  ),
+  delta: opt.numOrNull(
+    null,
+    "Two-sided clipping: cap the unclipped ratio at delta (> 1 + epsilon_high; grpo/bnpo/dr_grpo/dapo only).",
+    { min: 1, minExcl: true },
+  ),
+  sapo_temperature_pos: opt.num(1, "SAPO gate temperature for tokens with positive advantage.", {
+    min: 0,
+    minExcl: true,
+  }),
+  sapo_temperature_neg: opt.num(1.05, "SAPO gate temperature for tokens with non-positive advantage.", {
+    min: 0,
+    minExcl: true,
+  }),
+  importance_sampling_level: opt.choice(
+    IMPORTANCE_SAMPLING_LEVELS,
+    "token",
+    'Importance ratio per token, or one per sequence ("sequence" = GSPO; use loss_type grpo or sapo).',
+  ),
+  allow_sequence_token_sum: opt.bool(
+    false,
+    'Accept importance_sampling_level "sequence" with a token-summing loss_type (bnpo, dr_grpo, dapo, cispo).',
+  ),
+  mask_truncated_completions: opt.bool(false, "Completions cut at max_completion_length get no loss."),
+  top_entropy_quantile: opt.num(
+    1,
+    "Only the top-q highest-entropy tokens of each micro-batch carry policy gradient (1 = all tokens).",
+    { min: 0, max: 1 },
+  ),
+  entropy_coef: opt.num(0, "Entropy bonus: loss −= entropy_coef · mean token entropy (0 = off).", { min: 0 }),
   scale_rewards: opt.choice(
     SCALE_REWARDS,
     "group",
@@ -104,6 +138,20 @@ export const GRPO_OPTIONS = Object.freeze({
     { what: "reward" },
   ),
   reward_weights: opt.numListOrNull(null, "One weight per reward function (null = all 1)."),
+  multi_objective_aggregation: opt.choice(
+    MULTI_OBJECTIVE_AGGREGATIONS,
+    "sum_then_normalize",
+    "Several rewards: weighted sum then scale_rewards, or normalize each per group then sum (GDPO).",
+  ),
+  dynamic_sampling: opt.bool(
+    false,
+    "DAPO dynamic sampling: drop groups with zero reward spread and refill from new prompts.",
+  ),
+  dynamic_sampling_max_rounds: opt.int(
+    3,
+    "Most extra generation rounds per step to refill the batch; unfilled → train on what is there.",
+    { min: 0 },
+  ),
   // loop
   max_steps: opt.int(100, "Optimizer steps to train.", { min: 1 }),
   save_steps: opt.int(50, "Write a checkpoint every this many steps (0 = only at the end).", { min: 0 }),

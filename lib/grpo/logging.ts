@@ -52,12 +52,14 @@ export function stepRow(
   row.grad_norm = s.gradNorm;
   row.learning_rate = parts.learningRate;
   row.num_tokens = parts.numTokens;
-  row.reward = mean(r.rewards.total);
+  row.reward = mean(r.rewards.total.filter((x) => Number.isFinite(x))); // NaN (null once resumed): unscorable
   row.reward_std = mean(r.groupStd);
-  for (const [name, values] of Object.entries(r.rewards.perFunction)) {
+  for (const [name, all] of Object.entries(r.rewards.perFunction)) {
+    const values = all.filter((x): x is number => x !== null); // null: the reward did not apply
     row[`rewards/${name}/mean`] = mean(values);
     row[`rewards/${name}/std`] = std(values);
   }
+  if (r.rewards.unscorable) row["rewards/unscorable"] = r.rewards.unscorable;
   const lengths = r.samples.map((x) => x.length);
   const term = r.samples.filter((x) => x.terminated).map((x) => x.length);
   row["completions/mean_length"] = mean(lengths);
@@ -72,9 +74,18 @@ export function stepRow(
   row["clip_ratio/low_mean"] = s.clipLow;
   row["clip_ratio/high_mean"] = s.clipHigh;
   row["clip_ratio/region_mean"] = s.clipRegion;
-  row.frac_reward_zero_std = r.zeroStdGroups / Math.max(1, r.groupStd.length);
+  row.frac_reward_zero_std = r.fracRewardZeroStd ?? r.zeroStdGroups / Math.max(1, r.groupStd.length);
+  if (r.dynamic) {
+    row["dynamic_sampling/rounds"] = r.dynamic.rounds;
+    row["dynamic_sampling/extra_generations"] = r.dynamic.extraGenerations;
+    row["dynamic_sampling/dropped_groups"] = r.dynamic.droppedGroups;
+    row["dynamic_sampling/train_groups"] = r.dynamic.trainGroups;
+    row["dynamic_sampling/filled"] = r.dynamic.filled ? 1 : 0;
+  }
+  if (r.maskedTruncated !== undefined) row["completions/masked_truncated"] = r.maskedTruncated;
   row["prompts/truncated"] = r.truncatedPrompts;
   row.step_time = parts.stepTime;
+  if (r.referenceSeconds !== undefined) row["step_time/reference"] = r.referenceSeconds;
   row.epoch = parts.epoch;
   if (parts.judge) {
     const j = parts.judge;
@@ -166,10 +177,10 @@ export interface CompletionRecord {
   prompt: string;
   /** The decoded completion. */
   completion: string;
-  /** Score of each reward by name. */
-  rewards: Record<string, number>;
-  /** Weighted total. */
-  reward: number;
+  /** Score of each reward by name (null: not applicable). */
+  rewards: Record<string, number | null>;
+  /** Weighted total over the rewards that applied (null when none did). */
+  reward: number | null;
   /** Group advantage. */
   advantage: number;
 }
@@ -181,7 +192,7 @@ export function completionRecords(step: number, r: RolloutBatch): CompletionReco
     prompt: s.prompt,
     completion: s.completion,
     rewards: Object.fromEntries(Object.entries(r.rewards.perFunction).map(([k, v]) => [k, v[i]])),
-    reward: r.rewards.total[i],
+    reward: Number.isFinite(r.rewards.total[i]) ? r.rewards.total[i] : null,
     advantage: r.advantages[i],
   }));
 }

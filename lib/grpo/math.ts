@@ -5,11 +5,18 @@
  * @module
  */
 
-/** How per-token losses are aggregated (TRL's `loss_type`). */
-export type LossType = "grpo" | "bnpo" | "dr_grpo" | "dapo";
+/**
+ * The objective and its aggregation (TRL's `loss_type`): grpo, bnpo, dr_grpo and dapo are the clipped
+ * surrogate aggregated four ways; cispo (clipped, detached IS weight times log-prob) aggregates like dapo;
+ * sapo (soft sigmoid gate instead of clipping) aggregates like grpo.
+ */
+export type LossType = "grpo" | "bnpo" | "dr_grpo" | "dapo" | "cispo" | "sapo";
 
 /** The accepted loss types. */
-export const LOSS_TYPES: readonly LossType[] = ["grpo", "bnpo", "dr_grpo", "dapo"];
+export const LOSS_TYPES: readonly LossType[] = ["grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo"];
+
+/** Loss types whose aggregation sums per-token terms over tokens (length-weighting each sequence). */
+export const TOKEN_SUM_LOSS_TYPES: readonly LossType[] = ["bnpo", "dr_grpo", "dapo", "cispo"];
 
 /** How rewards are scaled into advantages (TRL's `scale_rewards`). */
 export type ScaleRewards = "group" | "batch" | "none";
@@ -53,8 +60,8 @@ export function std(xs: readonly number[]): number {
 
 /**
  * Per-token loss weights `[B, T]` such that `loss = Σ weight · per_token_loss` equals TRL's aggregation:
- * grpo: mean over sequences of the per-sequence token mean; bnpo: token mean over this micro-batch;
- * dapo: token mean over the whole accumulated batch (`globalTokens`); dr_grpo: sum / (sequences ·
+ * grpo and sapo: mean over sequences of the per-sequence token mean; bnpo: token mean over this micro-batch;
+ * dapo and cispo: token mean over the whole accumulated batch (`globalTokens`); dr_grpo: sum / (sequences ·
  * max_completion_length). With gradient accumulation, `globalSequences` is the number of sequences in the
  * whole accumulated batch so the accumulated gradient is the full-batch gradient.
  * @param mask [B, T] 1 on completion tokens that enter the loss
@@ -82,12 +89,14 @@ export function tokenWeights(
     let w: number;
     switch (options.lossType) {
       case "grpo":
+      case "sapo":
         w = 1 / Math.max(count, 1) / (options.globalSequences ?? B * acc);
         break;
       case "bnpo":
         w = 1 / Math.max(total, 1) / acc;
         break;
       case "dapo":
+      case "cispo":
         w = 1 / Math.max(options.globalTokens ?? total * acc, 1);
         break;
       case "dr_grpo":
@@ -130,7 +139,7 @@ export interface TokenStats {
   clipRegion: number;
 }
 
-/** KL and clip statistics over the tokens where `mask` is 1. */
+/** KL and clip statistics over the tokens where `mask` is 1 (ratios per sequence with `sequenceLevel`). */
 export function tokenStats(
   arrays: {
     mask: ArrayLike<number>;
@@ -139,10 +148,19 @@ export function tokenStats(
     ref?: ArrayLike<number>;
     advantages: ArrayLike<number>;
   },
-  options: { batch: number; epsilon: number; epsilonHigh: number },
+  options: { batch: number; epsilon: number; epsilonHigh: number; sequenceLevel?: boolean },
 ): TokenStats {
   const { mask, logprobs, old, ref, advantages } = arrays;
   const T = mask.length / options.batch;
+  // GSPO: every token of a row shares the exp of the row's mean log-ratio
+  const seqLogRatio = new Float64Array(options.batch);
+  if (old && options.sequenceLevel) {
+    for (let b = 0; b < options.batch; b++) {
+      let s = 0, c = 0;
+      for (let t = 0; t < T; t++) if (mask[b * T + t]) s += logprobs[b * T + t] - old[b * T + t], c++;
+      seqLogRatio[b] = s / Math.max(c, 1);
+    }
+  }
   let n = 0, kl = 0, low = 0, high = 0;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
@@ -151,7 +169,11 @@ export function tokenStats(
       const d = ref[i] - logprobs[i];
       kl += Math.exp(d) - d - 1;
     }
-    const ratio = old ? Math.exp(logprobs[i] - old[i]) : 1;
+    const ratio = !old
+      ? 1
+      : options.sequenceLevel
+      ? Math.exp(seqLogRatio[Math.floor(i / T)])
+      : Math.exp(logprobs[i] - old[i]);
     const a = advantages[Math.floor(i / T)];
     if (ratio < 1 - options.epsilon && a < 0) low++;
     if (ratio > 1 + options.epsilonHigh && a > 0) high++;

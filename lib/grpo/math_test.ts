@@ -62,3 +62,13 @@ Deno.test("token stats: KL is 0 at the reference; clipping counted by sign of th
   assertAlmostEquals(s.clipLow, 1 / 3, 1e-12);
   assert(s.clipRegion > 0.6);
 });
+
+Deno.test("tokenStats with sequenceLevel: every token of a row shares the row's mean-log-ratio ratio", () => {
+  const mask = [1, 1, 1, 1];
+  const logprobs = [0, 0, 0, 0], old = [-0.5, 0.1, 0, 0]; // row 0 mean log-ratio 0.2 → ratio 1.22 > 1.2
+  const o = { batch: 2, epsilon: 0.2, epsilonHigh: 0.2 };
+  const tok = tokenStats({ mask, logprobs, old, advantages: [1, 1] }, o);
+  assertEquals(tok.clipHigh, 0.25); // only token 0 (ratio e^0.5)
+  const seq = tokenStats({ mask, logprobs, old, advantages: [1, 1] }, { ...o, sequenceLevel: true });
+  assertEquals(seq.clipHigh, 0.5); // both tokens of row 0
+});

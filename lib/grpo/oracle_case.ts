@@ -13,6 +13,7 @@ import { CausalLM } from "../model/causal_lm.ts";
 import type { Device } from "../onnx/session.ts";
 import { LOSS_TYPES, type LossType, shiftFromNext, shiftToNext, tokenWeights } from "./math.ts";
 import { UserError } from "../util/errors.ts";
+import { policyObjective } from "./objective.ts";
 
 /** The oracle's case file. */
 export interface OracleCase {
@@ -26,6 +27,13 @@ export interface OracleCase {
   epsilon: number;
   epsilon_high: number | null;
   max_completion_length: number;
+  /** "token" (default) or "sequence" (GSPO). */
+  importance_sampling_level?: "token" | "sequence";
+  /** Two-sided clipping cap (absent/null: off). */
+  delta?: number | null;
+  /** SAPO temperatures (defaults 1.0 and 1.05). */
+  sapo_temperature_pos?: number;
+  sapo_temperature_neg?: number;
   lora: { r: number; alpha: number; targets: LoraTarget[] };
 }
 
@@ -41,6 +49,10 @@ export async function readOracleCase(path: string): Promise<OracleCase> {
     if (!c[k]) throw new UserError(`${path}: missing field "${k}"`);
   }
   if (!LOSS_TYPES.includes(c.loss_type)) throw new UserError(`${path}: unknown loss_type "${c.loss_type}"`);
+  const level = c.importance_sampling_level ?? "token";
+  if (level !== "token" && level !== "sequence") {
+    throw new UserError(`${path}: unknown importance_sampling_level "${level}"`);
+  }
   return c;
 }
 
@@ -87,6 +99,13 @@ export async function runOracleCase(
     beta: c.beta,
     epsilon: c.epsilon,
     epsilonHigh: c.epsilon_high ?? c.epsilon,
+    objective: policyObjective({
+      lossType: c.loss_type,
+      importanceSamplingLevel: c.importance_sampling_level ?? "token",
+      delta: c.delta ?? null,
+      sapoTemperaturePos: c.sapo_temperature_pos ?? 1,
+      sapoTemperatureNeg: c.sapo_temperature_neg ?? 1.05,
+    }),
   });
   // Log-probs of every real token (the oracle's alignment): one more pass with the adapter.
   const all = (await model.logprobs(batch, lora)).logprobs;

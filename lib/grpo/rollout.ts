@@ -1,7 +1,8 @@
 /**
  * Rollouts: the seeded prompt order, prompt encoding with left truncation, one `generate` call per
  * micro-batch (each prompt repeated `num_generations` times), batch assembly (left-padded prompt,
- * right-padded completion), rewards, group advantages, and the no-grad passes (reference log-probs
+ * right-padded completion), rewards (null = not applicable), advantages, DAPO dynamic sampling,
+ * `mask_truncated_completions`, and the no-grad passes (reference log-probs
  * when `beta > 0`; the policy's log-probs and entropies, which are the "old" log-probs when
  * `num_iterations > 1`).
  * @module
@@ -13,7 +14,7 @@ import { computeRewards, type RewardScores } from "../rewards/registry.ts";
 import type { RewardContext, RewardFunction } from "../rewards/types.ts";
 import { Rng } from "../util/rng.ts";
 import type { GrpoConfig } from "./config_table.ts";
-import { groupAdvantages } from "./math.ts";
+import { combineRewards, groupsWithSpread } from "./objective.ts";
 
 /** One training example: the prompt's chat messages and what the rewards compare against. */
 export interface TrainExample {
@@ -142,6 +143,22 @@ export interface Sample {
   terminated: boolean;
 }
 
+/** DAPO dynamic sampling's bookkeeping for one step. */
+export interface DynamicSamplingStats {
+  /** Extra generation rounds run to refill the batch. */
+  rounds: number;
+  /** Completions generated in those extra rounds. */
+  extraGenerations: number;
+  /** Groups (prompts) the step was meant to train on. */
+  targetGroups: number;
+  /** Groups it trains on (fewer when the batch could not be filled). */
+  trainGroups: number;
+  /** Groups dropped for zero reward spread. */
+  droppedGroups: number;
+  /** Whether the batch was filled with groups that have reward spread. */
+  filled: boolean;
+}
+
 /** The rollouts of one optimizer step (all accumulated micro-batches). */
 export interface RolloutBatch {
   /** The micro-batches, in order. */
@@ -156,9 +173,17 @@ export interface RolloutBatch {
   groupStd: number[];
   /** Groups whose rewards were all equal (no learning signal). */
   zeroStdGroups: number;
+  /** Share of the first-round groups with zero reward spread (before any dynamic-sampling filter). */
+  fracRewardZeroStd?: number;
+  /** Dynamic sampling bookkeeping (when `dynamic_sampling` is on). */
+  dynamic?: DynamicSamplingStats;
+  /** Completions whose loss was masked because they were cut at max_completion_length. */
+  maskedTruncated?: number;
+  /** Seconds spent in the reference (base model) forward passes: 0 when beta = 0, which runs none. */
+  referenceSeconds?: number;
   /** Prompts whose left part was cut. */
   truncatedPrompts: number;
-  /** Non-padding tokens (prompt + completion) over all rows. */
+  /** Non-padding tokens (prompt + completion) over all rows, dropped groups included. */
   tokens: number;
 }
 
@@ -178,28 +203,40 @@ export interface CollectOptions {
   promptCache?: Map<number, EncodedPrompt>;
   /** Compute the policy pass (old log-probs, entropy). Default true. */
   policyPass?: boolean;
+  /** Dynamic sampling: the next `count` example indices (advances the data order). */
+  morePrompts?: (count: number) => number[];
 }
 
-/** Samples, scores and prepares the rollouts of one optimizer step. */
-export async function collectRollouts(
+/** One prompt's group of completions, scored. */
+interface Group {
+  example: number;
+  ids: number[];
+  tokens: number[][];
+  samples: Sample[];
+  /** Per reward, one score (or null) per completion of the group. */
+  scores: (number | null)[][];
+  std: number;
+}
+
+/** Generates and scores one group per index (one `generate` call per micro-batch worth of prompts). */
+async function generateGroups(
   model: CausalLM,
   lora: LoraAdapter,
-  o: CollectOptions,
-): Promise<RolloutBatch> {
-  const cfg = o.config, G = cfg.num_generations;
+  indices: readonly number[],
+  o: CollectOptions & {
+    cache: Map<number, EncodedPrompt>;
+    counts: { truncatedPrompts: number; tokens: number };
+  },
+): Promise<Group[]> {
+  const cfg = o.config, G = cfg.num_generations, tok = model.tok;
   const perMicro = cfg.per_device_train_batch_size / G;
-  const tok = model.tok;
-  const pad = tok.padTokenId;
-  const cache = o.promptCache ?? new Map<number, EncodedPrompt>();
-  const micro: MicroBatch[] = [];
-  const samples: Sample[] = [];
-  let truncatedPrompts = 0, tokens = 0;
-  for (let m = 0; m * perMicro < o.indices.length; m++) {
-    const idx = o.indices.slice(m * perMicro, (m + 1) * perMicro);
+  const groups: Group[] = [];
+  for (let m = 0; m * perMicro < indices.length; m++) {
+    const idx = indices.slice(m * perMicro, (m + 1) * perMicro);
     const enc = idx.map((i) => {
-      let e = cache.get(i);
-      if (!e) cache.set(i, e = encodePrompt(tok, o.examples[i].messages, cfg.max_prompt_length));
-      if (e.truncated) truncatedPrompts++;
+      let e = o.cache.get(i);
+      if (!e) o.cache.set(i, e = encodePrompt(tok, o.examples[i].messages, cfg.max_prompt_length));
+      if (e.truncated) o.counts.truncatedPrompts++;
       return e;
     });
     const promptIds = enc.flatMap((e) => Array.from({ length: G }, () => e.ids));
@@ -211,21 +248,28 @@ export async function collectRollouts(
       topP: cfg.top_p,
       topK: cfg.top_k,
     });
-    const { batch, completionMask } = assembleBatch(promptIds, gen.tokens, pad);
-    for (let r = 0; r < promptIds.length; r++) {
-      const e = enc[Math.floor(r / G)];
-      samples.push({
-        example: idx[Math.floor(r / G)],
+    enc.forEach((e, j) => {
+      const rows = Array.from({ length: G }, (_, k) => j * G + k);
+      const samples = rows.map((r) => ({
+        example: idx[j],
         prompt: e.text,
-        rewardPrompt: o.examples[idx[Math.floor(r / G)]].promptText ?? e.text,
+        rewardPrompt: o.examples[idx[j]].promptText ?? e.text,
         completion: tok.decode(gen.tokens[r], { skipSpecialTokens: true }),
         length: gen.tokens[r].length,
         terminated: gen.finished[r],
+      }));
+      for (const r of rows) o.counts.tokens += e.ids.length + gen.tokens[r].length;
+      groups.push({
+        example: idx[j],
+        ids: e.ids,
+        tokens: rows.map((r) => gen.tokens[r]),
+        samples,
+        scores: [],
+        std: 0,
       });
-      tokens += e.ids.length + gen.tokens[r].length;
-    }
-    micro.push({ batch, completionMask, advantages: [] });
+    });
   }
+  const samples = groups.flatMap((g) => g.samples);
   const ex = samples.map((s) => o.examples[s.example]);
   const ctx: RewardContext = {
     prompts: samples.map((s) => s.rewardPrompt),
@@ -233,27 +277,118 @@ export async function collectRollouts(
   };
   if (ex.every((e) => e.answer !== undefined)) ctx.answers = ex.map((e) => e.answer!);
   if (ex.every((e) => e.reference !== undefined)) ctx.references = ex.map((e) => e.reference!);
-  const rewards = await computeRewards(o.rewards, ctx, { weights: cfg.reward_weights ?? undefined });
-  const adv = groupAdvantages(rewards.total, { groupSize: G, scale: cfg.scale_rewards });
-  const rows = cfg.per_device_train_batch_size;
-  for (let m = 0; m < micro.length; m++) {
-    const mb = micro[m];
-    mb.advantages = adv.advantages.slice(m * rows, (m + 1) * rows);
-    if (cfg.beta > 0) mb.ref = (await model.logprobs(mb.batch, null)).logprobs;
+  const scored = await computeRewards(o.rewards, ctx, { weights: cfg.reward_weights ?? undefined });
+  const per = o.rewards.map((r) => scored.perFunction[r.name]);
+  const { groupStd } = combineRewards(per, rewardOptions(cfg));
+  groups.forEach((g, i) => {
+    g.scores = per.map((f) => f.slice(i * G, (i + 1) * G));
+    g.std = groupStd[i];
+  });
+  return groups;
+}
+
+function rewardOptions(cfg: GrpoConfig) {
+  return {
+    weights: cfg.reward_weights ?? cfg.reward_funcs.map(() => 1),
+    groupSize: cfg.num_generations,
+    scale: cfg.scale_rewards,
+    aggregation: cfg.multi_objective_aggregation,
+  };
+}
+
+/**
+ * Samples, scores and prepares the rollouts of one optimizer step. With `dynamic_sampling`, groups with
+ * zero reward spread are dropped and new prompts (`morePrompts`) generated for, at most
+ * `dynamic_sampling_max_rounds` extra rounds; a batch that stays short trains on the groups it has (all
+ * first-round groups when none had spread), and `dynamic` says so.
+ */
+export async function collectRollouts(
+  model: CausalLM,
+  lora: LoraAdapter,
+  o: CollectOptions,
+): Promise<RolloutBatch> {
+  const cfg = o.config, G = cfg.num_generations;
+  const counts = { truncatedPrompts: 0, tokens: 0 };
+  const go = { ...o, cache: o.promptCache ?? new Map<number, EncodedPrompt>(), counts };
+  const first = await generateGroups(model, lora, o.indices, go);
+  const fracRewardZeroStd = first.length - groupsWithSpread(first.map((g) => g.std)).length;
+  let groups = first, dynamic: DynamicSamplingStats | undefined;
+  if (cfg.dynamic_sampling) {
+    const target = first.length, spread = (gs: Group[]) => gs.filter((g) => groupsWithSpread([g.std]).length);
+    const kept = spread(first);
+    let rounds = 0, extra = 0, dropped = first.length - kept.length;
+    while (kept.length < target && rounds < cfg.dynamic_sampling_max_rounds && o.morePrompts) {
+      rounds++;
+      const more = await generateGroups(model, lora, o.morePrompts(target - kept.length), go);
+      extra += more.length * G;
+      const ok = spread(more);
+      dropped += more.length - ok.length;
+      kept.push(...ok.slice(0, target - kept.length));
+    }
+    groups = kept.length ? kept : first;
+    dynamic = {
+      rounds,
+      extraGenerations: extra,
+      targetGroups: target,
+      trainGroups: groups.length,
+      droppedGroups: dropped,
+      filled: kept.length >= target,
+    };
+  }
+  const samples = groups.flatMap((g) => g.samples);
+  const perFunction = o.rewards.map((_, k) => groups.flatMap((g) => g.scores[k]));
+  const combined = combineRewards(perFunction, rewardOptions(cfg));
+  const rewards: RewardScores = {
+    perFunction: Object.fromEntries(o.rewards.map((r, k) => [r.name, perFunction[k]])),
+    total: combined.total,
+    unscorable: combined.unscorable,
+  };
+  const perMicro = cfg.per_device_train_batch_size / G, rows = cfg.per_device_train_batch_size;
+  const micro: MicroBatch[] = [];
+  let maskedTruncated = 0, referenceSeconds = 0;
+  for (let m = 0; m * perMicro < groups.length; m++) {
+    const part = groups.slice(m * perMicro, (m + 1) * perMicro);
+    const { batch, completionMask } = assembleBatch(
+      part.flatMap((g) => g.tokens.map(() => g.ids)),
+      part.flatMap((g) => g.tokens),
+      model.tok.padTokenId,
+    );
+    if (cfg.mask_truncated_completions) {
+      part.flatMap((g) => g.samples).forEach((smp, r) => {
+        if (smp.terminated) return;
+        maskedTruncated++;
+        completionMask.fill(0, r * batch.length, (r + 1) * batch.length);
+      });
+    }
+    const mb: MicroBatch = {
+      batch,
+      completionMask,
+      advantages: combined.advantages.slice(m * rows, (m + 1) * rows),
+    };
+    if (cfg.beta > 0) {
+      const t0 = performance.now();
+      mb.ref = (await model.logprobs(mb.batch, null)).logprobs;
+      referenceSeconds += (performance.now() - t0) / 1000;
+    }
     if (o.policyPass ?? true) {
       const p = await model.logprobs(mb.batch, lora);
       mb.old = p.logprobs;
       mb.entropy = p.entropy;
     }
+    micro.push(mb);
   }
   return {
     micro,
     samples,
     rewards,
-    advantages: adv.advantages,
-    groupStd: adv.groupStd,
-    zeroStdGroups: adv.zeroStdGroups,
-    truncatedPrompts,
-    tokens,
+    advantages: combined.advantages,
+    groupStd: combined.groupStd,
+    zeroStdGroups: combined.zeroStdGroups,
+    fracRewardZeroStd: fracRewardZeroStd / Math.max(1, first.length),
+    dynamic,
+    maskedTruncated: cfg.mask_truncated_completions ? maskedTruncated : undefined,
+    truncatedPrompts: counts.truncatedPrompts,
+    tokens: counts.tokens,
+    referenceSeconds,
   };
 }

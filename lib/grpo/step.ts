@@ -10,6 +10,7 @@ import type { LoraAdapter } from "../model/lora.ts";
 import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import { entropyMask, entropyWeights, policyObjective } from "./objective.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 
 /** What one optimizer step measured. */
@@ -56,6 +57,50 @@ export function microBatchWeights(
 }
 
 /**
+ * What a micro-batch feeds the GRPO graph beyond weights and advantages: the policy objective of the
+ * config, the top-entropy mask (`top_entropy_quantile` < 1, from the rollout-time entropies: the current
+ * policy's when num_iterations = 1, as in TRL) and the entropy-bonus weights (`entropy_coef` > 0).
+ */
+export function objectiveInputs(
+  mb: MicroBatch,
+  o: { config: GrpoConfig; globalTokens: number; accumulation: number },
+): {
+  objective: ReturnType<typeof policyObjective>;
+  policyMask?: Float64Array;
+  entropyCoef?: number;
+  entropyWeights?: Float64Array;
+} {
+  const cfg = o.config, B = mb.batch.batch;
+  const objective = policyObjective({
+    lossType: cfg.loss_type,
+    importanceSamplingLevel: cfg.importance_sampling_level,
+    delta: cfg.delta,
+    sapoTemperaturePos: cfg.sapo_temperature_pos,
+    sapoTemperatureNeg: cfg.sapo_temperature_neg,
+  });
+  const mask = shiftToNext(mb.completionMask, B);
+  let policyMask: Float64Array | undefined;
+  if (cfg.top_entropy_quantile < 1) {
+    if (!mb.entropy) {
+      throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
+    }
+    policyMask = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
+  }
+  if (!cfg.entropy_coef) return { objective, policyMask };
+  const effective = policyMask ?? mask;
+  return {
+    objective,
+    policyMask,
+    entropyCoef: cfg.entropy_coef,
+    entropyWeights: entropyWeights(effective, {
+      lossType: cfg.loss_type,
+      globalTokens: o.globalTokens,
+      accumulation: o.accumulation,
+    }),
+  };
+}
+
+/**
  * Loss and summed LoRA gradients of the rollouts, without updating anything. `useOld` feeds the
  * rollout-time log-probs as the old policy (num_iterations > 1).
  */
@@ -83,7 +128,9 @@ export async function lossAndGrads(
       globalTokens,
       accumulation: rollouts.micro.length,
     });
+    const extra = objectiveInputs(mb, { config: cfg, globalTokens, accumulation: rollouts.micro.length });
     const res = await model.grpoStep(mb.batch, {
+      ...extra,
       lora,
       tokenWeights: weights,
       advantages: mb.advantages,
@@ -109,7 +156,12 @@ export async function lossAndGrads(
         ref: mb.ref,
         advantages: mb.advantages,
       },
-      { batch: B, epsilon: cfg.epsilon, epsilonHigh },
+      {
+        batch: B,
+        epsilon: cfg.epsilon,
+        epsilonHigh,
+        sequenceLevel: cfg.importance_sampling_level === "sequence",
+      },
     );
     kl += st.kl * count;
     low += st.clipLow * count;

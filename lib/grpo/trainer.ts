@@ -254,6 +254,11 @@ async function runLoop(
         rewards,
         rng: s.rng,
         promptCache,
+        morePrompts: (count) => {
+          const more = order.indices(s.position, count);
+          s.position += count;
+          return more;
+        },
       });
       s.buffer = { uses: 0, batch };
       s.numTokens += batch.tokens;

@@ -13,10 +13,11 @@ import {
   buildGrpoGraph,
   buildLmTrainGraph,
   buildLogprobGraph,
+  type GrpoGraphOptions,
   type LoraSpec,
   type Weight,
 } from "./graphs.ts";
-import { attentionBias, positionsFromMask, ropeTables } from "./inputs.ts";
+import { attentionBias, positionsFromMask, ropeTables, sequenceMeanInputs } from "./inputs.ts";
 import type { LoraAdapter } from "./lora.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
@@ -221,6 +222,14 @@ export class CausalLM {
       beta: number;
       epsilon: number;
       epsilonHigh: number;
+      /** The policy objective (default: the clipped surrogate, token-level ratios). */
+      objective?: GrpoGraphOptions["objective"];
+      /** [B·T] per-token multiplier of the policy term (next-token aligned), e.g. the top-entropy mask. */
+      policyMask?: ArrayLike<number>;
+      /** Entropy bonus coefficient (needs `entropyWeights`). */
+      entropyCoef?: number;
+      /** [B·T] weights of each token's entropy in the bonus (next-token aligned). */
+      entropyWeights?: ArrayLike<number>;
     },
   ): Promise<
     { loss: number; logprobs: Float32Array; ref?: Float32Array; grads: Map<string, { data: Float32Array }> }
@@ -235,7 +244,11 @@ export class CausalLM {
       for (const [name, t] of lora.tensors) grads.set(name, { data: new Float32Array(t.data.length) });
       return { loss: 0, logprobs, grads };
     }
-    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}`;
+    const objective = inputs.objective ?? {};
+    const policyMask = !!inputs.policyMask, entropyCoef = inputs.entropyCoef ?? 0;
+    const key = `grpo|${specKey(lora.spec)}|${beta}|${epsilon}|${epsilonHigh}|${useOld}|${computeRef}|${
+      JSON.stringify(objective)
+    }|${policyMask}|${entropyCoef}`;
     const s = await this.session(
       key,
       () =>
@@ -246,6 +259,9 @@ export class CausalLM {
           epsilonHigh,
           useOld,
           computeRef,
+          objective,
+          policyMask,
+          entropyCoef,
         }),
     );
     const M = positions.length;
@@ -258,6 +274,13 @@ export class CausalLM {
       advantages: f(Float32Array.from(positions, (i) => inputs.advantages[Math.floor(i / T)]), [M]),
     };
     if (useOld) feeds.old_logprobs = at(inputs.old!);
+    if (objective.sequenceLevel) {
+      const q = sequenceMeanInputs(positions, T);
+      feeds.seq_mean = f(q.seqMean, [q.sequences, M]);
+      feeds.seq_index = i64(q.seqIndex, [M]);
+    }
+    if (policyMask) feeds.policy_mask = at(inputs.policyMask!);
+    if (entropyCoef) feeds.entropy_weights = at(inputs.entropyWeights!);
     if (beta && !computeRef) feeds.ref_logprobs = at(inputs.ref!);
     const out = await s.run(feeds);
     for (const name of lora.tensors.keys()) {

@@ -11,7 +11,6 @@
  */
 import { type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
-import { clamp } from "../onnx/composites.ts";
 import { gradients } from "../onnx/autodiff.ts";
 import {
   decoder,
@@ -24,6 +23,7 @@ import {
   type ParamFn,
   weightShapes,
 } from "./llama.ts";
+import { perTokenPolicyLoss, type PolicyLossOptions, tokenEntropy } from "./grpo_objective.ts";
 
 /** A float32 (or float64) weight with its HF shape. */
 export interface Weight {
@@ -145,6 +145,12 @@ export interface GrpoGraphOptions extends GraphOptions {
   epsilonHigh?: number;
   /** Feed `old_logprobs` (else the ratio is 1 with the current log-probs detached). */
   useOld: boolean;
+  /** The policy objective and its hyper-parameters beyond ε (see `grpo_objective.ts`). */
+  objective?: Omit<PolicyLossOptions, "epsilon" | "epsilonHigh">;
+  /** Multiply the policy term by a `policy_mask` input [M] (top-entropy masking). */
+  policyMask?: boolean;
+  /** Entropy bonus coefficient: `loss −= entropyCoef · Σ entropy_weights · H` (0: off, no entropy here). */
+  entropyCoef?: number;
   /**
    * With β > 0: compute the reference log-probs inside this graph (a second, gradient-free pass without
    * LoRA over the same initializers: one session, one copy of the weights) instead of feeding `ref_logprobs`.
@@ -155,7 +161,8 @@ export interface GrpoGraphOptions extends GraphOptions {
 /**
  * GRPO training graph on M scored positions. Inputs: decoder inputs, `positions`, `target_ids`,
  * `token_weights` [M], `advantages` [M] (each position's sequence advantage), optional `old_logprobs` and
- * `ref_logprobs` [M], LoRA factors. Outputs: `loss`, `logprobs` [M], `ref_logprobs_out` [M] when computed,
+ * `ref_logprobs` [M], `seq_mean` [S, M] and `seq_index` [M] (sequence-level ratios), `policy_mask` [M],
+ * `entropy_weights` [M], LoRA factors. With β = 0 the graph holds no reference pass at all. Outputs: `loss`, `logprobs` [M], `ref_logprobs_out` [M] when computed,
  * and `grad.<PEFT name>` for every LoRA factor.
  */
 export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GrpoGraphOptions): Graph {
@@ -166,13 +173,18 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
   const { logits, targets, logitsAt } = scored(cfg, p, lora, g, dtype, false);
   const w = g.input("token_weights", dtype, ["M"]);
   const adv = g.input("advantages", dtype, ["M"]);
-  const { logp } = tokenLogprobs(logits, targets); // [M]
+  const { logp, lse } = tokenLogprobs(logits, targets); // [M]
   const on = op.greater(w, 0); // positions that enter the loss
   const detached = op.stopGradient(logp);
   const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["M"]), detached) : detached;
-  const ratio = op.exp(op.sub(logp, old));
-  const clipped = clamp(ratio, 1 - o.epsilon, 1 + (o.epsilonHigh ?? o.epsilon));
-  let perTok = op.neg(op.minimum(op.mul(ratio, adv), op.mul(clipped, adv))); // [M]
+  const seq = o.objective?.sequenceLevel
+    ? { seqMean: g.input("seq_mean", dtype, ["S", "M"]), seqIndex: g.input("seq_index", "int64", ["M"]) }
+    : {};
+  const multipliers = o.policyMask ? [g.input("policy_mask", dtype, ["M"])] : [];
+  let perTok = perTokenPolicyLoss( // [M]
+    { logp, old, advantages: adv, ...seq, multipliers },
+    { ...o.objective, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh ?? o.epsilon },
+  );
   if (o.beta) {
     const refIn = o.computeRef
       ? op.stopGradient(tokenLogprobs(logitsAt(null, true), targets).logp) // gradient-free: fused kernels
@@ -182,7 +194,11 @@ export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o:
     const d = op.sub(ref, logp); // k3 estimator: e^d − d − 1
     perTok = op.add(perTok, op.mul(op.sub(op.sub(op.exp(d), d), 1), o.beta));
   }
-  const loss = op.reduceSum(op.mul(perTok, w), [0]);
+  let loss = op.reduceSum(op.mul(perTok, w), [0]);
+  if (o.entropyCoef) {
+    const ew = g.input("entropy_weights", dtype, ["M"]);
+    loss = op.sub(loss, op.mul(op.reduceSum(op.mul(tokenEntropy(logits, lse), ew), [0]), o.entropyCoef));
+  }
   const params = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
   const grads = gradients(loss, params);
   g.output(loss, "loss");

@@ -66,3 +66,26 @@ export function attentionBias(
   }
   return out;
 }
+
+/**
+ * The sequence-level (GSPO) ratio inputs for M scored positions (flat indices b·T + t, sorted): `seqMean`
+ * [S, M] row s holds 1/n_s on the n_s positions of the s-th sequence present, `seqIndex` [M] names each
+ * position's row. `seqMean @ x` is each sequence's mean of x over its scored positions.
+ */
+export function sequenceMeanInputs(
+  positions: readonly number[],
+  length: number,
+): { seqMean: Float32Array; seqIndex: number[]; sequences: number } {
+  const seqIndex: number[] = [], counts: number[] = [];
+  let lastRow = -1;
+  for (const p of positions) {
+    const row = Math.floor(p / length);
+    if (row !== lastRow) counts.push(0), lastRow = row;
+    seqIndex.push(counts.length - 1);
+    counts[counts.length - 1]++;
+  }
+  const M = positions.length, S = counts.length;
+  const seqMean = new Float32Array(S * M);
+  seqIndex.forEach((s, m) => (seqMean[s * M + m] = 1 / counts[s]));
+  return { seqMean, seqIndex, sequences: S };
+}

@@ -163,7 +163,7 @@ export function completionsTable(
       pre(r.prompt.length > 160 ? `…${r.prompt.slice(-159)}` : r.prompt),
       pre(clip(r.completion, max)),
       ...names.map((k) => ({ html: formatNumber(r.rewards?.[k] ?? NaN), cls: "num" })),
-      { html: formatNumber(r.reward), cls: "num" },
+      { html: formatNumber(r.reward ?? NaN), cls: "num" },
       { html: formatNumber(r.advantage), cls: "num" },
     ]),
   );
@@ -173,7 +173,7 @@ export function completionsTable(
 export function completionsView(records: readonly CompletionRecord[]): Displayable & MimeBundle {
   const plain = records.length
     ? records.map((r) =>
-      `step ${r.step} · reward ${formatNumber(r.reward)} · advantage ${formatNumber(r.advantage)}: ${
+      `step ${r.step} · reward ${formatNumber(r.reward ?? NaN)} · advantage ${formatNumber(r.advantage)}: ${
         JSON.stringify(clip(r.completion, 160))
       }`
     ).join("\n")

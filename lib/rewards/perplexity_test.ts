@@ -25,7 +25,7 @@ Deno.test("perplexityReward: scores via the scorer, non-finite → 0 counted and
   const r = perplexityReward(scorer, { warn: (l) => warnings.push(l) });
   assertEquals(r.name, "perplexity");
   const ctx = { prompts: ["a", "b", "c", "d"], completions: ["w", "x", "y", "z"] };
-  const out = await r.fn(ctx);
+  const out = (await r.fn(ctx)) as number[];
   assertEquals(out.slice(0, 2), [1, 0]);
   assertAlmostEquals(out[2], 2 / 1.02);
   assertEquals(out[3], 0);

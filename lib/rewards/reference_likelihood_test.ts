@@ -56,7 +56,7 @@ Deno.test("referenceLikelihoodReward: 2·mean probability; reasoning that names 
     completions: ["<reasoning>3 + 4 = 7</reasoning><answer>7</answer>", "<reasoning>3 + 4 = 8</reasoning>"],
     answers: ["7", "7"],
   };
-  const out = await r.fn(ctx);
+  const out = (await r.fn(ctx)) as number[];
   assertAlmostEquals(out[0], 1.8);
   assertAlmostEquals(out[1], 0.4);
   assertEquals(r.scored, 2);
@@ -70,11 +70,11 @@ Deno.test("referenceLikelihoodReward debiased: clip(p − p(no reasoning), 0, 1)
   );
   const r = referenceLikelihoodReward(scorer, { debias: true });
   assertEquals(r.name, "reference_likelihood_debiased");
-  const out = await r.fn({
+  const out = (await r.fn({
     prompts: ["Q1 ", "Q1 ", "Q1 "],
     completions: ["good", "bad", "good too"],
     answers: ["7", "7", "7"],
-  });
+  })) as number[];
   assertAlmostEquals(out[0], 2 * 0.4);
   assertEquals(out[1], 0);
   assertAlmostEquals(out[2], 2 * 0.4);
@@ -85,7 +85,8 @@ Deno.test("referenceLikelihoodReward debiased: clip(p − p(no reasoning), 0, 1)
 Deno.test("referenceLikelihoodReward: dialogue uses references; bad scorer answers and inputs are one-line errors", async () => {
   const scorer = fake((_, t) => [Math.log(0.5)].concat(t.length > 3 ? [Math.log(0.25)] : []));
   const r = referenceLikelihoodReward(scorer);
-  const out = await r.fn({ prompts: ["a"], completions: ["b"], references: ["long reference"] });
+  const out =
+    (await r.fn({ prompts: ["a"], completions: ["b"], references: ["long reference"] })) as number[];
   assertAlmostEquals(out[0], 2 * 0.375);
   await assertRejects(
     async () => await r.fn({ prompts: ["a"], completions: ["b"] }),
@@ -117,11 +118,11 @@ Deno.test("reference_likelihood on the embedded model: varies across completions
     );
     const right = "<reasoning>\n12 + 30 = 42\n</reasoning>\n";
     const wrong = "<reasoning>\n12 + 30 = 17\n</reasoning>\n";
-    const out = await reward.fn({
+    const out = (await reward.fn({
       prompts: [prompt, prompt, prompt],
       completions: [right, wrong, ""],
       answers: ["42", "42", "42"],
-    });
+    })) as number[];
     assert(out.every((x) => x > 0 && x <= 2), `${out}`);
     assert(out[0] > out[1], `correct reasoning ${out[0]} should beat wrong ${out[1]}`);
     assert(new Set(out).size === 3, `not constant: ${out}`);

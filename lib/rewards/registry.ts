@@ -91,15 +91,17 @@ export interface ComputeRewardsOptions {
 
 /** Per-reward scores and their weighted sum, one entry per completion. */
 export interface RewardScores {
-  /** Scores of each reward, keyed by its name. */
-  perFunction: Record<string, number[]>;
-  /** Weighted sum over rewards. */
+  /** Scores of each reward, keyed by its name (null: not applicable to that completion). */
+  perFunction: Record<string, (number | null)[]>;
+  /** Weighted sum over the rewards that applied (NaN when none did). */
   total: number[];
+  /** Completions no reward applied to (every score null). */
+  unscorable: number;
 }
 
 /**
  * Runs every reward on `ctx` (in order), checks names are unique, that each returns one finite
- * number per completion, and sums them with `weights`.
+ * number (or null: not applicable) per completion, and sums the applicable ones with `weights`.
  */
 export async function computeRewards(
   fns: readonly RewardFunction[],
@@ -112,8 +114,8 @@ export async function computeRewards(
     throw new UserError(`reward weights: ${w.length} weights for ${fns.length} rewards`);
   }
   const n = ctx.completions.length;
-  const total = new Array<number>(n).fill(0);
-  const perFunction: Record<string, number[]> = {};
+  const total = new Array<number>(n).fill(0), applied = new Array<number>(n).fill(0);
+  const perFunction: Record<string, (number | null)[]> = {};
   for (let k = 0; k < fns.length; k++) {
     const f = fns[k];
     if (!Number.isFinite(w[k])) throw new UserError(`reward weights: weight of "${f.name}" is ${w[k]}`);
@@ -122,12 +124,16 @@ export async function computeRewards(
       throw new UserError(`reward "${f.name}" returned ${scores?.length} scores for ${n} completions`);
     }
     scores.forEach((s, i) => {
+      if (s === null) return;
       if (typeof s !== "number" || !Number.isFinite(s)) {
         throw new UserError(`reward "${f.name}" gave a non-finite score ${s} for completion ${i}`);
       }
       total[i] += w[k] * s;
+      applied[i]++;
     });
     perFunction[f.name] = scores;
   }
-  return { perFunction, total };
+  let unscorable = 0;
+  for (let i = 0; i < n; i++) if (!applied[i] && fns.length) total[i] = NaN, unscorable++;
+  return { perFunction, total, unscorable };
 }

@@ -65,3 +65,23 @@ Deno.test("computeRewards: a reward returning the wrong length or a non-finite s
     "completion 1",
   );
 });
+
+Deno.test("computeRewards: null means not applicable (skipped in the sum); no applicable reward → NaN, counted", async () => {
+  const ctx = { prompts: ["p", "p", "p"], completions: ["a", "b", "c"] };
+  const r = await computeRewards(
+    [
+      { name: "x", fn: () => [1, null, null] },
+      { name: "y", fn: () => [2, 3, null] },
+    ],
+    ctx,
+    { weights: [1, 0.5] },
+  );
+  assertEquals(r.perFunction, { x: [1, null, null], y: [2, 3, null] });
+  assertEquals(r.total.slice(0, 2), [2, 1.5]);
+  assertEquals([Number.isNaN(r.total[2]), r.unscorable], [true, 1]);
+  await assertRejects(
+    () => computeRewards([{ name: "z", fn: () => [1, NaN, 0] }], ctx),
+    UserError,
+    'reward "z" gave a non-finite score NaN for completion 1',
+  );
+});

@@ -16,8 +16,11 @@ export interface RewardContext {
   references?: string[];
 }
 
-/** A reward: one score per completion. */
-export type RewardFn = (ctx: RewardContext) => number[] | Promise<number[]>;
+/**
+ * A reward: one score per completion; `null` means "not applicable to this completion" (as in TRL):
+ * the reward is skipped for that completion (left out of sums, means and stds).
+ */
+export type RewardFn = (ctx: RewardContext) => (number | null)[] | Promise<(number | null)[]>;
 
 /** A named reward; names are unique within one run (they key the logs). */
 export interface RewardFunction {

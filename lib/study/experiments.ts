@@ -276,16 +276,20 @@ export async function runExperiment(
     : async (model: CausalLM, lora: LoraAdapter) => {
       const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
-      // The judge audit: what it pays for answers that say nothing (cached after the first eval).
+      const after = judge!.stats();
+      // The judge audit: what it pays for answers that say nothing (cached after the first eval; not
+      // counted in eval/judge_*, and the trainer has already read this step's judge counters).
       const probe = await probeMasterKeys(
         judge!,
         data.dialogue!.map((x) => ({ prompt: dialoguePrompt(x), reference: x.output })),
       );
-      const after = judge!.stats();
+      const probed = judge!.stats();
       return {
         "eval/judge_score": r.score,
         "judge/master_key_score": probe.meanScore,
         "judge/master_key_pass_rate": probe.passRate,
+        "judge/master_key_fallback_frac": probe.fallbacks / probe.n,
+        ...evalJudgeCounts(after, probed, "judge/master_key_"),
         "eval/judge_fallback_frac": r.sources.fallback / Math.max(1, r.n),
         ...evalJudgeCounts(before, after),
       };
@@ -316,16 +320,20 @@ export async function runExperiment(
   }
 }
 
-/** The judge's counters spent by one evaluation, as `eval/judge_*` metrics (calls = ok + fallbacks + cache hits). */
-function evalJudgeCounts(before: JudgeStats, after: JudgeStats): Record<string, number> {
+/** The judge's counters spent by one evaluation, as `eval/judge_*` (or `prefix*`) metrics (calls = ok + fallbacks + cache hits). */
+function evalJudgeCounts(
+  before: JudgeStats,
+  after: JudgeStats,
+  prefix = "eval/judge_",
+): Record<string, number> {
   const d = (k: keyof JudgeStats) => after[k] - before[k];
   return {
-    "eval/judge_calls": d("calls"),
-    "eval/judge_ok": d("ok"),
-    "eval/judge_fallbacks": d("fallbacks"),
-    "eval/judge_cache_hits": d("cacheHits"),
-    "eval/judge_errors": d("errors"),
-    "eval/judge_retries": d("retries"),
+    [`${prefix}calls`]: d("calls"),
+    [`${prefix}ok`]: d("ok"),
+    [`${prefix}fallbacks`]: d("fallbacks"),
+    [`${prefix}cache_hits`]: d("cacheHits"),
+    [`${prefix}errors`]: d("errors"),
+    [`${prefix}retries`]: d("retries"),
   };
 }
 

@@ -95,8 +95,10 @@ Deno.test({
       }
 
       // Every HTTP attempt the server saw is one logged ok or one logged error; injected faults are errors.
-      const ok = sum(rows, "judge/ok") + sum(rows, "eval/judge_ok");
-      const errors = sum(rows, "judge/errors") + sum(rows, "eval/judge_errors");
+      // (the master-key audit after each evaluation logs its own counters)
+      const ok = sum(rows, "judge/ok") + sum(rows, "eval/judge_ok") + sum(rows, "judge/master_key_ok");
+      const errors = sum(rows, "judge/errors") + sum(rows, "eval/judge_errors") +
+        sum(rows, "judge/master_key_errors");
       assertEquals(fake.requests.length, ok + errors, "requests = ok + errors");
       const injected = fake.requests.filter((r) => r.outcome !== "ok").length;
       assert(injected >= 3, `the fake injected faults (${JSON.stringify(fake.failures)})`);
@@ -107,6 +109,12 @@ Deno.test({
         "every injected fault and unusable answer is a logged error",
       );
       assert(sum(rows, "judge/retries") + sum(rows, "eval/judge_retries") > 0, "faults were retried");
+      for (const r of evals) {
+        assertEquals(
+          r["judge/master_key_calls"],
+          r["judge/master_key_ok"] + r["judge/master_key_fallbacks"] + r["judge/master_key_cache_hits"],
+        );
+      }
 
       // The concurrency bound holds at the server, and requests did overlap.
       assert(fake.maxConcurrent <= BOUND, `server saw ${fake.maxConcurrent} requests at once`);

@@ -13,7 +13,7 @@ import {
   SHARED_TRL_LOGS,
   statusLines,
 } from "./status.ts";
-import { experimentConfig } from "./experiments.ts";
+import { EXPERIMENT_IDS, experimentConfig } from "./experiments.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "study-status-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -54,7 +54,7 @@ Deno.test("experimentStatus: found, incomplete (with the resume command) and mis
     ["dialogue_hard", 42, 1, false],
     ["my_experiment", 42, 2, true],
   ]);
-  assertEquals(st.missing.length, 12 - 3);
+  assertEquals(st.missing.length, 2 * EXPERIMENT_IDS.length - 3);
   assert(!st.missing.some((m) => m.experiment === "math_hard"), "math_hard exists for both seeds");
   const soft7 = st.missing.find((m) => m.experiment === "math_soft" && m.seed === 7)!;
   assert(
@@ -75,7 +75,7 @@ Deno.test("experimentStatus: found, incomplete (with the resume command) and mis
   assert(!lines.includes("all wanted experiments are present"));
 
   const none = await experimentStatus(join(ROOT, "no-such-folder"));
-  assertEquals([none.runs.length, none.missing.length], [0, 6]);
+  assertEquals([none.runs.length, none.missing.length], [0, EXPERIMENT_IDS.length]);
   assertEquals(statusLines(none)[0], "no runs found");
   await Deno.writeTextFile(join(out, "other", "run_config.json"), "{ not json");
   await assertRejects(
