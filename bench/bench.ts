@@ -1,10 +1,13 @@
 /**
- * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers] [--profile]`
+ * `deno task bench [--json PATH] [--repeat 3] [--device cpu|cuda|auto] [--small] [--no-peers] [--no-step] [--profile]`
  *
  * Times one GRPO training step (reference forward, policy forward + backward, AdamW) and sampled decoding on a
  * random model of the SmolLM2-135M shape, next to eager PyTorch (the oracle's `bench` / `bench-generate`) and
  * transformers.js `generate()` on the same weights, and reports the distance to this machine's limits
- * (measured ORT MatMul peak and memory bandwidth).
+ * (measured ORT MatMul peak and memory bandwidth). Decoding runs four ways, interleaved per round: the
+ * contrib-op graph rollouts use, the standard-op graph (same-run A/B), and int8 / int4 base weights. One
+ * full `math_hard` step on the embedded model is timed per phase (`--no-step` skips it). The machine's load
+ * is read before and after (`machine.ts`); a busy machine is said so in the output and in `--json`.
  * @module
  */
 import { join } from "node:path";
@@ -19,19 +22,23 @@ import { adamwInit, adamwStep, clipGradNorm } from "../lib/model/adamw.ts";
 import { shiftToNext, tokenWeights } from "../lib/grpo/math.ts";
 import type { LoraAdapter } from "../lib/model/lora.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { median } from "../lib/util/stats.ts";
 import { parseFlags } from "../lib/util/cli.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/atomic.ts";
 import type { Device } from "../lib/onnx/session.ts";
+import type { RolloutQuantization } from "../lib/model/quantize.ts";
+import { machineVerdict, readLoad } from "./machine.ts";
+import { timeMathHardStep } from "./grpo_step.ts";
 
 const ORACLE = new URL("../../shared/oracle/grpo_reference.py", import.meta.url).pathname;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), h = Math.floor(s.length / 2);
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
-/** Seconds of one GRPO step, median over `repeat` runs after one warm-up. */
-async function timeTrainStep(model: CausalLM, casePath: string, repeat: number): Promise<number> {
+/** Seconds of one GRPO step: median over `repeat` runs after one warm-up, and the first of them. */
+async function timeTrainStep(
+  model: CausalLM,
+  casePath: string,
+  repeat: number,
+): Promise<{ median: number; first: number }> {
   const c = await readOracleCase(casePath);
   const read = await readSafetensors(casePath.replace(/\.json$/, ".lora.safetensors"));
   const lora: LoraAdapter = {
@@ -64,26 +71,62 @@ async function timeTrainStep(model: CausalLM, casePath: string, repeat: number):
     if (i > 0) times.push(dt);
     console.error(`  train step ${i === 0 ? "(warm-up)" : i}: ${dt.toFixed(2)} s`);
   }
-  return median(times);
+  return { median: median(times), first: times[0] };
 }
 
-/** New tokens per second for 8 × 128 sampled tokens after 64-token prompts. */
-async function timeDecode(model: CausalLM, repeat: number): Promise<number> {
+/** One decoding setup: the graph and the base weights' precision. */
+interface DecodeVariant {
+  name: string;
+  graph: "fast" | "standard";
+  quantization: RolloutQuantization;
+}
+
+const DECODE_VARIANTS: DecodeVariant[] = [
+  { name: "fast", graph: "fast", quantization: "none" },
+  { name: "standard", graph: "standard", quantization: "none" },
+  { name: "int8", graph: "fast", quantization: "int8" },
+  { name: "int4", graph: "fast", quantization: "int4" },
+];
+
+/**
+ * New tokens per second for 8 × 128 sampled tokens after 64-token prompts, per variant: medians over
+ * `repeat` rounds after one warm-up (which builds the session; its wall time is reported), the variants
+ * interleaved within each round so a change in the machine's load hits them alike.
+ */
+async function timeDecode(
+  model: CausalLM,
+  repeat: number,
+): Promise<Record<string, { rate: number; warmupS: number }>> {
   const rng = new Rng(0);
   const prompts = Array.from(
     { length: WORK.batch },
     () => Array.from({ length: WORK.prompt }, () => 2 + rng.int(model.config.vocabSize - 2)),
   );
-  const rates: number[] = [];
+  const rates = new Map<string, number[]>(), warm = new Map<string, number>();
   for (let i = 0; i <= repeat; i++) {
-    const t0 = performance.now();
-    const r = await model.generate(prompts, { maxNewTokens: WORK.completion, rng, stopAtEos: false });
-    const n = r.tokens.reduce((a, t) => a + t.length, 0);
-    const rate = n / ((performance.now() - t0) / 1000);
-    if (i > 0) rates.push(rate);
-    console.error(`  decode ${i === 0 ? "(warm-up)" : i}: ${rate.toFixed(1)} tokens/s`);
+    for (const v of DECODE_VARIANTS) {
+      const t0 = performance.now();
+      const r = await model.generate(prompts, {
+        maxNewTokens: WORK.completion,
+        rng,
+        stopAtEos: false,
+        graph: v.graph,
+        quantization: v.quantization,
+      });
+      const n = r.tokens.reduce((a, t) => a + t.length, 0);
+      const dt = (performance.now() - t0) / 1000;
+      if (i === 0) warm.set(v.name, dt);
+      else rates.set(v.name, [...(rates.get(v.name) ?? []), n / dt]);
+      console.error(
+        `  decode ${v.name} ${i === 0 ? "(warm-up, builds the session)" : i}: ${
+          (n / dt).toFixed(1)
+        } tokens/s`,
+      );
+    }
   }
-  return median(rates);
+  return Object.fromEntries(
+    DECODE_VARIANTS.map((v) => [v.name, { rate: median(rates.get(v.name)!), warmupS: warm.get(v.name)! }]),
+  );
 }
 
 function torchPeer(args: string[], pattern: RegExp): number | null {
@@ -126,7 +169,9 @@ await runMain(async () => {
     small: { type: "boolean", default: false },
     "no-peers": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    "no-step": { type: "boolean", default: false },
   });
+  const loadBefore = readLoad();
   const repeat = Number(values.repeat), threads = Number(values.threads);
   if (!(repeat >= 1)) throw new UserError(`--repeat must be ≥ 1, got "${values.repeat}"`);
   const preset = values.small
@@ -143,10 +188,12 @@ await runMain(async () => {
     profilePrefix,
   });
   console.error("bench: GRPO training step");
-  const train = await timeTrainStep(model, casePath, repeat);
+  const trainTimes = await timeTrainStep(model, casePath, repeat);
+  const train = trainTimes.median;
   const rssTrain = peakRssBytes();
   console.error("bench: decoding");
-  const decode = await timeDecode(model, repeat);
+  const decodes = await timeDecode(model, repeat);
+  const decode = decodes.fast.rate;
   if (profilePrefix) {
     for (const file of await model.endProfiling()) {
       console.log(
@@ -188,14 +235,28 @@ await runMain(async () => {
     ], /([\d.]+) tokens\/s/)
     : null;
   const tfjs = peers ? await timeTransformersJs(modelDir, { threads, dir: join(dir, "tfjs") }) : null;
+  let split: Awaited<ReturnType<typeof timeMathHardStep>> | null = null;
+  if (!values["no-step"]) {
+    console.error("bench: one math_hard step on the embedded model");
+    split = await timeMathHardStep(join(dir, "math_hard"), { threads });
+  }
+  const machine = machineVerdict(loadBefore, readLoad());
   const tokens = WORK.batch * (WORK.prompt + WORK.completion);
   const mfu = trainFlops(model.config, tokens, WORK.prompt + WORK.completion) / train / 1e9 / peak;
   const weightBytes = [...model.weights.values()].reduce((a, w) => a + w.data.length * 4, 0);
   const decodeLimit = (WORK.batch * bw * 1e9) / weightBytes;
   const result = {
+    machine_busy: machine.busy,
+    machine_busy_reasons: machine.reasons,
+    machine_load: { before: machine.before, after: machine.after, cpu_stall_share: machine.stallShare },
     train_step_s: train,
+    first_train_step_s: trainTimes.first,
     torch_train_step_s: torchTrain,
     decode_tokens_per_s: decode,
+    decode_standard_graph_tokens_per_s: decodes.standard.rate,
+    decode_int8_tokens_per_s: decodes.int8.rate,
+    decode_int4_tokens_per_s: decodes.int4.rate,
+    decode_session_build_s: Object.fromEntries(Object.entries(decodes).map(([k, v]) => [k, v.warmupS])),
     torch_decode_tokens_per_s: torchDecode,
     transformersjs_decode_tokens_per_s: tfjs,
     peak_rss_bytes: rssTrain,
@@ -203,6 +264,8 @@ await runMain(async () => {
     train_mfu: mfu,
     memory_bandwidth_gbs: bw,
     decode_fraction_of_bandwidth_limit: decode / decodeLimit,
+    math_hard_step: split ? split[split.length - 1] : null,
+    math_hard_first_step: split ? split[0] : null,
   };
   const ratio = (a: number | null, b: number | null) => (a && b ? (a / b).toFixed(2) + "×" : "—");
   const rows = [
@@ -220,6 +283,34 @@ await runMain(async () => {
       tfjs?.toFixed(1) ?? "—",
       `${ratio(decode, torchDecode)} PyTorch (≥ 5×), ${ratio(decode, tfjs)} transformers.js (≥ 2×)`,
     ],
+    [
+      "decode, standard-op graph (A/B)",
+      decodes.standard.rate.toFixed(1),
+      "—",
+      "—",
+      `fast graph ${ratio(decode, decodes.standard.rate)} the standard one`,
+    ],
+    [
+      "decode, int8 base weights",
+      decodes.int8.rate.toFixed(1),
+      "—",
+      "—",
+      `${ratio(decodes.int8.rate, tfjs)} transformers.js`,
+    ],
+    [
+      "decode, int4 base weights",
+      decodes.int4.rate.toFixed(1),
+      "—",
+      "—",
+      `${ratio(decodes.int4.rate, tfjs)} transformers.js (≥ 4×)`,
+    ],
+    [
+      "first train step after warm-up (s)",
+      trainTimes.first.toFixed(2),
+      "—",
+      "—",
+      `${ratio(trainTimes.first, train)} the steady state (≤ 1.3×)`,
+    ],
     ["peak RSS, train step (GB)", (rssTrain / 1e9).toFixed(2), "—", "—", "target ≤ 3 GB"],
   ];
   console.log(`\n| measure | grpo-ts | PyTorch eager | transformers.js | ratio |\n|---|---|---|---|---|`);
@@ -233,6 +324,26 @@ await runMain(async () => {
     `Training FLOP utilization ${(100 * mfu).toFixed(1)}% of that peak; decoding at ${
       (100 * result.decode_fraction_of_bandwidth_limit).toFixed(1)
     }% of the weight-bandwidth limit (${decodeLimit.toFixed(0)} tokens/s).`,
+  );
+  if (split) {
+    const f = (x: { rollout_s: number; reward_s: number; train_s: number; eval_s: number; step_s: number }) =>
+      `${x.step_s.toFixed(2)} s = rollout ${x.rollout_s.toFixed(2)} + reward ${
+        x.reward_s.toFixed(2)
+      } + train ${x.train_s.toFixed(2)} + eval ${x.eval_s.toFixed(2)}`;
+    console.log(
+      `math_hard on the embedded model: first step ${f(split[0])}; second step ${
+        f(split[split.length - 1])
+      }.`,
+    );
+  }
+  console.log(
+    machine.busy
+      ? `\nMACHINE BUSY: ${
+        machine.reasons.join("; ")
+      }. These timings are from a loaded machine: compare them only with each other (same-run A/B), never with quiet-machine numbers or targets.`
+      : `\nMachine quiet (load ${machine.before.load1.toFixed(2)} before, CPU stall ${
+        machine.stallShare === null ? "n/a" : (100 * machine.stallShare).toFixed(1) + "%"
+      } during the run).`,
   );
   if (values.json) await writeJsonAtomic(values.json, result);
 });

@@ -15,6 +15,8 @@ import {
 } from "../lib/grpo/config.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/errors.ts";
+import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
+import { formatValue } from "../lib/util/progress.ts";
 
 const USAGE = "usage: deno task experiment <id> [--preset trl] [--param key=value …] [--help]";
 
@@ -102,8 +104,10 @@ if (import.meta.main) {
       const k = last["eval/accuracy"] !== undefined ? "eval/accuracy" : "eval/judge_score";
       const first = result.rows.find((r) => r[k] !== undefined)!;
       console.error(
-        `${k}: ${first[k].toFixed(4)} at step ${first.step} → ${last[k].toFixed(4)} at step ${last.step}`,
+        `${k}: ${formatValue(first[k])} at step ${first.step} → ${formatValue(last[k])} at step ${last.step}`,
       );
+      const evals = await loadEvalRecords(await loadRuns(result.outputDir, { allowEmpty: true }));
+      for (const c of pairedVsBase(evals.runs)) console.error(pairedSentence(c));
     }
     console.log(
       `output: ${result.outputDir}${

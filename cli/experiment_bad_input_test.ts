@@ -69,6 +69,24 @@ async function editedWeights(edit: (h: Record<string, { dtype: string; shape: nu
   return out;
 }
 
+/** data/tiny as two shards whose index lists `model.norm.weight` in a second shard that is not there. */
+async function missingShardVariant(name: string): Promise<string> {
+  const dir = await modelVariant(name, { drop: ["model.safetensors"] });
+  const bytes = await Deno.readFile(join(TINY, "model.safetensors"));
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const names = Object.keys(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))));
+  const first = "model-00001-of-00002.safetensors", second = "model-00002-of-00002.safetensors";
+  await Deno.symlink(join(TINY, "model.safetensors"), join(dir, first));
+  const weightMap = Object.fromEntries(
+    names.filter((k) => k !== "__metadata__").map((k) => [k, k === "model.norm.weight" ? second : first]),
+  );
+  await Deno.writeTextFile(
+    join(dir, "model.safetensors.index.json"),
+    JSON.stringify({ weight_map: weightMap }),
+  );
+  return dir;
+}
+
 // ---- fixtures -------------------------------------------------------------------------------------
 const tinyHead = (await Deno.readFile(join(TINY, "model.safetensors"))).subarray(0, 200);
 const data = {
@@ -97,6 +115,7 @@ const models = {
   arch: await modelVariant("m_arch", {
     config: (c) => ((c.model_type = "gpt2"), (c.architectures = ["GPT2LMHeadModel"])),
   }),
+  missingShard: await missingShardVariant("m_missing_shard"),
   other: p("m_other"),
 };
 await writeTinyChatModel(models.other, { hidden: 16 });
@@ -231,6 +250,11 @@ const CASES: Case[] = [
     name: "tensor shape that does not fit the config",
     params: { model: models.shape },
     expect: ["m_shape", "mlp", "shape"],
+  },
+  {
+    name: "shard listed in model.safetensors.index.json is missing",
+    params: { model: models.missingShard },
+    expect: ["m_missing_shard/model.safetensors.index.json", "model-00002-of-00002.safetensors", "missing"],
   },
   {
     name: "unsupported dtype",

@@ -1,15 +1,25 @@
 /**
  * `deno task report [--outputs outputs] [--trl-logs DIR | --no-trl-logs] [--out outputs/report.html]
- * [--title TEXT] [--window N]`: loads our runs and the TRL logs, writes one offline HTML report.
+ * [--title TEXT] [--window N] [--figures DIR]`: loads our runs, their per-example held-out logs, the
+ * Testing notebook's results and the TRL logs, writes one offline HTML report; `--figures DIR` also
+ * writes every figure as SVG and PNG (headless Chromium).
  * @module
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describeLoaded, loadRuns, writeReport } from "../lib/analysis/mod.ts";
+import {
+  describeLoaded,
+  exportFigures,
+  integrityLines,
+  loadEvalRecords,
+  loadRuns,
+  writeReport,
+} from "../lib/analysis/mod.ts";
+import { comparisonTable, readTestingResults } from "../lib/eval/mod.ts";
 import { runMain, UserError } from "../lib/util/mod.ts";
 
 const USAGE =
-  "usage: deno task report [--outputs DIR] [--trl-logs DIR | --no-trl-logs] [--out FILE] [--title TEXT] [--window N]";
+  "usage: deno task report [--outputs DIR] [--trl-logs DIR | --no-trl-logs] [--out FILE] [--title TEXT] [--window N] [--figures DIR]";
 
 /** Parsed command line. */
 export interface ReportArgs {
@@ -25,6 +35,8 @@ export interface ReportArgs {
   title?: string;
   /** Start/end window in steps. */
   window?: number;
+  /** Folder for each figure as SVG and PNG. */
+  figures?: string;
   /** Print usage and exit. */
   help: boolean;
 }
@@ -73,6 +85,9 @@ export function parseReportArgs(
       case "--title":
         args.title = value();
         break;
+      case "--figures":
+        args.figures = value();
+        break;
       case "--window": {
         const v = value(), n = Number(v);
         if (!Number.isInteger(n) || n < 1) {
@@ -110,17 +125,34 @@ async function main(): Promise<void> {
   console.log(`loaded ${loaded.runs.length} runs:`);
   for (const line of describeLoaded(loaded)) console.log(`  ${line}`);
   for (const w of loaded.warnings) console.log(`  warning: ${w}`);
+  const evals = await loadEvalRecords(loaded);
+  for (const w of evals.warnings) console.log(`  warning: ${w}`);
+  if (evals.runs.length) console.log(`per-example held-out logs: ${evals.runs.length} runs`);
+  const testing = existsSync(args.outputs) ? await readTestingResults(args.outputs) : undefined;
+  if (testing) {
+    console.log(`Testing notebook results: ${testing.rows.length} models (${testing.generatedAt})`);
+  }
   const summary = await writeReport(loaded.table, {
     path: args.out,
     title: args.title,
     window: args.window,
     loaded,
+    evalRuns: evals.runs,
+    testingHtml: testing
+      ? `<p class="meta">From the Testing notebook, ${testing.generatedAt}.</p>${
+        comparisonTable(testing.rows)
+      }`
+      : undefined,
   });
   console.log(
     `${summary.integrity.length} integrity findings, ${summary.sentences.length} findings sentences, ${summary.figures} figures`,
   );
-  for (const f of summary.integrity) console.log(`  [${f.code}] ${f.message}`);
+  for (const line of integrityLines(summary.integrity)) console.log(`  ${line}`);
   console.log(`wrote ${summary.path} (${(summary.bytes / 1e6).toFixed(1)} MB)`);
+  if (args.figures) {
+    const files = await exportFigures(summary.figureSpecs, args.figures);
+    console.log(`wrote ${files.length / 2} figures as SVG and PNG to ${args.figures}`);
+  }
 }
 
 if (import.meta.main) await runMain(main);

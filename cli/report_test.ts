@@ -73,6 +73,48 @@ Deno.test("deno task report: loads our runs, prints findings count and the path 
   assert(/\d+ integrity findings, \d+ findings sentences, \d+ figures/.test(r.out), r.out);
   assert(r.out.includes("wrote out/r.html"), r.out);
   assert((await Deno.stat(join(dir, "out", "r.html"))).size > 1_000_000);
+  assertEquals(parseReportArgs(["--figures", "figs"]).figures, "figs");
+  // Per-example held-out logs and the Testing notebook's results go into the report; --figures writes SVG + PNG.
+  const runDir = join(dir, "outputs", "math_hard", "seed_0");
+  const rec = (step: number, id: number, correct: boolean) =>
+    JSON.stringify({ step, id, prompt: `q${id}`, completion: "c", gold: "1", correct });
+  await Deno.writeTextFile(
+    join(runDir, "eval_completions.jsonl"),
+    [0, 10].flatMap((st) => [0, 1, 2, 3].map((i) => rec(st, i, st > 0 && i < 2))).join("\n") + "\n",
+  );
+  await Deno.writeTextFile(
+    join(dir, "outputs", "testing_results.json"),
+    JSON.stringify({
+      generated_at: "then",
+      rows: [{ name: "base model", adapter: null, experiment: null, math: null, dialogue: null, error: "x" }],
+    }),
+  );
+  const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].some((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const r2 = await run(
+    ["--no-trl-logs", "--out", "out/r2.html", ...(chromium ? ["--figures", "figs"] : [])],
+    dir,
+  );
+  assertEquals(r2.code, 0, r2.err);
+  assert(
+    r2.out.includes("per-example held-out logs: 1 runs") &&
+      r2.out.includes("Testing notebook results: 1 models"),
+    r2.out,
+  );
+  const html = await Deno.readTextFile(join(dir, "out", "r2.html"));
+  assert(
+    html.includes("math_hard vs its base model (step 0)") &&
+      html.includes("Testing: every adapter side by side"),
+  );
+  if (chromium) {
+    const figs = [...Deno.readDirSync(join(dir, "figs"))].map((e) => e.name);
+    assert(figs.includes("reward.svg") && figs.includes("reward.png"), figs.join(", "));
+  } else console.warn("skipping the --figures check: chromium not installed");
   const missing = await run(["--outputs", "nope"], dir);
   assertEquals([missing.code, missing.err.trim()], [2, "error: --outputs nope: no such folder"]);
   await Deno.remove(dir, { recursive: true });

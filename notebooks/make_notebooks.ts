@@ -102,6 +102,16 @@ Signs that the numbers above would mislead (each computed from the logged data).
   code(`await display(integrityView(checkIntegrity(loaded.table)));`),
 ];
 
+const VIEWER_CELLS = (dirs: string): CellSpec[] => [
+  md(`## Completions viewer
+
+Every training completion (with its reward and the gold answer) and every held-out evaluation completion (step 0
+is the base model), filterable by step, correctness and reward, and sortable by reward.`),
+  code(`import { runCompletionsView } from "../lib/notebook/results.ts";
+
+await display(await runCompletionsView(${dirs}));`),
+];
+
 const samplesCell = (dir: string, label = "") =>
   code(
     `${
@@ -133,6 +143,7 @@ function trainingNotebook(
       "## Sample completions\n\nA few completions from the first and the last training step, with their rewards and advantages.",
     ),
     samplesCell("run_dir"),
+    ...VIEWER_CELLS("[run_dir]"),
   ]);
 }
 
@@ -192,6 +203,7 @@ await display(sentencesView(findingSentences(es, compareExperimentStats(rs)), { 
     md("## Sample completions"),
     samplesCell("math_dir", "math_soft"),
     samplesCell("dialogue_dir", "dialogue_soft"),
+    ...VIEWER_CELLS("[math_dir, dialogue_dir]"),
   ]);
 }
 
@@ -220,7 +232,7 @@ for (const a of found.adapters) console.log(\`  \${a.name}: \${a.dir}\`);
 for (const s of found.skipped) console.log(\`  skipped \${s.dir}: \${s.reason}\`);`),
     md("## Answers from every model\n\nThe base model first, then each adapter on top of it."),
     code(`import { CausalLM } from "../lib/model/mod.ts";
-import { compareModels, comparisonLines, comparisonTable } from "../lib/eval/mod.ts";
+import { compareModels, comparisonLines, comparisonTable, writeTestingResults } from "../lib/eval/mod.ts";
 import { freshTestSets } from "../lib/study/mod.ts";
 import { notebookJudge, notebookParams } from "../lib/notebook/experiment.ts";
 import { display } from "../lib/notebook/mod.ts";
@@ -242,7 +254,8 @@ const lm = await CausalLM.load(modelPath, {
 });
 const judge = dialogue_score === "judge" ? notebookJudge({ gemini: use_gemini }) : undefined;
 const rows = await compareModels(lm, found.adapters, { ...sets, judge, maxNewTokens: max_new_tokens });
-await display(htmlView(comparisonTable(rows, { examples }), comparisonLines(rows).join("\\n")));`),
+await display(htmlView(comparisonTable(rows, { examples }), comparisonLines(rows).join("\\n")));
+console.log(\`saved for the report: \${await writeTestingResults(outputs_dir, rows)}\`);`),
   ]);
 }
 
@@ -278,12 +291,25 @@ console.log(trl ? \`TRL logs: \${trl}\` : "TRL logs: none");`,
 const loaded = await loadRuns([...(status.runs.length ? [outputs_dir] : []), ...(trl ? [trl] : [])], { allowEmpty: true });
 for (const line of describeLoaded(loaded)) console.log(line);
 for (const w of loaded.warnings) console.warn(w);`),
-    md("## Integrity checks"),
-    code(`import { checkIntegrity } from "../lib/analysis/mod.ts";
-import { display } from "../lib/notebook/mod.ts";
-import { integrityView, sentencesView, statsView } from "../lib/notebook/results.ts";
+    md(`## Integrity checks and settings
 
-await display(integrityView(checkIntegrity(loaded.table, { window })));`),
+Errors first, then warnings, then notes. Runs whose settings (model, batch, learning rate, evaluation size, …)
+differ from the others are flagged here, before any comparison; the settings table and the config diff follow.`),
+    code(`import {
+  checkIntegrity,
+  judgeFallbackCaveats,
+  settingsFindings,
+  settingsHtml,
+  sortFindings,
+} from "../lib/analysis/mod.ts";
+import { display } from "../lib/notebook/mod.ts";
+import { htmlView, integrityView, sentencesView, statsView } from "../lib/notebook/results.ts";
+
+const settings = loaded.runs.filter((r) => r.config).map((r) => ({ ...r, config: r.config! }));
+await display(integrityView(sortFindings([...checkIntegrity(loaded.table, { window }), ...settingsFindings(settings)])));
+const caveats = judgeFallbackCaveats(loaded.table);
+for (const [k, v] of caveats) console.log(\`\${k}: \${v}\`);
+await display(htmlView(settingsHtml(settings), \`settings of \${settings.length} runs\`));`),
     md(`## Statistics
 
 Per experiment: mean over seeds of the reward in the first and last \`window\` steps, its change and slope, and the
@@ -293,18 +319,33 @@ held-out metric before and after training, with a bootstrap 95% CI when there ar
 const rs = runStats(loaded.table, { window });
 const es = experimentStats(rs);
 const comparisons = compareExperimentStats(rs, { measure: "heldOutDelta" });
-await display(statsView(es));`),
+await display(statsView(es, { caveats }));`),
+    md(`## Paired held-out comparisons
+
+Each run's last evaluation against its own step-0 evaluation (the base model) on the same problems, and two
+experiments against each other on the same problems (same seed, same held-out split): a paired bootstrap interval
+and McNemar's exact test, so a single seed already gets an interval.`),
+    code(
+      `import { loadEvalRecords, pairedBetween, pairedSentence, pairedTable, pairedVsBase } from "../lib/analysis/mod.ts";
+
+const evals = await loadEvalRecords(loaded);
+for (const w of evals.warnings) console.warn(w);
+const vsBase = pairedVsBase(evals.runs);
+const paired = [...vsBase, ...pairedBetween(evals.runs)];
+await display(htmlView(pairedTable(paired), paired.map(pairedSentence).join("\\n") || "no per-example held-out logs"));`,
+    ),
     md("## Dashboard"),
     code(`import { showDashboard } from "../lib/analysis/mod.ts";
 
-const dashboard = await showDashboard(loaded.table, { stats: es });`),
+const dashboard = await showDashboard(loaded.table, { stats: es, paired: vsBase, caveats });`),
     md(`## Findings
 
-Sentences generated from the statistics above: every number comes from the logged data, and a difference is
-called a difference only when its confidence interval excludes zero.`),
+Sentences generated from the statistics above: every number comes from the logged data, a difference whose
+interval includes zero is called "not distinguishable", and every sentence about a run scored by the judge's
+fallback says so.`),
     code(`import { findingSentences } from "../lib/analysis/mod.ts";
 
-const sentences = findingSentences(es, comparisons);
+const sentences = findingSentences(es, comparisons, { paired, caveats });
 await display(sentencesView(sentences, { heading: "Findings" }));`),
     md(`## Verdicts
 
@@ -317,12 +358,21 @@ zero and against the controls \`math_format_only\` and \`math_random\`: \`reprod
 
 const verdicts = studyVerdicts(loaded.table);
 await display(sentencesView(verdicts.map((v) => v.line), { heading: "Verdicts" }));`),
+    md(`## Completions viewer
+
+Held-out completions of every run, by step, by correctness or score, and "only where the models disagree" on the
+same problem.`),
+    code(`import { completionsViewer, evalViewerItems } from "../lib/analysis/mod.ts";
+
+const items = evalViewerItems(evals.runs);
+const disagreeing = items.filter((x) => x.disagree).length;
+await display(htmlView(completionsViewer(items), \`\${items.length} held-out completions, \${disagreeing} where the runs disagree\`));`),
     md(
       "## Offline report\n\nThe same analysis as one self-contained HTML file (plotly inlined, opens without network).",
     ),
     code(`import { writeReport } from "../lib/analysis/mod.ts";
 
-const report = await writeReport(loaded.table, { path: report_path, loaded, window });
+const report = await writeReport(loaded.table, { path: report_path, loaded, window, evalRuns: evals.runs });
 console.log(\`wrote \${report.path} (\${report.bytes} bytes, \${report.figures} figures, \${report.sentences.length} findings)\`);`),
   ]);
 }

@@ -3,16 +3,12 @@
  * Figures whose metric no run logged are left out with the reason, never drawn empty.
  * @module
  */
-import {
-  curveFigure,
-  finalRewardBars,
-  heldOutBars,
-  type PlotSpec,
-  rewardCurves,
-  rewardFunctionGrid,
-} from "./figures.ts";
+import { finalRewardBars, heldOutBars } from "./bars.ts";
+import { curveFigure, type PlotSpec, rewardCurves, rewardFunctionGrid } from "./figures.ts";
+import type { PairedComparison } from "./paired.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
-import { type ColumnTable, heldOutMetric, heldOutUnit, runsOf } from "./table.ts";
+import { type ColumnTable, heldOutMetrics, heldOutUnit, runsOf } from "./table.ts";
+import { timingSplitFigure } from "./timing.ts";
 
 /** A figure with an id and a title. */
 export interface NamedFigure {
@@ -44,6 +40,10 @@ export interface DashboardOptions {
   window?: number;
   /** Bootstrap seed (default 0). */
   seed?: number;
+  /** Paired held-out comparisons against the base model (their intervals go on the improvement bars). */
+  paired?: readonly PairedComparison[];
+  /** Caveat per group (`source/experiment` → text, e.g. the judge fallback): named in every figure showing it. */
+  caveats?: ReadonlyMap<string, string>;
 }
 
 const CURVES: { id: string; metric: string; title: string; y: string }[] = [
@@ -84,9 +84,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
       `no run logged ${c.metric}`,
     );
   }
-  const heldOut = [
-    ...new Set(runs.map((r) => heldOutMetric(r.metrics.keys())).filter((m): m is string => !!m)),
-  ];
+  const heldOut = [...new Set(runs.flatMap((r) => heldOutMetrics(r.metrics.keys())))];
   if (!heldOut.length) {
     omitted.push({
       id: "held_out",
@@ -107,10 +105,12 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
         scale: u.scale,
         title,
         yTitle: `${u.name}${u.unit}`,
+        yaxis: boundedAxis(m, u.scale),
       }),
       "",
     );
   }
+  add("timing", "Time per step by phase", timingSplitFigure(table), "no run logged timing/* metrics");
   const stats = opts.stats ?? experimentStats(runStats(table, { window: opts.window }), { seed: opts.seed });
   add(
     "final_reward",
@@ -130,9 +130,50 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
     add(
       `held_out_improvement_${m.replace(/\W+/g, "_")}`,
       `Held-out improvement (${m})`,
-      heldOutBars(stats, { metric: m }),
+      heldOutBars(stats, { metric: m, paired: opts.paired }),
       "",
     );
   }
+  if (opts.caveats?.size) { for (const f of figures) markCaveats(f.spec, opts.caveats); }
   return { figures, omitted };
+}
+
+/** Held-out metrics on a known scale get an axis from zero: accuracy 0–100 points, judge score 0–10. */
+function boundedAxis(metric: string, scale: number): Record<string, unknown> | undefined {
+  if (/accuracy|format_rate|mean_at_k/.test(metric)) return { rangemode: "tozero" };
+  if (/judge_score$/.test(metric) && scale === 1) return { range: [0, 10.2] };
+  return undefined;
+}
+
+/**
+ * Names a caveat wherever a figure shows that group: its trace names and bar labels get
+ * ` ⚠ judge fallback`-style suffixes, and a note under the title lists each caveat in full.
+ */
+export function markCaveats(spec: PlotSpec, caveats: ReadonlyMap<string, string>): void {
+  const notes: string[] = [];
+  for (const [key, text] of caveats) {
+    const [source, experiment] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
+    const label = `${experiment}${source === "trl" ? " (TRL log)" : ""}`;
+    const tag = ` ⚠ ${text.split(":")[0]}`;
+    let hit = false;
+    const match = (v: unknown) => typeof v === "string" && (v === label || v.startsWith(`${label} (`));
+    for (const t of spec.data) {
+      if (match(t.name)) (t.name = `${t.name}${tag}`), (hit = true);
+      if (Array.isArray(t.x) && t.type === "bar") {
+        t.x = t.x.map((x) => (match(x) ? ((hit = true), `${x}${tag}`) : x));
+      }
+    }
+    const ann = spec.layout.annotations as { text?: string }[] | undefined;
+    for (const a of ann ?? []) {
+      if (a.text === `<b>${experiment}</b>`) (a.text = `<b>${experiment}</b>${tag}`), (hit = true);
+    }
+    if (hit) notes.push(`${label}: ${text}`);
+  }
+  if (!notes.length) return;
+  const title = spec.layout.title as { text?: string } | undefined;
+  spec.layout.title = {
+    ...(title ?? {}),
+    text: `${title?.text ?? ""}<br><sub>⚠ ${notes.join("<br>⚠ ")}</sub>`,
+  };
+  spec.layout.margin = { ...(spec.layout.margin as object ?? {}), t: 60 + 18 * notes.length };
 }

@@ -4,10 +4,28 @@
  */
 import { type Dashboard, dashboardFigures, type DashboardOptions } from "./dashboard.ts";
 import type { PlotSpec } from "./figures.ts";
+import { notebookFigureHtml } from "./plotly_html.ts";
 import type { ColumnTable } from "./table.ts";
 
 /** MIME type Jupyter front-ends render with plotly. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+function titleOf(spec: PlotSpec): string {
+  return (spec.layout.title as { text?: string } | undefined)?.text?.split("<br>")[0] ?? "untitled";
+}
+
+/**
+ * The mime bundle of a figure: the plotly JSON (JupyterLab with the plotly extension), a self-drawing
+ * `text/html` rendering beside it (nbconvert, nbviewer, GitHub-style viewers, JupyterLab without the
+ * extension; plotly.js inlined with the first figure of the process), and a `text/plain` line.
+ */
+export function figureBundle(spec: PlotSpec, opts: { plain?: string } = {}): Record<string, unknown> {
+  return {
+    [PLOTLY_MIME]: spec,
+    "text/html": notebookFigureHtml(spec),
+    "text/plain": opts.plain ?? `figure "${titleOf(spec)}": ${spec.data.length} traces`,
+  };
+}
 
 /** The part of `Deno.jupyter` used here. */
 export interface JupyterLike {
@@ -39,10 +57,10 @@ export interface ShowOptions {
 export async function showFigure(spec: PlotSpec, opts: ShowOptions = {}): Promise<boolean> {
   const j = opts.jupyter === undefined ? jupyter() : opts.jupyter;
   if (j) {
-    await j.display({ [PLOTLY_MIME]: spec }, { raw: true });
+    await j.display(figureBundle(spec), { raw: true });
     return true;
   }
-  const title = (spec.layout.title as { text?: string } | undefined)?.text ?? "untitled";
+  const title = titleOf(spec);
   (opts.log ?? console.log)(
     `figure "${title}": ${spec.data.length} traces (plotly output needs the Deno Jupyter kernel)`,
   );

@@ -1,14 +1,12 @@
 /**
  * Plotly figure specs (`{data, layout}`, plain JSON) built from the tidy run table: smoothed curves
- * with a seed band, per-reward-function panels (one subplot per experiment), bar charts with
- * bootstrap CI error bars. Pure functions: table (or statistics) in, spec out.
+ * with a seed band, per-reward-function panels (one subplot per experiment); runs of different lengths
+ * on a fraction-of-training axis. Bar charts are in `bars.ts`. Pure functions: table in, spec out.
  * @module
  */
-import type { ExperimentStats } from "./stats.ts";
 import {
   type ColumnTable,
   groupLabel,
-  heldOutUnit,
   KNOWN_EXPERIMENTS,
   rewardFunctions,
   rewardSeries,
@@ -17,6 +15,9 @@ import {
   type Series,
   type Source,
 } from "./table.ts";
+import { axisTitle, runLengths, trainingAxis } from "./axes.ts";
+
+export { axisTitle, trainingAxis } from "./axes.ts";
 
 /** A plotly figure: traces and layout, as plain JSON. */
 export interface PlotSpec {
@@ -38,6 +39,11 @@ export interface CurveOptions {
   band?: "minmax" | "std";
   /** Multiply values by this (default 1). */
   scale?: number;
+  /**
+   * X axis: optimizer step, or the fraction of each run's training (step / its last logged step). Default
+   * "auto": the fraction when runs of different lengths share the figure (one 15 steps, another 100).
+   */
+  x?: "step" | "fraction" | "auto";
 }
 
 const PALETTE: Record<string, string> = {
@@ -98,12 +104,15 @@ export interface GroupCurve {
 export function groupCurves(
   table: ColumnTable,
   metric: string,
-  opts: Pick<CurveOptions, "smoothing" | "band" | "scale"> = {},
+  opts: Pick<CurveOptions, "smoothing" | "band" | "scale"> & { x?: "step" | "fraction" } = {},
 ): GroupCurve[] {
   const groups = new Map<string, { source: Source; experiment: string; series: Series[] }>();
+  const lengths = opts.x === "fraction" ? runLengths(table) : undefined;
   for (const run of runsOf(table)) {
-    const s = metricSeries(run, metric);
+    let s = metricSeries(run, metric);
     if (!s?.values.length) continue;
+    const len = lengths?.get(`${run.source}/${run.experiment}/${run.seed}`);
+    if (len) s = { steps: s.steps.map((x) => x / len), values: s.values };
     const k = `${run.source}\u0000${run.experiment}`;
     if (!groups.has(k)) groups.set(k, { source: run.source, experiment: run.experiment, series: [] });
     groups.get(k)!.series.push(s);
@@ -142,10 +151,15 @@ export function groupCurves(
   });
 }
 
-function baseLayout(title: string, yTitle: string): Record<string, unknown> {
+/** The common layout of the figures (x axis: steps, unless `x` says fraction of training). */
+export function baseLayout(
+  title: string,
+  yTitle: string,
+  x: "step" | "fraction" = "step",
+): Record<string, unknown> {
   return {
     title: { text: title },
-    xaxis: { title: { text: "step" } },
+    xaxis: { title: { text: axisTitle(x) } },
     yaxis: { title: { text: yTitle } },
     legend: { orientation: "h", y: -0.2 },
     margin: { l: 60, r: 20, t: 50, b: 60 },
@@ -218,21 +232,64 @@ function curveTraces(
   return out;
 }
 
+function resolveX(table: ColumnTable, x: CurveOptions["x"]): "step" | "fraction" {
+  return !x || x === "auto" ? trainingAxis(table) : x;
+}
+
 /** One metric over steps, one smoothed line (and seed band) per (source, experiment). */
-export function curveFigure(table: ColumnTable, metric: string, opts: CurveOptions = {}): PlotSpec {
-  const curves = groupCurves(table, metric, opts);
+export function curveFigure(
+  table: ColumnTable,
+  metric: string,
+  opts: CurveOptions & { normalize?: boolean; yaxis?: Record<string, unknown> } = {},
+): PlotSpec {
+  const x = resolveX(table, opts.x);
+  let curves = groupCurves(table, metric, { ...opts, x });
+  if (opts.normalize) curves = normalizePerExperiment(curves);
   const dashTrl = new Set(curves.map((c) => c.source)).size > 1;
   const data = curves.flatMap((c, i) => curveTraces(c, experimentColor(c.experiment, i), {}, dashTrl));
   const smooth = (opts.smoothing ?? 0.8) > 0 ? `, EMA ${opts.smoothing ?? 0.8}` : "";
-  return { data, layout: baseLayout(opts.title ?? `${metric}${smooth}`, opts.yTitle ?? metric) };
+  const layout = baseLayout(opts.title ?? `${metric}${smooth}`, opts.yTitle ?? metric, x);
+  if (opts.yaxis) Object.assign(layout.yaxis as object, opts.yaxis);
+  return { data, layout };
 }
 
-/** Training reward curves (smoothed, with seed band). */
+/** Rescales each experiment's curves (all its sources together) to 0 = its lowest, 1 = its highest value (raw or smoothed). */
+function normalizePerExperiment(curves: GroupCurve[]): GroupCurve[] {
+  const range = new Map<string, [number, number]>();
+  for (const c of curves) {
+    const [lo, hi] = range.get(c.experiment) ?? [Infinity, -Infinity];
+    range.set(c.experiment, [Math.min(lo, ...c.mean, ...c.raw), Math.max(hi, ...c.mean, ...c.raw)]);
+  }
+  return curves.map((c) => {
+    const [lo, hi] = range.get(c.experiment)!;
+    const f = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
+    return { ...c, raw: c.raw.map(f), mean: c.mean.map(f), lo: c.lo.map(f), hi: c.hi.map(f) };
+  });
+}
+
+/** Whether the runs' rewards are on different scales (their reward-function sets differ). */
+export function mixedRewardScales(table: ColumnTable): boolean {
+  const sets = new Set(
+    runsOf(table).map((r) => rewardFunctions(r.metrics.keys()).map((f) => f.replace(/#\d+$/, "")).join("+")),
+  );
+  return sets.size > 1;
+}
+
+/**
+ * Training reward curves (smoothed, with seed band). When the runs use different reward functions their
+ * scales differ, so each experiment is normalized to its own range (0 = lowest, 1 = highest) and the
+ * title says so; absolute values are in the per-reward-function panels.
+ */
 export function rewardCurves(table: ColumnTable, opts: CurveOptions = {}): PlotSpec {
   const w = opts.smoothing ?? 0.8;
+  const normalize = mixedRewardScales(table);
+  const band = `band: seed ${opts.band === "std" ? "±std" : "min–max"}`;
   return curveFigure(table, "reward", {
-    title: `Training reward (EMA ${w}; band: seed ${opts.band === "std" ? "±std" : "min–max"})`,
-    yTitle: "reward",
+    title: normalize
+      ? `Training reward, normalized per experiment (0 = its lowest, 1 = its highest; reward scales differ; EMA ${w}; ${band})`
+      : `Training reward (EMA ${w}; ${band})`,
+    yTitle: normalize ? "reward (normalized per experiment)" : "reward",
+    normalize,
     ...opts,
   });
 }
@@ -258,6 +315,7 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
   const runs = runsOf(table);
   const exps = [...new Set(runs.map((r) => r.experiment))];
   const grid = gridLayout(exps);
+  const x = trainingAxis(table);
   const data: Record<string, unknown>[] = [];
   const annotations: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
@@ -272,7 +330,11 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
   grid.order.forEach((exp, p) => {
     const ax = p === 0 ? "" : String(p + 1);
     const axes = { xaxis: `x${ax}`, yaxis: `y${ax}` };
-    layout[`xaxis${ax}`] = { title: { text: p >= grid.order.length - grid.cols ? "step" : "" } };
+    layout[`xaxis${ax}`] = {
+      title: {
+        text: p >= grid.order.length - grid.cols ? (x === "fraction" ? "fraction of training" : "step") : "",
+      },
+    };
     layout[`yaxis${ax}`] = { title: { text: p % grid.cols === 0 ? "reward" : "" } };
     annotations.push({
       text: `<b>${exp}</b>`,
@@ -292,7 +354,7 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
     let any = false;
     const dashTrl = new Set(sub.array("source")).size > 1;
     metrics.forEach((m, i) => {
-      for (const c of groupCurves(sub, m, { smoothing: opts.smoothing })) {
+      for (const c of groupCurves(sub, m, { smoothing: opts.smoothing, x })) {
         any = true;
         const color = i === 0 ? "#222222" : FN_COLORS[allFns.indexOf(fns[i - 1]) % FN_COLORS.length];
         const label = `${i === 0 ? "total reward" : fns[i - 1]}${c.source === "trl" ? " (TRL log)" : ""}`;
@@ -334,71 +396,4 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
   });
   layout.annotations = annotations;
   return { data, layout };
-}
-
-function bars(
-  stats: readonly ExperimentStats[],
-  pick: (s: ExperimentStats) => { estimate: number; lo: number; hi: number; n: number } | undefined,
-  scale: number,
-  title: string,
-  yTitle: string,
-): PlotSpec {
-  const rows = stats.map((s) => ({ s, ci: pick(s) })).filter((r) => r.ci && Number.isFinite(r.ci.estimate));
-  const x = rows.map((r) => groupLabel(r.s));
-  return {
-    data: [{
-      type: "bar",
-      x,
-      y: rows.map((r) => r.ci!.estimate * scale),
-      marker: {
-        color: rows.map((r, i) => experimentColor(r.s.experiment, i)),
-        pattern: { shape: rows.map((r) => (r.s.source === "trl" ? "/" : "")) },
-      },
-      error_y: {
-        type: "data",
-        symmetric: false,
-        array: rows.map((r) => (r.ci!.hi - r.ci!.estimate) * scale),
-        arrayminus: rows.map((r) => (r.ci!.estimate - r.ci!.lo) * scale),
-        visible: true,
-      },
-      text: rows.map((r) => (r.ci!.n > 1 ? `${r.ci!.n} seeds, 95% CI` : "1 seed, no CI")),
-      textposition: "none",
-      hovertemplate: "%{x}: %{y:.3f} (%{text})<extra></extra>",
-    }],
-    layout: {
-      ...baseLayout(title, yTitle),
-      xaxis: { title: { text: "" }, automargin: true, tickangle: rows.length > 6 ? -30 : 0 },
-      hovermode: "closest",
-      showlegend: false,
-    },
-  };
-}
-
-/** Bar chart of the end-window training reward per experiment, with bootstrap 95% CI over seeds. */
-export function finalRewardBars(stats: readonly ExperimentStats[]): PlotSpec {
-  return bars(
-    stats,
-    (s) => s.rewardEnd,
-    1,
-    "Final training reward (last-window mean; 95% bootstrap CI over seeds)",
-    "reward",
-  );
-}
-
-/** Bar chart of held-out improvement (after − before) per experiment with bootstrap 95% CI; one chart per metric. */
-export function heldOutBars(stats: readonly ExperimentStats[], opts: { metric?: string } = {}): PlotSpec {
-  const metric = opts.metric ?? stats.find((s) => s.heldOutDelta)?.heldOutMetric ?? "eval/accuracy";
-  const sel = stats.filter((s) => s.heldOutMetric === metric);
-  const maxAbs = Math.max(
-    0,
-    ...sel.flatMap((s) => [s.heldOutBefore?.hi ?? 0, s.heldOutAfter?.hi ?? 0].map(Math.abs)),
-  );
-  const u = heldOutUnit(metric, maxAbs);
-  return bars(
-    sel,
-    (s) => s.heldOutDelta,
-    u.scale,
-    `Held-out ${u.name} improvement (after − before; 95% bootstrap CI)`,
-    `Δ ${u.name}${u.unit}`,
-  );
 }

@@ -3,8 +3,10 @@
  * {@linkcode ExperimentStats} or {@linkcode Comparison}; nothing is written that the data did not produce.
  * @module
  */
-import type { CI, Comparison, ExperimentStats } from "./stats.ts";
-import { groupLabel, heldOutUnit } from "./table.ts";
+import { type CI, distinguishable } from "./bootstrap.ts";
+import { type PairedComparison, pairedSentence } from "./paired.ts";
+import type { Comparison, ExperimentStats } from "./stats.ts";
+import { groupLabel, heldOutUnit, type Source } from "./table.ts";
 
 /** Formats a number with about three significant digits (fixed decimals for large values). */
 export function formatNumber(x: number, digits = 3): string {
@@ -21,8 +23,15 @@ function signed(x: number, f: (x: number) => string): string {
 }
 
 function ciText(ci: CI, f: (x: number) => string): string {
-  if (ci.n < 2) return "one seed, so no confidence interval";
+  if (ci.n < 2) return "one seed, so no confidence interval across seeds";
   return `95% CI ${f(ci.lo)} to ${f(ci.hi)}, ${ci.n} seeds`;
+}
+
+/** The words for a change whose interval includes zero (or that has no interval). */
+export const NOT_DISTINGUISHABLE = "not distinguishable";
+
+function noChange(ci: CI): string {
+  return ci.n >= 2 && distinguishable(ci) ? "" : `; ${NOT_DISTINGUISHABLE} from no change`;
 }
 
 function heldOutFormat(s: ExperimentStats): { f: (x: number) => string; unit: string; name: string } {
@@ -43,7 +52,7 @@ export function heldOutSentence(s: ExperimentStats): string | undefined {
   return `${groupLabel(s)} ${verb} held-out ${name}${by} (${ciText(d, f)}), from ${
     f(s.heldOutBefore.estimate)
   }${p} ` +
-    `to ${f(s.heldOutAfter.estimate)}${p}.`;
+    `to ${f(s.heldOutAfter.estimate)}${p}${noChange(d)}.`;
 }
 
 /** One sentence on the training-reward change of an experiment. */
@@ -56,7 +65,7 @@ export function rewardSentence(s: ExperimentStats): string {
   } (first ${w} steps) to ` +
     `${f(s.rewardEnd.estimate)} (last ${w} steps), a change of ${signed(d.estimate, f)} (${
       ciText(d, (x) => signed(x, f))
-    }); ` +
+    }${noChange(d)}); ` +
     `least-squares slope ${signed(s.slope.estimate, f)} per step.`;
 }
 
@@ -79,22 +88,54 @@ export function comparisonSentence(c: Comparison, stats: readonly ExperimentStat
   const d = c.diff;
   const base = `${a} minus ${b} on ${what}: ${signed(d.estimate, f)}${unit}`;
   if (Math.min(c.nA, c.nB) < 2) {
-    return `${base} (fewer than two seeds on one side, so no confidence interval).`;
+    return `${base} (fewer than two seeds on one side, so no confidence interval): ${NOT_DISTINGUISHABLE}.`;
   }
   const ci = `95% CI ${signed(d.lo, f)} to ${signed(d.hi, f)}`;
   if (d.lo > 0) return `${base} (${ci}): ${a} is ahead.`;
   if (d.hi < 0) return `${base} (${ci}): ${b} is ahead.`;
-  return `${base} (${ci}); the interval includes zero, so the data do not separate them.`;
+  return `${base} (${ci}): ${NOT_DISTINGUISHABLE} (the interval includes zero).`;
 }
 
-/** All findings: held-out changes, reward changes, then comparisons. */
+/** Options of {@linkcode findingSentences}. */
+export interface FindingOptions {
+  /** Paired held-out comparisons (against the base model and between experiments) from per-example logs. */
+  paired?: readonly PairedComparison[];
+  /** A caveat per group, keyed by {@linkcode caveatKey} (e.g. the judge fallback), added to every sentence about it. */
+  caveats?: ReadonlyMap<string, string>;
+}
+
+/** Key of a group in {@linkcode FindingOptions.caveats}: `ours/math_hard`. */
+export function caveatKey(source: Source, experiment: string): string {
+  return `${source}/${experiment}`;
+}
+
+function withCaveats(sentence: string, notes: (string | undefined)[]): string {
+  const ns = [...new Set(notes.filter((n): n is string => !!n))];
+  return ns.length ? `${sentence.replace(/\.$/, "")} (caveat: ${ns.join("; ")}).` : sentence;
+}
+
+/** All findings: paired held-out comparisons, held-out changes, reward changes, then comparisons. */
 export function findingSentences(
   stats: readonly ExperimentStats[],
   comparisons: readonly Comparison[] = [],
+  opts: FindingOptions = {},
 ): string[] {
-  return [
-    ...stats.map(heldOutSentence).filter((s): s is string => !!s),
-    ...stats.map(rewardSentence),
-    ...comparisons.map((c) => comparisonSentence(c, stats)),
-  ];
+  const note = (source: Source, e: string) => opts.caveats?.get(caveatKey(source, e));
+  const out: string[] = [];
+  for (const p of opts.paired ?? []) {
+    // A paired sentence whose scores came from the fallback already says so, with its own count.
+    const notes = p.fallback.count
+      ? []
+      : [note(p.source, p.a), p.b === "base model" ? undefined : note(p.source, p.b)];
+    out.push(withCaveats(pairedSentence(p), notes));
+  }
+  for (const s of stats) {
+    const h = heldOutSentence(s);
+    if (h) out.push(withCaveats(h, [note(s.source, s.experiment)]));
+  }
+  for (const s of stats) out.push(withCaveats(rewardSentence(s), [note(s.source, s.experiment)]));
+  for (const c of comparisons) {
+    out.push(withCaveats(comparisonSentence(c, stats), [note(c.source, c.a), note(c.source, c.b)]));
+  }
+  return out;
 }

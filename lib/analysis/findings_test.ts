@@ -1,5 +1,6 @@
-import { assertEquals } from "../util/assert.ts";
+import { assert, assertEquals } from "../util/assert.ts";
 import {
+  caveatKey,
   comparisonSentence,
   findingSentences,
   formatNumber,
@@ -44,7 +45,7 @@ Deno.test("heldOutSentence: the numbers of the statistics, accuracy in points", 
   );
   assertEquals(
     heldOutSentence(stats({ heldOutDelta: ci(-0.02, -0.02, -0.02, 1), seeds: [0] })),
-    "math_hard lowered held-out accuracy by 2.0 points (one seed, so no confidence interval), from 30.0% to 42.5%.",
+    "math_hard lowered held-out accuracy by 2.0 points (one seed, so no confidence interval across seeds), from 30.0% to 42.5%; not distinguishable from no change.",
   );
   assertEquals(heldOutSentence(stats({ heldOutDelta: undefined })), undefined);
   const judge = stats({
@@ -83,12 +84,40 @@ Deno.test("rewardSentence and comparisonSentence", () => {
   );
   assertEquals(
     comparisonSentence({ ...c, diff: ci(-0.01, -0.05, 0.03) }, s),
-    "math_hard minus math_soft on held-out accuracy improvement: −1.0 points (95% CI −5.0 to +3.0); the interval " +
-      "includes zero, so the data do not separate them.",
+    "math_hard minus math_soft on held-out accuracy improvement: −1.0 points (95% CI −5.0 to +3.0): not " +
+      "distinguishable (the interval includes zero).",
   );
   assertEquals(
     comparisonSentence({ ...c, measure: "rewardEnd", metric: undefined, diff: ci(-0.3, -0.5, -0.1), nB: 1 }),
-    "math_hard minus math_soft on final training reward: −0.3 (fewer than two seeds on one side, so no confidence interval).",
+    "math_hard minus math_soft on final training reward: −0.3 (fewer than two seeds on one side, so no confidence interval): not distinguishable.",
   );
   assertEquals(findingSentences([stats()], [c]).length, 3);
+});
+
+Deno.test("every comparative sentence carries its interval or says not distinguishable; caveats reach every sentence about the group", () => {
+  const flat = stats({ rewardDelta: ci(0.1, -0.2, 0.4), heldOutDelta: ci(0.03, -0.07, 0.13) });
+  const c: Comparison = {
+    source: "ours",
+    a: "math_hard",
+    b: "dialogue_soft",
+    measure: "heldOutDelta",
+    diff: ci(0.01, -0.1, 0.1),
+    nA: 3,
+    nB: 3,
+  };
+  const caveats = new Map([[
+    caveatKey("ours", "dialogue_soft"),
+    "judge fallback scored 100% of judge calls",
+  ]]);
+  const all = findingSentences([flat, stats({ experiment: "dialogue_soft" })], [c], { caveats });
+  for (const s of all) {
+    assert(/95% CI/.test(s) || s.includes("not distinguishable"), s);
+    const zeroInside = /95% CI (−[\d.]+|[\d.]+) to \+?[\d.]+/.exec(s);
+    if (zeroInside && s.includes("CI −")) assert(s.includes("not distinguishable"), s);
+    if (s.includes("dialogue_soft")) assert(s.includes("caveat: judge fallback scored 100%"), s);
+    else assert(!s.includes("caveat"), s);
+  }
+  assert(
+    all.some((s) => s.startsWith("math_hard raised held-out accuracy") && s.includes("not distinguishable")),
+  );
 });

@@ -41,6 +41,25 @@ export function htmlTable(header: readonly string[], rows: readonly (readonly Ce
   }</tbody></table>`;
 }
 
+/** Cell style of tables shown in notebooks: text left-aligned and top-aligned, broken only between words. */
+export const READABLE_CELL =
+  "text-align:left;vertical-align:top;word-break:normal;overflow-wrap:normal;hyphens:none";
+
+/**
+ * Makes table HTML readable in any front-end (Jupyter right-aligns table cells by default and squeezes
+ * wide tables into mid-word breaks): every cell gets {@linkcode READABLE_CELL} inline (numbers stay
+ * right-aligned, unbroken), text cells a minimum width, and the whole scrolls sideways when wide.
+ */
+export function readableTable(html: string): string {
+  const styled = html
+    .replace(
+      /<(td|th) class="num">/g,
+      '<$1 class="num" style="text-align:right;vertical-align:top;white-space:nowrap">',
+    )
+    .replace(/<(td|th)>/g, `<$1 style="${READABLE_CELL};min-width:8em">`);
+  return `<div class="grpo-readable" style="overflow-x:auto;text-align:left">${styled}</div>`;
+}
+
 /** Page style: readable, print-friendly, no external fonts. */
 export const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #222; background: #fafafa; }

@@ -25,12 +25,42 @@ export type FindingCode =
   | "high_zero_std_fraction"
   | "judge_fallback"
   | "length_blowup"
+  | "saturated_reward"
+  | "settings_differ"
   | "missing_eval";
+
+/** How much a finding matters: `error` (a comparison would mislead), `warning` (read with care), `info`. */
+export type Severity = "error" | "warning" | "info";
+
+/** Severity of each finding code. */
+export const SEVERITY: Readonly<Record<FindingCode, Severity>> = {
+  all_zero_reward: "error",
+  constant_reward: "error",
+  judge_fallback: "error",
+  identical_reward_columns: "warning",
+  high_zero_std_fraction: "warning",
+  saturated_reward: "warning",
+  length_blowup: "warning",
+  settings_differ: "warning",
+  missing_eval: "info",
+};
+
+const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** Sorts findings by severity (errors first), keeping their order within a severity. */
+export function sortFindings<T extends { severity: Severity }>(findings: readonly T[]): T[] {
+  return findings.map((f, i) => ({ f, i })).sort((a, b) =>
+    RANK[a.f.severity] - RANK[b.f.severity] || a.i - b.i
+  )
+    .map((x) => x.f);
+}
 
 /** One integrity problem of one run. */
 export interface Finding {
   /** What kind of problem. */
   code: FindingCode;
+  /** How much it matters ({@linkcode SEVERITY} of the code). */
+  severity: Severity;
   /** Experiment id. */
   experiment: string;
   /** "ours" or "trl". */
@@ -51,6 +81,8 @@ export interface IntegrityOptions {
   lengthRatio?: number;
   /** Steps in the start/end windows (default 10; at most half the run). */
   window?: number;
+  /** Mean within-group reward std (`reward_std`, above 0) below which a reward is saturated (default 0.01). */
+  saturatedStd?: number;
 }
 
 const EPS = 1e-12;
@@ -87,6 +119,7 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
   const add = (code: FindingCode, message: string) =>
     out.push({
       code,
+      severity: SEVERITY[code],
       experiment: run.experiment,
       source: run.source,
       seed: run.seed,
@@ -132,6 +165,7 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
     add("constant_reward", `reward "${name}" stays at ${fmt(s.values[0])} at all ${s.values.length} steps.`);
   }
 
+  const reward = rewardSeries(run);
   const zs = run.metrics.get("frac_reward_zero_std");
   const threshold = opts.zeroStdFraction ?? 0.5;
   if (zs?.values.length) {
@@ -157,6 +191,22 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
     }
   }
 
+  const rstd = run.metrics.get("reward_std");
+  const satMax = opts.saturatedStd ?? 0.01;
+  if (rstd?.values.length && reward?.values.length) {
+    const m = mean(rstd.values), r = mean(reward.values);
+    if (m > EPS && m < satMax) {
+      add(
+        "saturated_reward",
+        `the within-group reward spread is tiny: reward_std ${
+          fmt(m)
+        } on average over ${rstd.values.length} ` +
+          `logged steps (mean reward ${fmt(r)}, below the ${fmt(satMax)} threshold); group scaling divides ` +
+          `differences of about ${fmt(m)} by it, so noise becomes advantages of order ±1.`,
+      );
+    }
+  }
+
   const fb = run.metrics.get("judge/fallback_frac");
   const fbMax = opts.judgeFallback ?? 0.05;
   if (fb?.values.length && mean(fb.values) > fbMax) {
@@ -168,7 +218,6 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
   }
 
   const len = run.metrics.get("completions/mean_length");
-  const reward = rewardSeries(run);
   if (len && len.values.length >= 2 && reward && reward.values.length >= 2) {
     const [l0, l1] = windows(len.values, opts.window ?? 10);
     const [r0, r1, w] = windows(reward.values, opts.window ?? 10);
@@ -200,12 +249,40 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
   return out;
 }
 
-/** Runs every check on every run of the table; findings come in run order. */
+/** Runs every check on every run of the table; findings come errors first, then warnings, then info, each in run order. */
 export function checkIntegrity(table: ColumnTable, opts: IntegrityOptions = {}): Finding[] {
   const runs = runsOf(table);
   const seedsPer = new Map<string, number>();
   for (const r of runs) {
     seedsPer.set(`${r.source}/${r.experiment}`, (seedsPer.get(`${r.source}/${r.experiment}`) ?? 0) + 1);
   }
-  return runs.flatMap((r) => checkRun(r, opts, (seedsPer.get(`${r.source}/${r.experiment}`) ?? 0) > 1));
+  return sortFindings(
+    runs.flatMap((r) => checkRun(r, opts, (seedsPer.get(`${r.source}/${r.experiment}`) ?? 0) > 1)),
+  );
+}
+
+/**
+ * The judge-fallback caveat of each (source, experiment) whose training rewards or evaluation used the
+ * local fallback (`judge/fallback_frac`, `eval/judge_fallback_frac` above 0), keyed `source/experiment`:
+ * e.g. "judge fallback: 100% of training judge calls and 100% of held-out judge scores came from the
+ * local fallback, not Gemini".
+ */
+export function judgeFallbackCaveats(table: ColumnTable): Map<string, string> {
+  const acc = new Map<string, { train: number[]; eval: number[] }>();
+  for (const run of runsOf(table)) {
+    const k = `${run.source}/${run.experiment}`;
+    if (!acc.has(k)) acc.set(k, { train: [], eval: [] });
+    acc.get(k)!.train.push(...(run.metrics.get("judge/fallback_frac")?.values ?? []));
+    acc.get(k)!.eval.push(...(run.metrics.get("eval/judge_fallback_frac")?.values ?? []));
+  }
+  const out = new Map<string, string>();
+  for (const [k, v] of acc) {
+    const parts: string[] = [];
+    if (v.train.length && mean(v.train) > 0) parts.push(`${pct(mean(v.train))} of training judge calls`);
+    if (v.eval.length && mean(v.eval) > 0) parts.push(`${pct(mean(v.eval))} of held-out judge scores`);
+    if (parts.length) {
+      out.set(k, `judge fallback: ${parts.join(" and ")} came from the local fallback, not Gemini`);
+    }
+  }
+  return out;
 }

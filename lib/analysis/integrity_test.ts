@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../util/assert.ts";
 import { fakeMetrics, type FakeRunOptions, rowsOf } from "./fixtures.ts";
-import { checkIntegrity, type Finding } from "./integrity.ts";
+import { checkIntegrity, type Finding, judgeFallbackCaveats, sortFindings } from "./integrity.ts";
 import { loadRuns } from "./load.ts";
 import { tableFromRows } from "./table.ts";
 
@@ -74,10 +74,11 @@ Deno.test("integrity: identical, constant and all-zero reward columns", () => {
     rewards: { a: (s) => s % 2, b: (s) => s % 2, c: () => 0.5, z: () => 0 },
     extra: { frac_reward_zero_std: () => 0 },
   });
-  assertEquals(codes(f), ["identical_reward_columns", "all_zero_reward", "constant_reward"]);
-  assert(f[0].message.includes('"a" and "b" logged identical values at all 20 steps'));
-  assert(f[1].message.includes('reward "z" is 0 at every logged step (20)'));
-  assert(f[2].message.includes('reward "c" stays at 0.50 at all 20 steps'));
+  assertEquals(codes(f), ["all_zero_reward", "constant_reward", "identical_reward_columns"]);
+  assertEquals(f.map((x) => x.severity), ["error", "error", "warning"]);
+  assert(f[2].message.includes('"a" and "b" logged identical values at all 20 steps'));
+  assert(f[0].message.includes('reward "z" is 0 at every logged step (20)'));
+  assert(f[1].message.includes('reward "c" stays at 0.50 at all 20 steps'));
 });
 
 Deno.test("integrity: zero-std fraction, judge fallback, length blow-up, single evaluation", () => {
@@ -94,9 +95,10 @@ Deno.test("integrity: zero-std fraction, judge fallback, length blow-up, single 
       "completions/mean_length": (s) => 50 * s,
     },
   });
-  assertEquals(codes(f), ["high_zero_std_fraction", "judge_fallback", "length_blowup", "missing_eval"]);
-  assert(f[0].message.includes("on average 75% of prompt groups had identical rewards"));
-  assert(f[1].message.includes("fell back to a default score for 20% of calls on average (max 40%"));
+  assertEquals(codes(f), ["judge_fallback", "high_zero_std_fraction", "length_blowup", "missing_eval"]);
+  assertEquals(f.map((x) => x.severity), ["error", "warning", "warning", "info"]);
+  assert(f[1].message.includes("on average 75% of prompt groups had identical rewards"));
+  assert(f[0].message.includes("fell back to a default score for 20% of calls on average (max 40%"));
   assert(
     f[2].message.includes(
       "grew from 275 to 775 tokens (×2.82, first vs last 10 steps) while reward did not rise (0.99 → 0.98)",
@@ -129,4 +131,48 @@ Deno.test("integrity: seeds are named when an experiment has several", () => {
   const f = checkIntegrity(tableFromRows(rows));
   assertEquals(f.map((x) => [x.code, x.seed]), [["missing_eval", 0], ["missing_eval", 1]]);
   assert(f[1].message.startsWith("m seed 1: no held-out metric"));
+});
+
+Deno.test("integrity: a saturated reward (tiny within-group spread) is flagged with its numbers", () => {
+  const f = check({
+    experiment: "math_perplexity",
+    seed: 0,
+    rewards: { perplexity: (s) => 2.46 + 0.001 * s },
+  }, Array.from({ length: 21 }, (_, i): Record<string, number> => (i === 0 ? {} : { reward_std: 0.002 })));
+  const sat = f.filter((x) => x.code === "saturated_reward");
+  assertEquals(sat.length, 1);
+  assertEquals(sat[0].severity, "warning");
+  assert(sat[0].message.includes("reward_std 0.0020 on average over 20 logged steps"), sat[0].message);
+  assert(sat[0].message.includes("mean reward 2.4"), sat[0].message);
+  // A reward with a normal spread is not saturated.
+  assert(!codes(check({ experiment: "m", seed: 0 })).includes("saturated_reward"));
+});
+
+Deno.test("integrity: findings sorted error, warning, info; judge-fallback caveats per experiment", () => {
+  const mk = (severity: "error" | "warning" | "info", i: number) => ({ severity, i });
+  assertEquals(
+    sortFindings([mk("info", 0), mk("error", 1), mk("warning", 2), mk("error", 3)]).map((x) => x.i),
+    [
+      1,
+      3,
+      2,
+      0,
+    ],
+  );
+  const rows = [
+    ...rowsOf(
+      fakeMetrics({ experiment: "dialogue_soft", seed: 0, extra: { "judge/fallback_frac": () => 1 } }).map((
+        r,
+      ) => r.step === 0 || r.step % 10 === 0 ? { ...r, "eval/judge_fallback_frac": 1 } : r),
+      "dialogue_soft",
+      0,
+    ),
+    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), "math_hard", 0),
+  ];
+  const c = judgeFallbackCaveats(tableFromRows(rows));
+  assertEquals([...c.keys()], ["ours/dialogue_soft"]);
+  assertEquals(
+    c.get("ours/dialogue_soft"),
+    "judge fallback: 100% of training judge calls and 100% of held-out judge scores came from the local fallback, not Gemini",
+  );
 });

@@ -8,6 +8,10 @@
 import { basename, dirname, join, relative } from "node:path";
 import { readJsonLines, UserError } from "../util/mod.ts";
 import { RUN_FILES, runFile } from "../util/run_folder.ts";
+import type { EvalRecord, RunEval } from "./paired.ts";
+
+/** File of the held-out evaluation completions in a run folder (`RUN_FILES.evalCompletions`). */
+export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
 import {
   type ColumnTable,
   type MetricRow,
@@ -37,6 +41,10 @@ export interface RunInfo {
   skipped: Record<string, number>;
   /** Values of a step logged twice (e.g. after a resume) that a later line replaced. */
   replaced: number;
+  /** Our runs: the run folder (absolute or as given), where `eval_completions.jsonl` lives. */
+  dir?: string;
+  /** Our runs: the resolved options from `run_config.json` (`config`), for the settings table. */
+  config?: Record<string, unknown>;
 }
 
 /** Result of {@linkcode loadRuns}. */
@@ -124,7 +132,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 async function runIdentity(
   dir: string,
   show: (p: string) => string,
-): Promise<{ experiment: string; seed: number }> {
+): Promise<{ experiment: string; seed: number; config?: Record<string, unknown> }> {
   const path = runFile(dir, "runConfig");
   const cfg = await readJson(path, show(path));
   if (!isObject(cfg)) throw new UserError(`${show(path)}: expected a JSON object`);
@@ -134,7 +142,11 @@ async function runIdentity(
   if (typeof cfg.seed !== "number" || !Number.isInteger(cfg.seed)) {
     throw new UserError(`${show(path)}: field "seed" must be an integer, got ${JSON.stringify(cfg.seed)}`);
   }
-  return { experiment: cfg.experiment, seed: cfg.seed };
+  return {
+    experiment: cfg.experiment,
+    seed: cfg.seed,
+    ...(isObject(cfg.config) ? { config: cfg.config } : {}),
+  };
 }
 
 function logHistory(state: unknown, shown: string): unknown[] {
@@ -231,7 +243,7 @@ export async function loadRuns(
       where = (i) => `${shown}: log_history[${i}]`;
     } else {
       const id = await runIdentity(dirname(c.path), show);
-      info = { ...base, source: "ours", ...id };
+      info = { ...base, source: "ours", ...id, dir: dirname(c.path) };
       if (c.kind === "ours-jsonl") {
         let read;
         try {
@@ -274,4 +286,37 @@ export function describeLoaded(loaded: LoadedRuns): string[] {
   return loaded.runs.map((r) =>
     `${runLabel(r, { withSeed: r.source === "ours" })}: ${r.steps} steps, ${r.metrics} metrics from ${r.path}`
   );
+}
+
+/**
+ * The per-example held-out evaluation logs (`eval_completions.jsonl`) of our loaded runs that have one.
+ * Torn last lines are dropped and counted in `warnings`; a record without a numeric `step` and `id`, a
+ * string `prompt` and `gold`, and a boolean `correct` or numeric `score` is skipped and counted.
+ */
+export async function loadEvalRecords(
+  loaded: Pick<LoadedRuns, "runs">,
+): Promise<{ runs: RunEval[]; warnings: string[] }> {
+  const runs: RunEval[] = [], warnings: string[] = [];
+  for (const r of loaded.runs) {
+    if (r.source !== "ours" || !r.dir) continue;
+    const path = runFile(r.dir, "evalCompletions");
+    let read;
+    try {
+      read = await readJsonLines<EvalRecord>(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw new UserError(`${path}: ${(e as Error).message}`);
+    }
+    const ok = read.rows.filter((x) =>
+      isObject(x) && typeof x.step === "number" && typeof x.id === "number" && typeof x.prompt === "string" &&
+      typeof x.gold === "string" && (typeof x.correct === "boolean" || typeof x.score === "number")
+    );
+    const who = runLabel(r, { withSeed: true });
+    if (read.torn) warnings.push(`${who} (${path}): dropped ${read.torn} torn last line`);
+    if (ok.length < read.rows.length) {
+      warnings.push(`${who} (${path}): skipped ${read.rows.length - ok.length} malformed evaluation records`);
+    }
+    runs.push({ source: r.source, experiment: r.experiment, seed: r.seed, records: ok });
+  }
+  return { runs, warnings };
 }

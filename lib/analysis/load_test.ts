@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 import { UserError } from "../util/mod.ts";
 import { writeFakeRun } from "./fixtures.ts";
-import { describeLoaded, loadRuns } from "./load.ts";
+import { describeLoaded, EVAL_COMPLETIONS_FILE, loadEvalRecords, loadRuns } from "./load.ts";
 import { normalizeMetricName, rewardFunctions } from "./table.ts";
 
 const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
@@ -140,4 +140,38 @@ Deno.test("loadRuns: an empty metrics.jsonl (run just started) is skipped with a
   const loaded = await loadRuns(root);
   assertEquals(loaded.runs.length, 1);
   assert(loaded.warnings.some((w) => w.includes("seed_1/metrics.jsonl: no steps logged yet, run skipped")));
+});
+
+Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malformed lines counted", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await writeFakeRun(root, { experiment: "math_hard", seed: 3 });
+    await writeFakeRun(root, { experiment: "math_soft", seed: 3 }); // no eval log: left out
+    const rec = (step: number, id: number, correct: boolean) =>
+      JSON.stringify({ step, id, prompt: `q${id}`, completion: "c", gold: "1", correct });
+    await Deno.writeTextFile(
+      join(dir, EVAL_COMPLETIONS_FILE),
+      [
+        rec(0, 0, false),
+        rec(0, 1, true),
+        rec(5, 0, true),
+        JSON.stringify({ step: 5, id: 1 }),
+        rec(5, 1, true),
+      ]
+        .join("\n") + "\n" + '{"step": 5, "id"',
+    );
+    const loaded = await loadRuns(root);
+    assertEquals(loaded.runs.find((r) => r.experiment === "math_hard")!.config, { steps: 20 });
+    const { runs, warnings } = await loadEvalRecords(loaded);
+    assertEquals(runs.map((r) => [r.experiment, r.seed, r.records.length]), [["math_hard", 3, 4]]);
+    assertEquals(warnings.length, 2);
+    assert(warnings[0].includes("dropped 1 torn last line") && warnings[1].includes("skipped 1 malformed"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the eval-log file name agrees with the trainer's", async () => {
+  const { EVAL_COMPLETIONS_FILE: trainer } = await import("../grpo/logging.ts");
+  assertEquals(EVAL_COMPLETIONS_FILE, trainer);
 });

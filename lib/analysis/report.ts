@@ -3,15 +3,23 @@
  * statistics tables and the plotly figures, with plotly.js inlined (no network at view time).
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { existsSync, readdirSync } from "node:fs";
 import { UserError, writeFileAtomic } from "../util/mod.ts";
-import { dashboardFigures, type DashboardOptions } from "./dashboard.ts";
-import { findingSentences, formatNumber } from "./findings.ts";
+import { completionsViewer, evalViewerItems } from "./completions_view.ts";
+import { dashboardFigures, type DashboardOptions, type NamedFigure } from "./dashboard.ts";
+import { caveatKey, findingSentences, formatNumber } from "./findings.ts";
 import { escapeHtml, htmlTable, inlineScript, scriptJson, STYLE } from "./html.ts";
-import { checkIntegrity, type Finding, type IntegrityOptions } from "./integrity.ts";
+import {
+  checkIntegrity,
+  type Finding,
+  type IntegrityOptions,
+  judgeFallbackCaveats,
+  sortFindings,
+} from "./integrity.ts";
+import { pairedBetween, type PairedComparison, pairedVsBase, type RunEval } from "./paired.ts";
+import { integrityHtml, pairedTable, settingsHtml } from "./report_sections.ts";
+import { type RunSettings, settingsFindings } from "./settings.ts";
 import type { LoadedRuns } from "./load.ts";
+import { plotlyBundlePath } from "./plotly_html.ts";
 import {
   type CI,
   compareExperimentStats,
@@ -41,8 +49,12 @@ export interface ReportOptions {
   integrity?: IntegrityOptions;
   /** Figure options (smoothing, band). */
   figures?: Pick<DashboardOptions, "smoothing" | "band">;
-  /** plotly.js file to inline (default: the installed `plotly.js-dist`). */
+  /** plotly.js file to inline (default: the installed minified `plotly.js-dist-min`). */
   plotlyPath?: string;
+  /** Per-example held-out logs (`loadEvalRecords`): paired comparisons and the completions viewer. */
+  evalRuns?: readonly RunEval[];
+  /** The Testing notebook's side-by-side results as HTML (`deno task report` reads `testing_results.json`). */
+  testingHtml?: string;
 }
 
 /** What {@linkcode writeReport} wrote. */
@@ -57,21 +69,10 @@ export interface ReportSummary {
   sentences: string[];
   /** Number of figures drawn. */
   figures: number;
-}
-
-/** Path of the installed plotly.js bundle (`plotly.js-dist`); throws a UserError when it is not installed. */
-export function plotlyBundlePath(): string {
-  try {
-    const url = import.meta.resolve("plotly.js-dist");
-    if (url.startsWith("file:") && existsSync(fromFileUrl(url))) return fromFileUrl(url);
-  } catch { /* fall through to the node_modules search */ }
-  const store = join(dirname(fromFileUrl(import.meta.url)), "../../node_modules/.deno");
-  const dir = existsSync(store)
-    ? readdirSync(store).filter((d) => d.startsWith("plotly.js-dist@")).sort().pop()
-    : undefined;
-  const path = dir && join(store, dir, "node_modules/plotly.js-dist/plotly.js");
-  if (path && existsSync(path)) return path;
-  throw new UserError("plotly.js-dist: not installed (run `deno install` in the repository)");
+  /** The figures drawn (for `--figures DIR`). */
+  figureSpecs: NamedFigure[];
+  /** Paired held-out comparisons. */
+  paired: PairedComparison[];
 }
 
 const f = (x: number) => formatNumber(x);
@@ -82,7 +83,7 @@ function ciCell(ci: CI | undefined, scale = 1): string {
   return ci.n > 1 ? `${s(ci.estimate)} [${s(ci.lo)}, ${s(ci.hi)}]` : `${s(ci.estimate)} (1 seed)`;
 }
 
-function runTable(stats: readonly RunStats[]): string {
+function runTable(stats: readonly RunStats[], mark: (s: RunStats) => string): string {
   return htmlTable(
     [
       "run",
@@ -99,7 +100,7 @@ function runTable(stats: readonly RunStats[]): string {
       "Δ held-out",
     ],
     stats.map((s) => [
-      runLabel(s, { withSeed: true }),
+      runLabel(s, { withSeed: true }) + mark(s),
       s.steps,
       s.window,
       { html: f(s.rewardStart), cls: "num" },
@@ -115,7 +116,7 @@ function runTable(stats: readonly RunStats[]): string {
   );
 }
 
-function experimentTable(stats: readonly ExperimentStats[]): string {
+function experimentTable(stats: readonly ExperimentStats[], mark: (s: ExperimentStats) => string): string {
   return htmlTable(
     [
       "experiment",
@@ -131,7 +132,7 @@ function experimentTable(stats: readonly ExperimentStats[]): string {
       "Δ held-out",
     ],
     stats.map((s) => [
-      groupLabel(s),
+      groupLabel(s) + mark(s),
       s.seeds.length,
       { html: escapeHtml(ciCell(s.rewardStart)), cls: "num" },
       { html: escapeHtml(ciCell(s.rewardEnd)), cls: "num" },
@@ -146,15 +147,22 @@ function experimentTable(stats: readonly ExperimentStats[]): string {
   );
 }
 
-function comparisonTable(comps: readonly Comparison[]): string {
+function comparisonTable(
+  comps: readonly Comparison[],
+  mark: (source: Comparison["source"], e: string) => string,
+): string {
   return htmlTable(
     ["a", "b", "measure", "mean(a) − mean(b)", "95% CI", "seeds a / b"],
     comps.map((c) => [
-      groupLabel({ source: c.source, experiment: c.a }),
-      groupLabel({ source: c.source, experiment: c.b }),
+      groupLabel({ source: c.source, experiment: c.a }) + mark(c.source, c.a),
+      groupLabel({ source: c.source, experiment: c.b }) + mark(c.source, c.b),
       c.metric ? `${c.measure} (${c.metric})` : c.measure,
       { html: f(c.diff.estimate), cls: "num" },
-      Math.min(c.nA, c.nB) > 1 ? `${f(c.diff.lo)} to ${f(c.diff.hi)}` : "— (needs ≥ 2 seeds each)",
+      Math.min(c.nA, c.nB) > 1
+        ? `${f(c.diff.lo)} to ${f(c.diff.hi)}${
+          c.diff.lo > 0 || c.diff.hi < 0 ? "" : " (not distinguishable)"
+        }`
+        : "— (needs ≥ 2 seeds each; not distinguishable)",
       `${c.nA} / ${c.nB}`,
     ]),
   );
@@ -174,10 +182,25 @@ export function renderReport(
   const es = experimentStats(rs, boot);
   // Only held-out improvements are compared: training rewards of different reward functions have different scales.
   const comps = compareExperimentStats(rs, { ...boot, measure: "heldOutDelta" });
-  const integrity = checkIntegrity(table, { window: opts.window, ...opts.integrity });
-  const sentences = findingSentences(es, comps);
-  const dash = dashboardFigures(table, { ...opts.figures, stats: es });
+  const settings: RunSettings[] = (opts.loaded?.runs ?? []).filter((r) => r.config).map((r) => ({
+    source: r.source,
+    experiment: r.experiment,
+    seed: r.seed,
+    config: r.config!,
+  }));
+  const integrity = sortFindings([
+    ...checkIntegrity(table, { window: opts.window, ...opts.integrity }),
+    ...settingsFindings(settings),
+  ]);
+  const caveats = judgeFallbackCaveats(table);
+  const vsBase = pairedVsBase(opts.evalRuns ?? [], boot);
+  const paired = [...vsBase, ...pairedBetween(opts.evalRuns ?? [], boot)];
+  const sentences = findingSentences(es, comps, { paired, caveats });
+  const dash = dashboardFigures(table, { ...opts.figures, stats: es, paired: vsBase, caveats });
   const nRuns = rs.length;
+  const markOf = (source: Comparison["source"], e: string) =>
+    caveats.has(caveatKey(source, e)) ? ` ⚠ ${caveats.get(caveatKey(source, e))}` : "";
+  const mark = (s: { source: Comparison["source"]; experiment: string }) => markOf(s.source, s.experiment);
 
   const parts: string[] = [];
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
@@ -187,13 +210,16 @@ export function renderReport(
     }.</p>`,
   );
   parts.push(`<h2>Integrity checks</h2>`);
-  parts.push(
-    integrity.length
-      ? integrity.map((x) =>
-        `<div class="finding"><code>${escapeHtml(x.code)}</code>${escapeHtml(x.message)}</div>`
-      ).join("\n")
-      : `<div class="ok">No integrity problems found in ${nRuns} runs.</div>`,
-  );
+  parts.push(integrityHtml(integrity, { runs: nRuns }));
+  if (caveats.size) {
+    parts.push(
+      `<ul class="warn">${
+        [...caveats].map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ⚠ ${escapeHtml(v)}</li>`).join("")
+      }</ul>`,
+    );
+  }
+  parts.push(`<h2>Settings of the compared runs</h2>`);
+  parts.push(settingsHtml(settings));
   if (opts.loaded) {
     parts.push(`<h2>Data loaded</h2>`);
     parts.push(htmlTable(
@@ -224,15 +250,19 @@ export function renderReport(
       : `<p>No statistics could be computed (no run logged a reward).</p>`,
   );
   parts.push(
-    `<h2>Statistics</h2><h3>Per experiment (mean over seeds [95% bootstrap CI])</h3>${experimentTable(es)}`,
+    `<h2>Statistics</h2><h3>Per experiment (mean over seeds [95% bootstrap CI])</h3>${
+      experimentTable(es, mark)
+    }`,
   );
   parts.push(`<h3>Comparisons between experiments</h3>`);
   parts.push(
     comps.length
-      ? comparisonTable(comps)
+      ? comparisonTable(comps, markOf)
       : `<p>No comparable pairs (a comparison needs two experiments of the same source with the same held-out metric evaluated at least twice).</p>`,
   );
-  parts.push(`<h3>Per run (start/end = mean over the first/last window of steps)</h3>${runTable(rs)}`);
+  parts.push(`<h3>Per run (start/end = mean over the first/last window of steps)</h3>${runTable(rs, mark)}`);
+  parts.push(`<h3>Paired held-out comparisons (per problem; one seed already gets an interval)</h3>`);
+  parts.push(pairedTable(paired));
   parts.push(`<h2>Figures</h2>`);
   parts.push(
     dash.figures.map((x, i) => `<div class="figure" id="fig-${i}" data-figure="${escapeHtml(x.id)}"></div>`)
@@ -245,6 +275,11 @@ export function renderReport(
       }</ul>`,
     );
   }
+  if (opts.evalRuns?.length) {
+    parts.push(`<h2>Held-out completions</h2>`);
+    parts.push(completionsViewer(evalViewerItems(opts.evalRuns)));
+  }
+  if (opts.testingHtml) parts.push(`<h2>Testing: every adapter side by side</h2>\n${opts.testingHtml}`);
   const specs = dash.figures.map((x) => x.spec);
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -264,7 +299,10 @@ ${parts.join("\n")}
 </script>
 </body></html>
 `;
-  return { html, summary: { integrity, sentences, figures: specs.length } };
+  return {
+    html,
+    summary: { integrity, sentences, figures: specs.length, figureSpecs: dash.figures, paired },
+  };
 }
 
 /** Computes statistics, checks and figures for `table` and writes ONE offline HTML file atomically. */

@@ -6,7 +6,8 @@ import { UserError } from "../util/mod.ts";
 import { fakeMetrics, rowsOf, writeFakeRun } from "./fixtures.ts";
 import { escapeHtml, inlineScript, scriptJson } from "./html.ts";
 import { loadRuns } from "./load.ts";
-import { plotlyBundlePath, renderReport, writeReport } from "./report.ts";
+import { renderReport, writeReport } from "./report.ts";
+import { plotlyBundlePath } from "./plotly_html.ts";
 import { tableFromRows } from "./table.ts";
 
 const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
@@ -59,9 +60,9 @@ Deno.test("writeReport: writes one file atomically with plotly inlined; a missin
   const s = await writeReport(table, { path: out });
   const html = await Deno.readTextFile(out);
   assertEquals(s.bytes, new TextEncoder().encode(html).length);
-  assert(s.bytes > 3_000_000, "plotly.js is inlined");
+  assert(s.bytes > 3_000_000 && s.bytes < 6_000_000, "the minified plotly.js is inlined");
   assertEquals([...Deno.readDirSync(join(dir, "rep"))].map((e) => e.name), ["report.html"]);
-  assert(plotlyBundlePath().endsWith("plotly.js"));
+  assert(plotlyBundlePath().endsWith("plotly.min.js"));
   await assertRejects(
     () => writeReport(table, { path: out, plotlyPath: join(dir, "none.js") }),
     UserError,
@@ -106,4 +107,76 @@ Deno.test({
     assert(dom.includes("identical_reward_columns"));
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+Deno.test("renderReport: severity-sorted integrity, settings table and diff, paired comparisons, caveats in cells, completions viewer, Testing results", () => {
+  const rows = [
+    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0, steps: 20 }), "math_hard", 0),
+    ...rowsOf(
+      fakeMetrics({
+        experiment: "dialogue_soft",
+        seed: 0,
+        steps: 20,
+        evalMetric: null,
+        extra: { "judge/fallback_frac": () => 1 },
+      }),
+      "dialogue_soft",
+      0,
+    ),
+  ];
+  const rec = (step: number, id: number, correct: boolean) => ({
+    step,
+    id,
+    prompt: `q${id}`,
+    completion: "c",
+    gold: "1",
+    correct,
+  });
+  const evalRuns = [{
+    source: "ours" as const,
+    experiment: "math_hard",
+    seed: 0,
+    records: [
+      ...Array.from({ length: 50 }, (_, i) => rec(0, i, i < 20)),
+      ...Array.from({ length: 50 }, (_, i) => rec(20, i, i < 22)),
+    ],
+  }];
+  const info = (experiment: string, lr: number) => ({
+    path: `${experiment}/metrics.jsonl`,
+    source: "ours" as const,
+    experiment,
+    seed: 0,
+    steps: 20,
+    metrics: 5,
+    tornLines: 0,
+    skipped: {},
+    replaced: 0,
+    config: { model: "tiny", learning_rate: lr, eval_size: 50 },
+  });
+  const { html, summary } = renderReport(tableFromRows(rows), {
+    plotlySource: "window.Plotly = { newPlot: function () {} };",
+    loaded: { runs: [info("math_hard", 1e-5), info("dialogue_soft", 5e-5)], warnings: [] },
+    evalRuns,
+    testingHtml: "<table><tr><td>testing-marker</td></tr></table>",
+  });
+  const sev = summary.integrity.map((f) => f.severity);
+  assertEquals(
+    sev,
+    [...sev].sort((a, b) =>
+      ["error", "warning", "info"].indexOf(a) - ["error", "warning", "info"].indexOf(b)
+    ),
+  );
+  assertEquals(sev[0], "error"); // judge_fallback
+  assert(summary.integrity.some((f) => f.code === "settings_differ"));
+  assert(html.includes("<h2>Settings of the compared runs</h2>") && html.includes("Config diff"));
+  assert(html.indexOf("Settings of the compared runs") < html.indexOf("<h2>Findings</h2>"));
+  assertEquals(summary.paired.map((p) => [p.a, p.b, p.diff.n]), [["math_hard", "base model", 50]]);
+  const s = summary.sentences.find((x) => x.startsWith("math_hard vs its base model"))!;
+  assert(s.includes("+4.0 points") && s.includes("not distinguishable"), s);
+  for (const x of summary.sentences.filter((x) => x.includes("dialogue_soft"))) {
+    assert(x.includes("caveat: judge fallback"), x);
+  }
+  assert(html.includes("dialogue_soft ⚠ judge fallback"), "experiment table cell names the fallback");
+  assert(html.includes('class="completions-viewer"') && html.includes("testing-marker"));
+  assert(html.includes("ERROR</b> <code>judge_fallback</code>"));
 });

@@ -5,7 +5,10 @@
  * All functions are pure; randomness comes from a seeded {@linkcode Rng}.
  * @module
  */
-import { Rng } from "../util/mod.ts";
+export { mean, median, quantileSorted, sampleStd } from "../util/stats.ts";
+export * from "./bootstrap.ts";
+import { mean, sampleStd } from "../util/stats.ts";
+import { bootstrapDiffCI, bootstrapMeanCI, type BootstrapOptions, type CI } from "./bootstrap.ts";
 import {
   type ColumnTable,
   experimentOrder,
@@ -14,18 +17,6 @@ import {
   runsOf,
   type Source,
 } from "./table.ts";
-
-/** Arithmetic mean (NaN for an empty list). */
-export function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
-/** Sample standard deviation (n − 1); 0 for fewer than two values. */
-export function sampleStd(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
 
 /** Least-squares slope of `ys` against `xs` (0 when xs has no spread). */
 export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
@@ -41,67 +32,6 @@ export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]):
 /** Stability: sample std of the step-to-step changes `ys[i+1] − ys[i]` (lower is steadier). */
 export function stepChangeStd(ys: readonly number[]): number {
   return sampleStd(ys.slice(1).map((y, i) => y - ys[i]));
-}
-
-/** Linear-interpolated quantile (type 7) of sorted values. */
-export function quantileSorted(sorted: readonly number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const h = (sorted.length - 1) * q, lo = Math.floor(h), hi = Math.ceil(h);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
-
-/** An estimate with its bootstrap confidence interval. */
-export interface CI {
-  /** Point estimate (mean, or difference of means). */
-  estimate: number;
-  /** Lower bound. */
-  lo: number;
-  /** Upper bound. */
-  hi: number;
-  /** Number of values (for a difference: the smaller group). */
-  n: number;
-}
-
-/** Options of the bootstrap functions. */
-export interface BootstrapOptions {
-  /** Rng seed (default 0). */
-  seed?: number;
-  /** Bootstrap resamples (default 2000). */
-  resamples?: number;
-  /** Confidence level (default 0.95). */
-  level?: number;
-}
-
-function resampleMean(xs: readonly number[], rng: Rng): number {
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += xs[rng.int(xs.length)];
-  return s / xs.length;
-}
-
-function percentileCI(estimate: number, draws: number[], n: number, level: number): CI {
-  draws.sort((a, b) => a - b);
-  const a = (1 - level) / 2;
-  return { estimate, lo: quantileSorted(draws, a), hi: quantileSorted(draws, 1 - a), n };
-}
-
-/** Mean of `values` with a percentile-bootstrap CI. With one value the interval is that value. */
-export function bootstrapMeanCI(values: readonly number[], opts: BootstrapOptions = {}): CI {
-  if (!values.length) return { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
-  const rng = new Rng(opts.seed ?? 0);
-  const draws = Array.from({ length: opts.resamples ?? 2000 }, () => resampleMean(values, rng));
-  return percentileCI(mean(values), draws, values.length, opts.level ?? 0.95);
-}
-
-/** `mean(a) − mean(b)` with a percentile-bootstrap CI, resampling both groups independently. */
-export function bootstrapDiffCI(a: readonly number[], b: readonly number[], opts: BootstrapOptions = {}): CI {
-  const n = Math.min(a.length, b.length);
-  if (!n) return { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
-  const rng = new Rng(opts.seed ?? 0);
-  const draws = Array.from(
-    { length: opts.resamples ?? 2000 },
-    () => resampleMean(a, rng) - resampleMean(b, rng),
-  );
-  return percentileCI(mean(a) - mean(b), draws, n, opts.level ?? 0.95);
 }
 
 /** Held-out metric of one run, first vs last evaluation. */

@@ -180,6 +180,24 @@ export function heldOutMetric(metrics: Iterable<string>): string | undefined {
   return all.filter((m) => /^eval[/_]/.test(m) && !EVAL_SKIP.test(m)).sort()[0];
 }
 
+const EVAL_COUNTERS =
+  /^eval\/judge_(calls|ok|fallbacks|cache_hits|errors|retries|fallback_frac)$|_ci_(low|high)$/;
+
+/**
+ * Every held-out metric among metric names, for figures: all `eval/…` (and TRL `eval_…`) columns except
+ * loss and timing, the judge's call counters and fallback share, and interval bounds (`…_ci_low`,
+ * `…_ci_high`); the primary {@linkcode heldOutMetric} first, then the others sorted.
+ */
+export function heldOutMetrics(metrics: Iterable<string>): string[] {
+  const all = [...new Set(metrics)];
+  const primary = heldOutMetric(all);
+  const rest = all.filter((m) =>
+    /^eval[/_]/.test(m) && !EVAL_SKIP.test(m) && !EVAL_COUNTERS.test(m) && m !== primary
+  )
+    .sort();
+  return primary ? [primary, ...rest] : rest;
+}
+
 /** The training reward series of a run: `reward`, or the step-wise sum of reward-function means. */
 export function rewardSeries(run: Run): Series | undefined {
   const total = run.metrics.get("reward");
@@ -198,7 +216,7 @@ export function rewardSeries(run: Run): Series | undefined {
  */
 export function heldOutUnit(metric: string, maxAbs = 1): { scale: number; unit: string; name: string } {
   const name = metric.replace(/^eval[/_]/, "").replace(/_/g, " ");
-  return /accuracy/.test(metric) && maxAbs <= 1
+  return /accuracy|_rate$|mean_at_k/.test(metric) && maxAbs <= 1
     ? { scale: 100, unit: " points", name }
     : { scale: 1, unit: "", name };
 }

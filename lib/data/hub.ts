@@ -9,6 +9,7 @@ import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { hubCacheRoot } from "../util/cache_dir.ts";
 import type { SkippedRow } from "./types.ts";
+import { notice } from "../util/notices.ts";
 
 /** The default datasets-server endpoint. */
 export const DATASETS_SERVER = "https://datasets-server.huggingface.co";
@@ -54,7 +55,7 @@ export function warnSkipped(
   const line = `warning: ${label} ${
     basename(path)
   }: skipped ${skipped.length} of ${options.total} rows (${shown}${more})`;
-  (options.warn ?? console.warn)(line);
+  (options.warn ?? ((l: string) => void notice(l)))(line);
   return line;
 }
 

@@ -10,8 +10,11 @@ import { loadLora, type LoraAdapter } from "../model/lora.ts";
 import type { DialogueExample, MathExample } from "../data/types.ts";
 import type { Judge } from "../rewards/judge.ts";
 import { policyPerplexityScorer } from "../rewards/scorers.ts";
-import { escapeHtml, htmlTable } from "../analysis/html.ts";
+import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
+
+export { READABLE_CELL, readableTable } from "../analysis/html.ts";
 import { UserError } from "../util/errors.ts";
+import { mean, median } from "../util/stats.ts";
 import { evaluateMath } from "./math.ts";
 import { evaluateDialogue } from "./dialogue.ts";
 
@@ -123,13 +126,8 @@ export interface CompareOptions {
 }
 
 const zeroFlags = (): FlagCounts => ({ empty: 0, repetition: 0, no_answer_tag: 0 });
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
+/** Mean token count; 0 when nothing was answered. */
+const meanOr0 = (xs: number[]) => (xs.length ? mean(xs) : 0);
 
 /** Greedy answers of the base model and of base + each adapter, scored; see {@linkcode ModelRow}. */
 export async function compareModels(
@@ -181,7 +179,7 @@ export async function compareModels(
       accuracy: mr.accuracy,
       correct: mr.correct,
       n: mr.n,
-      meanTokens: mean(mathAnswers.map((a) => a.tokens)),
+      meanTokens: meanOr0(mathAnswers.map((a) => a.tokens)),
       flagged: tally(mathAnswers),
       answers: mathAnswers,
     };
@@ -213,7 +211,7 @@ export async function compareModels(
       metric: ppl ? "perplexity" : "judge",
       score: ppl ? median(scores.filter(Number.isFinite)) : dr.score,
       n: dr.n,
-      meanTokens: mean(dialogueAnswers.map((a) => a.tokens)),
+      meanTokens: meanOr0(dialogueAnswers.map((a) => a.tokens)),
       flagged: tally(dialogueAnswers),
       sources,
       answers: dialogueAnswers,
@@ -345,7 +343,7 @@ export function comparisonTable(
       ]),
     ));
   }
-  return parts.join("\n");
+  return readableTable(parts.join("\n"));
 }
 
 /** One line per model: accuracy, dialogue score, mean lengths and degenerate counts (for logs and headless runs). */

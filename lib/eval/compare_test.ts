@@ -6,7 +6,14 @@ import { generateDialogues, generateMathProblems } from "../data/generated.ts";
 import type { Judge } from "../rewards/judge.ts";
 import { Rng } from "../util/rng.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import { compareModels, comparisonLines, comparisonTable, degenerate } from "./compare.ts";
+import {
+  compareModels,
+  comparisonLines,
+  comparisonTable,
+  degenerate,
+  READABLE_CELL,
+  readableTable,
+} from "./compare.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "eval-compare-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -98,7 +105,10 @@ Deno.test("compareModels: base model and adapters side by side; a mismatched ada
         rows[0].dialogue!.answers.some((a, i) => a.response !== rows[1].dialogue!.answers[i].response),
       "the adapter changes the answers",
     );
-    const html = comparisonTable(rows, { examples: 2 });
+    const html = comparisonTable(rows, { examples: 2 }).replaceAll(
+      ` style="${READABLE_CELL};min-width:8em"`,
+      "",
+    );
     assert(html.includes("<td>trained</td><td>math_hard</td>"), "summary row per model");
     assert(
       html.includes("<th>problem</th><th>gold</th><th>base model</th><th>trained</th>"),
@@ -125,4 +135,18 @@ Deno.test("compareModels: base model and adapters side by side; a mismatched ada
   } finally {
     await model.release();
   }
+});
+
+Deno.test("readableTable: Testing tables left-aligned, broken only between words, numbers right-aligned, scrolls when wide", () => {
+  const html = readableTable(
+    '<table><tr><th>model</th><td>long answer text</td><td class="num">0.5</td></tr></table>',
+  );
+  assert(html.startsWith('<div class="grpo-readable" style="overflow-x:auto;text-align:left">'));
+  assert(html.includes(`<th style="${READABLE_CELL};min-width:8em">model</th>`));
+  assert(html.includes(`<td style="${READABLE_CELL};min-width:8em">long answer text</td>`));
+  assert(READABLE_CELL.includes("text-align:left") && READABLE_CELL.includes("word-break:normal"));
+  assert(!READABLE_CELL.includes("break-all") && !READABLE_CELL.includes("anywhere"));
+  assert(
+    html.includes('<td class="num" style="text-align:right;vertical-align:top;white-space:nowrap">0.5</td>'),
+  );
 });

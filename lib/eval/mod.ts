@@ -6,3 +6,4 @@
 export * from "./math.ts";
 export * from "./dialogue.ts";
 export * from "./compare.ts";
+export * from "./testing_results.ts";

@@ -12,6 +12,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { REWARDS } from "../rewards/registry.ts";
 import { UserError } from "../util/errors.ts";
 import { badOption, checkOptionValues, formatOptionHelp, optionDefaults } from "../util/option_table.ts";
+import { fastDecodeUnsupported } from "../model/decode_graph.ts";
 import { TOKEN_SUM_LOSS_TYPES } from "./math.ts";
 import { GRPO_OPTIONS, type GrpoConfig, type LoraConfig, type SchedulerType } from "./config_table.ts";
 
@@ -255,6 +256,12 @@ function checkObjective(cfg: GrpoConfig): void {
 /** Checks the options that depend on the model: lengths against `max_position_embeddings`. */
 export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, source = "the model"): void {
   const max = model.maxPositions;
+  const why = cfg.rollout_quantization !== "none" ? fastDecodeUnsupported(model) : null;
+  if (why) {
+    throw new UserError(
+      `option rollout_quantization = "${cfg.rollout_quantization}" needs the fast decode graph, which ${source} cannot use: ${why}`,
+    );
+  }
   if (cfg.max_completion_length > max) {
     throw new UserError(
       `option max_completion_length = ${cfg.max_completion_length} is above ${source}'s max_position_embeddings (${max})`,

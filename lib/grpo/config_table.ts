@@ -8,7 +8,8 @@
  */
 import { LORA_TARGETS, type LoraTarget } from "../model/llama.ts";
 import { opt, type OptionValues } from "../util/option_table.ts";
-import { LOSS_TYPES, type ScaleRewards } from "./math.ts";
+import { LOSS_TYPES, SAMPLING_CORRECTION_MODES, type ScaleRewards } from "./math.ts";
+import { ROLLOUT_QUANTIZATIONS } from "../model/quantize.ts";
 import { IMPORTANCE_SAMPLING_LEVELS, MULTI_OBJECTIVE_AGGREGATIONS } from "./objective.ts";
 
 /** Learning-rate schedules (HF `lr_scheduler_type`); all of them warm up linearly over `warmup_ratio`. */
@@ -86,6 +87,24 @@ export const GRPO_OPTIONS = Object.freeze({
   ),
   top_p: opt.num(1, "Nucleus sampling threshold in (0, 1] (1 = off).", { min: 0, minExcl: true, max: 1 }),
   top_k: opt.int(0, "Keep only the k most likely tokens (0 = off).", { min: 0 }),
+  rollout_quantization: opt.choice(
+    ROLLOUT_QUANTIZATIONS,
+    "none",
+    "Sampling graph base weights: float32, or weight-only int8/int4 (MatMulNBits); training stays float32.",
+  ),
+  rollout_importance_sampling_correction: opt.bool(
+    true,
+    "With quantized rollouts: weight each token's loss by exp(train - sampling log-prob) (TRL's vLLM IS correction).",
+  ),
+  rollout_importance_sampling_mode: opt.choice(
+    SAMPLING_CORRECTION_MODES,
+    "token_truncate",
+    "Per-token or per-sequence ratio; truncate (min(ratio, cap)) or mask (0 above cap).",
+  ),
+  rollout_importance_sampling_cap: opt.num(3, "Cap of the importance-sampling ratio.", {
+    min: 0,
+    minExcl: true,
+  }),
   // loss
   beta: opt.num(0.04, "KL coefficient to the reference (base) model; 0 skips the reference pass.", {
     min: 0,

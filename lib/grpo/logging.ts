@@ -6,8 +6,8 @@
  * @module
  */
 import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { runFile } from "../util/run_folder.ts";
-import { mean, std } from "./math.ts";
+import { RUN_FILES, runFile } from "../util/run_folder.ts";
+import { mean, sampleStd as std } from "../util/stats.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import type { StepResult } from "./step.ts";
@@ -44,6 +44,8 @@ export function stepRow(
     stepTime: number;
     epoch: number;
     judge?: JudgeStepStats | null;
+    /** Seconds per phase of this step: rollout_s, reward_s, train_s, eval_s. */
+    timing?: Record<string, number>;
   },
 ): MetricsRow {
   const { rollouts: r, result: s } = parts;
@@ -74,6 +76,13 @@ export function stepRow(
   row["clip_ratio/low_mean"] = s.clipLow;
   row["clip_ratio/high_mean"] = s.clipHigh;
   row["clip_ratio/region_mean"] = s.clipRegion;
+  if (s.sampling) {
+    row["sampling/importance_sampling_ratio/min"] = s.sampling.ratioMin;
+    row["sampling/importance_sampling_ratio/mean"] = s.sampling.ratioMean;
+    row["sampling/importance_sampling_ratio/max"] = s.sampling.ratioMax;
+    row["sampling/sampling_logp_difference/mean"] = s.sampling.diffMean;
+    row["sampling/sampling_logp_difference/max"] = s.sampling.diffMax;
+  }
   row.frac_reward_zero_std = r.fracRewardZeroStd ?? r.zeroStdGroups / Math.max(1, r.groupStd.length);
   if (r.dynamic) {
     row["dynamic_sampling/rounds"] = r.dynamic.rounds;
@@ -86,6 +95,7 @@ export function stepRow(
   row["prompts/truncated"] = r.truncatedPrompts;
   row.step_time = parts.stepTime;
   if (r.referenceSeconds !== undefined) row["step_time/reference"] = r.referenceSeconds;
+  if (parts.timing) { for (const [k, v] of Object.entries(parts.timing)) row[`timing/${k}`] = v; }
   row.epoch = parts.epoch;
   if (parts.judge) {
     const j = parts.judge;
@@ -183,18 +193,53 @@ export interface CompletionRecord {
   reward: number | null;
   /** Group advantage. */
   advantage: number;
+  /** The gold answer (math) or reference response (dialogue) the rewards compared against, when known. */
+  gold?: string;
 }
 
-/** The completions of a rollout batch as log records. */
-export function completionRecords(step: number, r: RolloutBatch): CompletionRecord[] {
+/** File of the held-out evaluation completions in a run folder: one line per problem per evaluation. */
+export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
+
+/** One held-out evaluation completion as logged in {@linkcode EVAL_COMPLETIONS_FILE}. */
+export interface EvalCompletion {
+  /** The step whose policy answered (0: the base model before training). */
+  step: number;
+  /** Index of the problem in the run's held-out split. */
+  id: number;
+  /** The problem or instruction (the user turn). */
+  prompt: string;
+  /** The greedy completion. */
+  completion: string;
+  /** The gold answer (math) or reference response (dialogue). */
+  gold: string;
+  /** Math: whether the extracted answer equals the gold one. */
+  correct?: boolean;
+  /** A score (dialogue: the judge's 0–10). */
+  score?: number;
+  /** Where a judge score came from: `judge`, `cache` or `fallback` (the local fallback, not the judge). */
+  source?: string;
+}
+
+/** The completions of a rollout batch as log records; `examples` supplies each sample's gold answer. */
+export function completionRecords(
+  step: number,
+  r: RolloutBatch,
+  opts: { examples?: readonly { answer?: string; reference?: string }[] } = {},
+): CompletionRecord[] {
   return r.samples.map((s, i) => ({
     step,
     prompt: s.prompt,
+    ...goldOf(opts.examples?.[s.example]),
     completion: s.completion,
     rewards: Object.fromEntries(Object.entries(r.rewards.perFunction).map(([k, v]) => [k, v[i]])),
     reward: Number.isFinite(r.rewards.total[i]) ? r.rewards.total[i] : null,
     advantage: r.advantages[i],
   }));
+}
+
+function goldOf(e: { answer?: string; reference?: string } | undefined): { gold?: string } {
+  const g = e?.answer ?? e?.reference;
+  return g === undefined ? {} : { gold: g };
 }
 
 /** The files of one run folder. */
@@ -261,6 +306,7 @@ export class RunFiles {
       }
     }
     await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+    torn += await trimJsonLines(runFile(this.dir, "evalCompletions"), keepCompletionsUpTo);
     await this.#writeState();
     return torn;
   }
@@ -279,6 +325,13 @@ export class RunFiles {
     await Deno.writeTextFile(runFile(this.dir, "completions"), text, { append: true, create: true });
   }
 
+  /** Appends held-out evaluation completions of `step` to {@linkcode EVAL_COMPLETIONS_FILE}. */
+  async logEvalCompletions(step: number, records: readonly Omit<EvalCompletion, "step">[]): Promise<void> {
+    if (!records.length) return;
+    const text = records.map((r) => JSON.stringify({ step, ...r }) + "\n").join("");
+    await Deno.writeTextFile(runFile(this.dir, "evalCompletions"), text, { append: true, create: true });
+  }
+
   /** The trainer_state.json object (TRL layout). */
   state(globalStep: number): Record<string, unknown> {
     return { global_step: globalStep, ...this.#state, log_history: this.#rows };
@@ -288,4 +341,20 @@ export class RunFiles {
     const step = this.#rows.length ? this.#rows[this.#rows.length - 1].step : 0;
     await writeJsonAtomic(runFile(this.dir, "trainerState"), this.state(step));
   }
+}
+
+/** Keeps the lines of a JSONL log whose `step` ≤ `upTo` (none when `upTo` is 0); returns torn lines dropped. */
+async function trimJsonLines(path: string, upTo: number): Promise<number> {
+  let kept: { step: number }[] = [], torn = 0;
+  if (upTo > 0) {
+    try {
+      const read = await readJsonLines<{ step: number }>(path);
+      kept = read.rows.filter((r) => r.step <= upTo);
+      torn = read.torn;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+  return torn;
 }

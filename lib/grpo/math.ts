@@ -4,6 +4,7 @@
  * TRL logs (KL, clip ratios, entropy).
  * @module
  */
+import { mean, sampleStd } from "../util/stats.ts";
 
 /**
  * The objective and its aggregation (TRL's `loss_type`): grpo, bnpo, dr_grpo and dapo are the clipped
@@ -34,28 +35,16 @@ export function groupAdvantages(
   if (rewards.length % n !== 0) throw new Error(`${rewards.length} rewards do not split into groups of ${n}`);
   const advantages: number[] = [], groupStd: number[] = [];
   let zeroStdGroups = 0;
-  const batchStd = std(rewards);
+  const batchStd = sampleStd(rewards);
   for (let s = 0; s < rewards.length; s += n) {
     const grp = rewards.slice(s, s + n);
-    const m = mean(grp), sd = std(grp);
+    const m = mean(grp), sd = sampleStd(grp);
     groupStd.push(sd);
     if (sd < 1e-12) zeroStdGroups++;
     const div = options.scale === "group" ? sd + 1e-4 : options.scale === "batch" ? batchStd + 1e-4 : 1;
     for (const r of grp) advantages.push((r - m) / div);
   }
   return { advantages, zeroStdGroups, groupStd };
-}
-
-/** Arithmetic mean (0 for an empty list). */
-export function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
-
-/** Unbiased standard deviation (0 for fewer than two values). */
-export function std(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 }
 
 /**
@@ -180,4 +169,83 @@ export function tokenStats(
   }
   const d = Math.max(n, 1);
   return { kl: kl / d, clipLow: low / d, clipHigh: high / d, clipRegion: (low + high) / d };
+}
+
+/** How the rollout importance-sampling ratio is applied (TRL's `vllm_importance_sampling_mode`). */
+export type SamplingCorrectionMode = "token_truncate" | "token_mask" | "sequence_truncate" | "sequence_mask";
+
+/** The accepted {@linkcode SamplingCorrectionMode} values. */
+export const SAMPLING_CORRECTION_MODES: readonly SamplingCorrectionMode[] = [
+  "token_truncate",
+  "token_mask",
+  "sequence_truncate",
+  "sequence_mask",
+];
+
+/** The importance weights of one micro-batch and TRL's `sampling/*` statistics. */
+export interface SamplingCorrection {
+  /** `[B·T]` factor on each token's loss (1 where `mask` is 0). */
+  weights: Float64Array;
+  /** Ratios over the masked tokens (token modes) or the sequences (sequence modes). */
+  ratioMin: number;
+  ratioMean: number;
+  ratioMax: number;
+  /** |training − sampling| log-prob over the masked tokens. */
+  diffMean: number;
+  diffMax: number;
+  /** How many ratios the statistics cover. */
+  count: number;
+}
+
+/**
+ * The importance-sampling correction for rollouts sampled by a different graph than the one trained
+ * (quantized weights), as TRL's `vllm_importance_sampling_correction`: ratio `exp(train − sampling)` per
+ * token, or `exp(Σ (train − sampling))` per sequence, then truncated at `cap` (`min(ratio, cap)`) or masked
+ * (`0` above `cap`). The ratio is a constant (no gradient) that multiplies each token's loss.
+ * @param arrays `[B·T]`, any alignment as long as all three agree
+ */
+export function samplingCorrection(
+  arrays: { train: ArrayLike<number>; sampling: ArrayLike<number>; mask: ArrayLike<number> },
+  options: { batch: number; mode: SamplingCorrectionMode; cap: number },
+): SamplingCorrection {
+  const { train, sampling, mask } = arrays;
+  const B = options.batch, T = mask.length / B;
+  const weights = new Float64Array(mask.length).fill(1);
+  const perSeq = options.mode.startsWith("sequence"), trunc = options.mode.endsWith("truncate");
+  const apply = (r: number) => (trunc ? Math.min(r, options.cap) : r > options.cap ? 0 : r);
+  let n = 0, dSum = 0, dMax = 0, rN = 0, rSum = 0, rMin = Infinity, rMax = -Infinity;
+  const note = (r: number) => {
+    rN++;
+    rSum += r;
+    rMin = Math.min(rMin, r);
+    rMax = Math.max(rMax, r);
+  };
+  for (let b = 0; b < B; b++) {
+    let seq = 0, any = false;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (!mask[i]) continue;
+      const d = train[i] - sampling[i];
+      n++;
+      dSum += Math.abs(d);
+      dMax = Math.max(dMax, Math.abs(d));
+      seq += d;
+      any = true;
+      if (!perSeq) note(weights[i] = apply(Math.exp(d)));
+    }
+    if (perSeq && any) {
+      const r = apply(Math.exp(seq));
+      note(r);
+      for (let t = 0; t < T; t++) if (mask[b * T + t]) weights[b * T + t] = r;
+    }
+  }
+  return {
+    weights,
+    ratioMin: rN ? rMin : 1,
+    ratioMean: rN ? rSum / rN : 1,
+    ratioMax: rN ? rMax : 1,
+    diffMean: n ? dSum / n : 0,
+    diffMax: dMax,
+    count: rN,
+  };
 }

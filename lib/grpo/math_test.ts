@@ -1,4 +1,5 @@
-import { groupAdvantages, shiftFromNext, shiftToNext, std, tokenStats, tokenWeights } from "./math.ts";
+import { groupAdvantages, shiftFromNext, shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import { sampleStd as std } from "../util/stats.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../util/assert.ts";
 
 Deno.test("group advantages: centred per group, scaled by the group std; zero-std groups counted", () => {

@@ -1,5 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
-import { groupAdvantages, std } from "./math.ts";
+import { groupAdvantages } from "./math.ts";
+import { sampleStd as std } from "../util/stats.ts";
 import {
   combineRewards,
   entropyMask,

@@ -28,7 +28,7 @@ const missing = torchAvailable();
 if (missing) console.warn(`SKIPPED oracle agreement tests: ${missing}`);
 
 /** Model presets of the oracle (`make-model --preset`); add one here to check a new architecture. */
-export const PRESETS = ["tiny", "qwen2ish"];
+export const PRESETS = ["tiny", "qwen2ish", "qwen3ish"];
 
 /** One case's options beyond preset, β and old log-probs (oracle `make-case` names, snake_case). */
 interface Variant {

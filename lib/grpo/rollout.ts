@@ -125,6 +125,11 @@ export interface MicroBatch {
   old?: Float32Array;
   /** The policy's entropies at rollout time, next-token aligned. */
   entropy?: Float32Array;
+  /**
+   * The sampler's log-probs of the completion tokens (next-token aligned), when the sampling graph differs
+   * from the training graph (`rollout_quantization` ≠ "none"); the importance-sampling correction uses them.
+   */
+  sampling?: Float32Array;
 }
 
 /** One completion with its prompt, rewards and advantage. */
@@ -185,6 +190,8 @@ export interface RolloutBatch {
   truncatedPrompts: number;
   /** Non-padding tokens (prompt + completion) over all rows, dropped groups included. */
   tokens: number;
+  /** Seconds spent sampling and in the no-grad passes (`rollout_s`) and scoring rewards (`reward_s`). */
+  timing: { rollout_s: number; reward_s: number };
 }
 
 /** Options of {@linkcode collectRollouts}. */
@@ -212,6 +219,8 @@ interface Group {
   example: number;
   ids: number[];
   tokens: number[][];
+  /** The sampler's log-probs of each completion's tokens (quantized rollouts). */
+  logprobs?: number[][];
   samples: Sample[];
   /** Per reward, one score (or null) per completion of the group. */
   scores: (number | null)[][];
@@ -225,7 +234,7 @@ async function generateGroups(
   indices: readonly number[],
   o: CollectOptions & {
     cache: Map<number, EncodedPrompt>;
-    counts: { truncatedPrompts: number; tokens: number };
+    counts: { truncatedPrompts: number; tokens: number; rewardSeconds: number };
   },
 ): Promise<Group[]> {
   const cfg = o.config, G = cfg.num_generations, tok = model.tok;
@@ -247,6 +256,8 @@ async function generateGroups(
       temperature: cfg.temperature,
       topP: cfg.top_p,
       topK: cfg.top_k,
+      quantization: cfg.rollout_quantization,
+      returnLogprobs: cfg.rollout_quantization !== "none",
     });
     enc.forEach((e, j) => {
       const rows = Array.from({ length: G }, (_, k) => j * G + k);
@@ -263,6 +274,7 @@ async function generateGroups(
         example: idx[j],
         ids: e.ids,
         tokens: rows.map((r) => gen.tokens[r]),
+        ...(gen.logprobs ? { logprobs: rows.map((r) => gen.logprobs![r]) } : {}),
         samples,
         scores: [],
         std: 0,
@@ -277,7 +289,9 @@ async function generateGroups(
   };
   if (ex.every((e) => e.answer !== undefined)) ctx.answers = ex.map((e) => e.answer!);
   if (ex.every((e) => e.reference !== undefined)) ctx.references = ex.map((e) => e.reference!);
+  const t0 = performance.now();
   const scored = await computeRewards(o.rewards, ctx, { weights: cfg.reward_weights ?? undefined });
+  o.counts.rewardSeconds += (performance.now() - t0) / 1000;
   const per = o.rewards.map((r) => scored.perFunction[r.name]);
   const { groupStd } = combineRewards(per, rewardOptions(cfg));
   groups.forEach((g, i) => {
@@ -308,7 +322,8 @@ export async function collectRollouts(
   o: CollectOptions,
 ): Promise<RolloutBatch> {
   const cfg = o.config, G = cfg.num_generations;
-  const counts = { truncatedPrompts: 0, tokens: 0 };
+  const start = performance.now();
+  const counts = { truncatedPrompts: 0, tokens: 0, rewardSeconds: 0 };
   const go = { ...o, cache: o.promptCache ?? new Map<number, EncodedPrompt>(), counts };
   const first = await generateGroups(model, lora, o.indices, go);
   const fracRewardZeroStd = first.length - groupsWithSpread(first.map((g) => g.std)).length;
@@ -348,7 +363,7 @@ export async function collectRollouts(
   let maskedTruncated = 0, referenceSeconds = 0;
   for (let m = 0; m * perMicro < groups.length; m++) {
     const part = groups.slice(m * perMicro, (m + 1) * perMicro);
-    const { batch, completionMask } = assembleBatch(
+    const { batch, completionMask, promptWidth } = assembleBatch(
       part.flatMap((g) => g.tokens.map(() => g.ids)),
       part.flatMap((g) => g.tokens),
       model.tok.padTokenId,
@@ -365,6 +380,9 @@ export async function collectRollouts(
       completionMask,
       advantages: combined.advantages.slice(m * rows, (m + 1) * rows),
     };
+    if (part.every((g) => g.logprobs)) {
+      mb.sampling = samplingLogprobs(part.flatMap((g) => g.logprobs!), batch.length, promptWidth);
+    }
     if (cfg.beta > 0) {
       const t0 = performance.now();
       mb.ref = (await model.logprobs(mb.batch, null)).logprobs;
@@ -390,5 +408,19 @@ export async function collectRollouts(
     truncatedPrompts: counts.truncatedPrompts,
     tokens: counts.tokens,
     referenceSeconds,
+    timing: {
+      rollout_s: (performance.now() - start) / 1000 - counts.rewardSeconds,
+      reward_s: counts.rewardSeconds,
+    },
   };
+}
+
+/**
+ * Per-token sampling log-probs `[B·T]` in next-token alignment: completion token k of row r sits at
+ * position `promptWidth + k`, so its log-prob goes to `promptWidth + k − 1`.
+ */
+export function samplingLogprobs(logprobs: number[][], length: number, promptWidth: number): Float32Array {
+  const out = new Float32Array(logprobs.length * length);
+  logprobs.forEach((row, r) => row.forEach((lp, k) => (out[r * length + promptWidth + k - 1] = lp)));
+  return out;
 }

@@ -9,7 +9,13 @@ import type { CausalLM } from "../model/causal_lm.ts";
 import type { LoraAdapter } from "../model/lora.ts";
 import { type AdamWState, adamwStep, clipGradNorm, type Tensors } from "../model/adamw.ts";
 import type { GrpoConfig } from "./config_table.ts";
-import { shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import {
+  type SamplingCorrection,
+  samplingCorrection,
+  shiftToNext,
+  tokenStats,
+  tokenWeights,
+} from "./math.ts";
 import { entropyMask, entropyWeights, policyObjective } from "./objective.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
 
@@ -29,6 +35,8 @@ export interface StepResult {
   clipHigh: number;
   /** Share clipped either way (clip_ratio/region_mean). */
   clipRegion: number;
+  /** TRL's `sampling/*` statistics when quantized rollouts were corrected (else absent). */
+  sampling?: { ratioMin: number; ratioMean: number; ratioMax: number; diffMean: number; diffMax: number };
 }
 
 /** Sums `add` into `acc` (copying on first use). */
@@ -69,6 +77,7 @@ export function objectiveInputs(
   policyMask?: Float64Array;
   entropyCoef?: number;
   entropyWeights?: Float64Array;
+  correction?: SamplingCorrection;
 } {
   const cfg = o.config, B = mb.batch.batch;
   const objective = policyObjective({
@@ -79,18 +88,27 @@ export function objectiveInputs(
     sapoTemperatureNeg: cfg.sapo_temperature_neg,
   });
   const mask = shiftToNext(mb.completionMask, B);
-  let policyMask: Float64Array | undefined;
+  let entropyOnly: Float64Array | undefined;
   if (cfg.top_entropy_quantile < 1) {
     if (!mb.entropy) {
       throw new Error("top_entropy_quantile < 1 needs the rollout-time entropies (policy pass)");
     }
-    policyMask = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
+    entropyOnly = entropyMask(mb.entropy, mask, { quantile: cfg.top_entropy_quantile });
   }
-  if (!cfg.entropy_coef) return { objective, policyMask };
-  const effective = policyMask ?? mask;
+  // quantized rollouts: the importance ratio multiplies the policy term after the entropy mask, as TRL's
+  // vLLM correction does (the β·KL term is added unweighted)
+  const correction = samplingCorrectionOf(mb, cfg);
+  let policyMask = entropyOnly;
+  if (correction) {
+    policyMask = Float64Array.from(correction.weights, (w, i) => w * (entropyOnly ? entropyOnly[i] : 1));
+  }
+  const extra = correction ? { correction } : {};
+  if (!cfg.entropy_coef) return { objective, policyMask, ...extra };
+  const effective = entropyOnly ?? mask;
   return {
     objective,
     policyMask,
+    ...extra,
     entropyCoef: cfg.entropy_coef,
     entropyWeights: entropyWeights(effective, {
       lossType: cfg.loss_type,
@@ -98,6 +116,21 @@ export function objectiveInputs(
       accumulation: o.accumulation,
     }),
   };
+}
+
+/**
+ * The importance-sampling correction of a micro-batch sampled by a quantized graph: ratios between the
+ * training log-probs (the rollout-time policy pass) and the sampler's, per `rollout_importance_sampling_*`;
+ * null when the rollouts were not quantized or the correction is off.
+ */
+export function samplingCorrectionOf(mb: MicroBatch, cfg: GrpoConfig): SamplingCorrection | null {
+  if (!mb.sampling || !cfg.rollout_importance_sampling_correction) return null;
+  if (!mb.old) throw new Error("rollout_quantization needs the rollout-time policy pass (old log-probs)");
+  const B = mb.batch.batch;
+  return samplingCorrection(
+    { train: mb.old, sampling: mb.sampling, mask: shiftToNext(mb.completionMask, B) },
+    { batch: B, mode: cfg.rollout_importance_sampling_mode, cap: cfg.rollout_importance_sampling_cap },
+  );
 }
 
 /**
@@ -119,6 +152,7 @@ export async function lossAndGrads(
   }
   const grads: Tensors = new Map();
   let loss = 0, n = 0, kl = 0, low = 0, high = 0, region = 0, ent = 0, entN = 0;
+  const is = { n: 0, sum: 0, min: Infinity, max: -Infinity, tokens: 0, dSum: 0, dMax: 0 };
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
   for (const mb of rollouts.micro) {
     const B = mb.batch.batch;
@@ -128,7 +162,21 @@ export async function lossAndGrads(
       globalTokens,
       accumulation: rollouts.micro.length,
     });
-    const extra = objectiveInputs(mb, { config: cfg, globalTokens, accumulation: rollouts.micro.length });
+    const { correction: c, ...extra } = objectiveInputs(mb, {
+      config: cfg,
+      globalTokens,
+      accumulation: rollouts.micro.length,
+    });
+    if (c) {
+      let tok = 0;
+      for (const v of shiftToNext(mb.completionMask, B)) tok += v;
+      is.n += c.count;
+      is.sum += c.ratioMean * c.count;
+      if (c.count) is.min = Math.min(is.min, c.ratioMin), is.max = Math.max(is.max, c.ratioMax);
+      is.tokens += tok;
+      is.dSum += c.diffMean * tok;
+      is.dMax = Math.max(is.dMax, c.diffMax);
+    }
     const res = await model.grpoStep(mb.batch, {
       ...extra,
       lora,
@@ -182,6 +230,17 @@ export async function lossAndGrads(
       clipLow: low / d,
       clipHigh: high / d,
       clipRegion: region / d,
+      ...(is.n
+        ? {
+          sampling: {
+            ratioMin: is.min,
+            ratioMean: is.sum / is.n,
+            ratioMax: is.max,
+            diffMean: is.dSum / Math.max(is.tokens, 1),
+            diffMax: is.dMax,
+          },
+        }
+        : {}),
     },
   };
 }

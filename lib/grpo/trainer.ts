@@ -10,7 +10,7 @@ import { CausalLM } from "../model/causal_lm.ts";
 import { initLora, type LoraAdapter } from "../model/lora.ts";
 import type { RewardFunction } from "../rewards/types.ts";
 import { UserError } from "../util/errors.ts";
-import { Progress, type ProgressEvent } from "../util/progress.ts";
+import { formatFields, Progress, type ProgressEvent } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { assertNoEarlierRun, checkpointName } from "../util/run_folder.ts";
 import { checkConfigForModel, resolveConfig, resolveModelPath, resolveOutputDir } from "./config.ts";
@@ -25,6 +25,7 @@ import {
 } from "./checkpoint.ts";
 import {
   completionRecords,
+  type EvalCompletion,
   type JudgeStepStats,
   type MetricsRow,
   RowAverager,
@@ -42,8 +43,23 @@ import { learningRateAt } from "./schedule.ts";
 import { optimizerStep } from "./step.ts";
 import { installSigintHandler, StopSignal } from "./stop.ts";
 
-/** Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }`. */
-export type Evaluator = (model: CausalLM, lora: LoraAdapter) => Promise<Record<string, number>>;
+/** What the trainer hands an {@linkcode Evaluator}. */
+export interface EvalContext {
+  /** The step being evaluated (0: the base model). */
+  step: number;
+  /** Records the per-example completions of this evaluation (saved to `eval_completions.jsonl`). */
+  record(samples: readonly Omit<EvalCompletion, "step">[]): void;
+}
+
+/**
+ * Scores the policy on the held-out split; returns metrics such as `{ "eval/accuracy": 0.4 }` and may
+ * record its per-example completions through `ctx`.
+ */
+export type Evaluator = (
+  model: CausalLM,
+  lora: LoraAdapter,
+  ctx?: EvalContext,
+) => Promise<Record<string, number>>;
 
 /** What a reward factory gets: the model and the current adapter (read it at every call). */
 export interface RewardEnv {
@@ -225,8 +241,19 @@ async function runLoop(
     await files.log(row);
     o.onLog?.(row);
   };
-  const evaluate = async () => (o.evaluate && cfg.eval_size > 0 ? await o.evaluate(model, s.lora) : {});
-  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) await emit({ step: 0, ...(await evaluate()) });
+  const evaluate = async (step: number) => {
+    if (!o.evaluate || cfg.eval_size <= 0) return {};
+    const recorded: Omit<EvalCompletion, "step">[] = [];
+    const metrics = await o.evaluate(model, s.lora, { step, record: (r) => recorded.push(...r) });
+    await files.logEvalCompletions(step, recorded);
+    return metrics;
+  };
+  if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
+    const e0 = performance.now();
+    const metrics = await evaluate(0);
+    if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", shownEval(metrics)));
+    await emit({ step: 0, ...metrics, "timing/eval_s": (performance.now() - e0) / 1000 });
+  }
 
   const order = new DataOrder(o.examples.length, cfg.seed);
   const promptsPerStep = (cfg.per_device_train_batch_size / cfg.num_generations) *
@@ -272,35 +299,44 @@ async function runLoop(
       type: cfg.lr_scheduler_type,
     });
     const batch = s.buffer.batch;
+    const t1 = performance.now();
     const result = await optimizerStep(model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
+    const trainS = (performance.now() - t1) / 1000;
     s.buffer.uses++;
     s.step = step;
+    const last = step === cfg.max_steps;
+    const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
+    const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
+    const t2 = performance.now();
+    if (doEval) lastEval = await evaluate(step);
+    const timing = {
+      rollout_s: fresh ? batch.timing.rollout_s : 0,
+      reward_s: fresh ? batch.timing.reward_s : 0,
+      train_s: trainS,
+      eval_s: doEval ? (performance.now() - t2) / 1000 : 0,
+    };
     const row = stepRow(step, {
       rollouts: batch,
       result,
       learningRate: lr,
       numTokens: s.numTokens,
-      stepTime: (performance.now() - t0) / 1000,
+      stepTime: (t2 - t0) / 1000,
       epoch: s.position / o.examples.length,
       judge,
+      timing,
     });
-    if (fresh) await files.logCompletions(completionRecords(step, batch));
-    const last = step === cfg.max_steps;
-    const doEval = !stop.requested && (last || (cfg.eval_steps > 0 && step % cfg.eval_steps === 0));
-    const periodicSave = cfg.save_steps > 0 && step % cfg.save_steps === 0;
+    if (fresh) await files.logCompletions(completionRecords(step, batch, { examples: o.examples }));
     averager.add(row);
-    if (doEval) {
-      lastEval = await evaluate();
-      averager.add({ step, ...lastEval });
-    }
+    if (doEval) averager.add({ step, ...lastEval });
     if (doEval || periodicSave || last || stop.requested || step % cfg.logging_steps === 0) {
       await emit(averager.flush()!);
     }
     progress.update(step - start, {
       reward: row.reward,
       loss: row.loss,
-      ...lastEval,
+      ...shownEval(lastEval),
       "tok/s": Math.round(batch.tokens / Math.max(row.step_time, 1e-9)),
+      time: timingSplit(timing),
     });
     if (periodicSave || last || stop.requested) {
       if (averager.pending) await emit(averager.flush()!);
@@ -337,6 +373,25 @@ async function runLoop(
     rows: [...files.rows],
     lora: s.lora,
   };
+}
+
+/** Evaluation metrics worth a progress line: the judge's call counters stay in the logs only. */
+function shownEval(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(m).filter(([k]) =>
+      !/^(eval\/judge_|judge\/master_key_)(calls|ok|fallbacks|cache_hits|errors|retries)$/.test(k)
+    ),
+  );
+}
+
+/** `roll 3.1s + reward 0.2s + train 1.5s (+ eval 4.0s)`: where a step's time went, for the progress line. */
+export function timingSplit(
+  t: { rollout_s: number; reward_s: number; train_s: number; eval_s: number },
+): string {
+  const f = (x: number) => `${x.toFixed(1)}s`;
+  return `roll ${f(t.rollout_s)}+reward ${f(t.reward_s)}+train ${f(t.train_s)}${
+    t.eval_s ? `+eval ${f(t.eval_s)}` : ""
+  }`;
 }
 
 /** Creates the output folder and writes a probe file there; anything in the way → UserError naming it. */

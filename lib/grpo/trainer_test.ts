@@ -72,7 +72,7 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
   const { rows } = await readJsonLines<MetricsRow>(join(out, "metrics.jsonl"));
   assertEquals(rows.map((r) => r.step), [0, 1, 2, 3]);
   assertEquals(rows, logged);
-  assertEquals(Object.keys(rows[0]), ["step", "eval/accuracy"]);
+  assertEquals(Object.keys(rows[0]), ["step", "eval/accuracy", "timing/eval_s"]);
   const trl = [
     "loss",
     "reward",
@@ -96,6 +96,10 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
     "grad_norm",
     "num_tokens",
     "step_time",
+    "timing/rollout_s",
+    "timing/reward_s",
+    "timing/train_s",
+    "timing/eval_s",
   ];
   for (const r of rows.slice(1)) {
     for (const k of trl) {
@@ -107,6 +111,8 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
     "eval at 2 and the end",
   );
   assert(rows[1]["eval/accuracy"] === undefined, "no eval at step 1");
+  assert(rows[1]["timing/eval_s"] === 0 && rows[3]["timing/eval_s"] > 0, "eval time only where it ran");
+  assert(rows[1]["timing/rollout_s"] > 0 && rows[1]["timing/train_s"] > 0, "rollout and train time logged");
   assert(rows[3].num_tokens > rows[1].num_tokens, "num_tokens is cumulative");
   assert(rows.slice(1).some((r) => r.grad_norm > 0), "gradients flow");
   const state = JSON.parse(await Deno.readTextFile(join(out, "trainer_state.json")));
@@ -117,6 +123,7 @@ Deno.test("a 3-step run writes metrics.jsonl, trainer_state.json, completions.js
   assertEquals(Object.keys(comps[0]).sort(), [
     "advantage",
     "completion",
+    "gold",
     "prompt",
     "reward",
     "rewards",
@@ -220,4 +227,37 @@ Deno.test("rewards that do not match reward_funcs, or a max_completion_length ab
     UserError,
     "max_completion_length = 300 is above",
   );
+});
+
+Deno.test("held-out completions are saved per eval step (step 0 = base model) and completions.jsonl records the gold answer", async () => {
+  const out = join(ROOT, "evalcompletions");
+  await run(config(out), {
+    evaluate: (_m, _lora, ctx) => {
+      ctx?.record([
+        {
+          id: 0,
+          prompt: "1+1?",
+          completion: `<answer>${ctx.step}</answer>`,
+          gold: "2",
+          correct: ctx.step === 2,
+        },
+        { id: 1, prompt: "2+2?", completion: "4", gold: "4", correct: true },
+      ]);
+      return Promise.resolve({ "eval/accuracy": ctx?.step === 2 ? 1 : 0.5 });
+    },
+  });
+  const { rows } = await readJsonLines<Record<string, unknown>>(join(out, "eval_completions.jsonl"));
+  assertEquals(rows.map((r) => r.step), [0, 0, 2, 2, 3, 3]);
+  assertEquals(rows[2], {
+    step: 2,
+    id: 0,
+    prompt: "1+1?",
+    completion: "<answer>2</answer>",
+    gold: "2",
+    correct: true,
+  });
+  const comps = await readJsonLines<{ gold?: string; prompt: string }>(join(out, "completions.jsonl"));
+  assert(comps.rows.length > 0 && comps.rows.every((r) => typeof r.gold === "string" && r.gold.length > 0));
+  const golds = new Set(EXAMPLES.map((e) => e.answer));
+  assert(comps.rows.every((r) => r.gold !== undefined && golds.has(r.gold)));
 });

@@ -27,6 +27,7 @@ import {
   Semaphore,
   sleep,
 } from "./retry.ts";
+import { notice } from "../util/notices.ts";
 
 /** The score of one item. */
 export interface JudgeResult {
@@ -172,7 +173,7 @@ export function createGeminiJudge(options: GeminiJudgeOptions = {}): Judge {
   const maxRetries = options.maxRetries ?? 4;
   const backoff = { baseMs: options.backoffBaseMs ?? 500, maxMs: options.backoffMaxMs ?? 20_000 };
   const rng = options.rng ?? new Rng(0x5eed);
-  const log = options.log ?? ((line: string) => console.warn(line));
+  const log = options.log ?? ((line: string) => void notice(line));
   const fbOpt = options.fallback ?? envFallback() ?? "overlap";
   const fallback: FallbackScorer | null = fbOpt === "none"
     ? null

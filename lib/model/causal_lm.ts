@@ -19,10 +19,16 @@ import {
 } from "./graphs.ts";
 import { attentionBias, positionsFromMask, ropeTables, sequenceMeanInputs } from "./inputs.ts";
 import type { LoraAdapter } from "./lora.ts";
-import { sampleToken, type SamplingOptions } from "./sampling.ts";
+import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
 import { createSession, type Device, type Session } from "../onnx/session.ts";
 import type { Graph } from "../onnx/graph.ts";
 import type { Rng } from "../util/rng.ts";
+import { notice } from "../util/notices.ts";
+import { fastDecodeUnsupported } from "./decode_graph.ts";
+import { generateFast } from "./generate_fast.ts";
+import type { RolloutQuantization } from "./quantize.ts";
+
+const fallbackNoticeShown = new Set<string>();
 
 /** A batch of token rows, right- or left-padded, flat row-major. */
 export interface TokenBatch {
@@ -72,6 +78,15 @@ export interface GenerateOptions extends SamplingOptions {
   returnLogprobs?: boolean;
   /** Stop a row at an end-of-sequence token (default true; benchmarks turn it off). */
   stopAtEos?: boolean;
+  /**
+   * "fast" (default): the contrib-op decode graph (`decode_graph.ts`); "standard": the standard-op graph the
+   * training graphs share. Models the fast graph cannot run use "standard" (one notice).
+   */
+  graph?: "fast" | "standard";
+  /** Base weight precision of the fast graph (default "none"; see `quantize.ts`). */
+  quantization?: RolloutQuantization;
+  /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
+  mergeLora?: boolean;
 }
 
 const f = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
@@ -109,7 +124,7 @@ export class CausalLM {
     const weights = await loadModelWeights(dir);
     const { unexpected } = checkWeightsFit(config, weights, { source: dir });
     if (unexpected.length) {
-      console.warn(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
+      notice(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
     }
     const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
     return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
@@ -138,6 +153,14 @@ export class CausalLM {
     return s;
   }
 
+  /** Releases the session cached under `key` (when there is one). */
+  async dropSession(key: string): Promise<void> {
+    const s = this.#sessions.get(key);
+    if (!s) return;
+    this.#sessions.delete(key);
+    await (await s).release();
+  }
+
   /** Ends profiling on every session; returns the profile files written. */
   async endProfiling(): Promise<string[]> {
     const files: string[] = [];
@@ -156,7 +179,11 @@ export class CausalLM {
     const { batch: B, length: T } = b;
     const hd = this.config.headDim;
     const pos = positionsFromMask(b.mask, B, T);
-    const { cos, sin } = ropeTables(pos, { headDim: hd, theta: this.config.ropeTheta });
+    const { cos, sin } = ropeTables(pos, {
+      headDim: hd,
+      theta: this.config.ropeTheta,
+      scaling: this.config.ropeScaling,
+    });
     return {
       input_ids: i64(b.ids, [B, T]),
       rope_cos: f(cos as Float32Array, [B, T, hd]),
@@ -320,6 +347,17 @@ export class CausalLM {
    */
   async generate(prompts: number[][], o: GenerateOptions): Promise<GenerateResult> {
     const cfg = this.config, hd = cfg.headDim, V = cfg.vocabSize;
+    const why = fastDecodeUnsupported(cfg);
+    if ((o.graph ?? "fast") === "fast" && !why) return await generateFast(this, prompts, o);
+    if ((o.graph ?? "fast") === "fast" && !fallbackNoticeShown.has(why!)) {
+      fallbackNoticeShown.add(why!);
+      console.error(`generate: standard-op decode graph for ${this.dir} (${why})`);
+    }
+    if ((o.quantization ?? "none") !== "none") {
+      throw new Error(
+        `generate: rollout quantization needs the fast decode graph (${why ?? "graph: standard"})`,
+      );
+    }
     const spec = o.lora?.spec;
     const s = await this.session(
       `decode|${specKey(spec)}`,
@@ -346,7 +384,7 @@ export class CausalLM {
     const lps: number[][] = prompts.map(() => []);
     for (let step = 0; step < o.maxNewTokens; step++) {
       const S = keyMask.length / B;
-      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta });
+      const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling });
       const out = await s.run({
         input_ids: i64(feedIds, [B, T]),
         rope_cos: f(cos as Float32Array, [B, T, hd]),
@@ -385,14 +423,6 @@ export class CausalLM {
     }
     return o.returnLogprobs ? { tokens, finished, logprobs: lps } : { tokens, finished };
   }
-}
-
-function logSoftmaxAt(x: Float32Array, off: number, n: number, t: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) m = Math.max(m, x[off + i]);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
-  return x[off + t] - m - Math.log(s);
 }
 
 /** Flat indices b·T + t (t < T − 1) whose next token is real and `select` holds. */

@@ -1,18 +1,19 @@
 /**
  * A model folder's `config.json`, validated and normalized into {@linkcode ModelConfig}, and a check
- * that a weight file fits it. Supported: Llama (incl. SmolLM/SmolLM2) and Qwen2 (incl. Qwen2.5).
+ * that a weight file fits it. Supported: Llama (incl. SmolLM/SmolLM2), Qwen2 (incl. Qwen2.5) and Qwen3.
  * @module
  */
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
 import { weightShapes } from "./llama.ts";
+import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The architectures the graph builders implement. */
-export type Architecture = "llama" | "qwen2";
+export type Architecture = "llama" | "qwen2" | "qwen3";
 
 /** A validated, normalized model configuration. */
 export interface ModelConfig {
-  /** "llama" (Llama, SmolLM) or "qwen2" (Qwen2, Qwen2.5). */
+  /** "llama" (Llama, SmolLM), "qwen2" (Qwen2, Qwen2.5) or "qwen3" (Qwen3 dense). */
   architecture: Architecture;
   /** Rows of the embedding matrix. */
   vocabSize: number;
@@ -30,12 +31,16 @@ export interface ModelConfig {
   headDim: number;
   /** RoPE base. */
   ropeTheta: number;
+  /** Llama 3 RoPE frequency scaling (`rope_type: "llama3"`), when the config has it. */
+  ropeScaling?: Llama3RopeScaling;
   /** RMSNorm epsilon. */
   rmsNormEps: number;
   /** The LM head reuses the embedding matrix. */
   tieWordEmbeddings: boolean;
-  /** q/k/v projections have biases (Qwen2 always; Llama with `attention_bias`). */
+  /** q/k/v projections have biases (Qwen2 always; Llama and Qwen3 with `attention_bias`). */
   qkvBias: boolean;
+  /** Per-head RMSNorm of queries and keys over `head_dim`, before RoPE (`q_norm`/`k_norm`: Qwen3). */
+  qkNorm: boolean;
   /** `max_position_embeddings`. */
   maxPositions: number;
   /** Beginning-of-sequence token id, when the config names one. */
@@ -51,9 +56,17 @@ export interface ModelConfig {
 const ARCHITECTURES: Record<string, Architecture> = {
   LlamaForCausalLM: "llama",
   Qwen2ForCausalLM: "qwen2",
+  Qwen3ForCausalLM: "qwen3",
 };
-const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2" };
-const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768 };
+const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2", qwen3: "qwen3" };
+const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768, qwen3: 40960 };
+
+/** The Hugging Face `architectures` entry of each architecture (for configs this project writes). */
+export const HF_ARCHITECTURE: Record<Architecture, string> = {
+  llama: "LlamaForCausalLM",
+  qwen2: "Qwen2ForCausalLM",
+  qwen3: "Qwen3ForCausalLM",
+};
 
 /** Reads `dir/config.json` and validates it with {@linkcode parseModelConfig}. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
@@ -82,7 +95,7 @@ export interface ParseModelConfigOptions {
 
 /**
  * Validates a parsed `config.json` object. Unknown architectures, missing or invalid fields,
- * heads that do not divide, rope scaling, sliding windows, quantization and non-SiLU activations
+ * heads that do not divide, rope scaling other than Llama 3's, sliding windows, quantization and non-SiLU activations
  * each throw a {@linkcode UserError} naming the field.
  */
 export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions = {}): ModelConfig {
@@ -146,8 +159,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
   const ropeTheta = rope && typeof rope === "object" && rope.rope_theta !== undefined
     ? num("rope_theta", rope.rope_theta as number)
     : num("rope_theta", 10000);
-  checkRopeScaling(c.rope_scaling, "rope_scaling", src);
-  checkRopeScaling(rope, "rope_parameters", src);
+  const ropeScaling = ropeScalingOf(c.rope_scaling, "rope_scaling", src) ??
+    ropeScalingOf(rope, "rope_parameters", src);
   if (c.use_sliding_window === true) {
     throw new UserError(`${src}: use_sliding_window = true is not supported`);
   }
@@ -170,9 +183,11 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
     numKvHeads,
     headDim,
     ropeTheta,
+    ...(ropeScaling ? { ropeScaling } : {}),
     rmsNormEps: num("rms_norm_eps", 1e-6),
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias,
+    qkNorm: architecture === "qwen3",
     maxPositions: int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
     ...(bos.length ? { bosTokenId: bos[0] } : {}),
     eosTokenIds: tokenId("eos_token_id"),
@@ -204,16 +219,39 @@ function detectArchitecture(c: Record<string, unknown>, src: string): Architectu
   throw new UserError(`${src}: missing field "architectures" (or "model_type"); supported: ${supported}`);
 }
 
-function checkRopeScaling(v: unknown, field: string, src: string): void {
-  if (v === undefined || v === null) return;
+/** Parses `rope_scaling` / `rope_parameters`: none or "default" → undefined, "llama3" → its parameters. */
+function ropeScalingOf(v: unknown, field: string, src: string): Llama3RopeScaling | undefined {
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) {
     throw new UserError(`${src}: field "${field}" must be an object`);
   }
   const r = v as Record<string, unknown>;
   const type = r.rope_type ?? r.type ?? "default";
-  if (type !== "default") {
-    throw new UserError(`${src}: ${field} type ${JSON.stringify(type)} is not supported`);
+  if (type === "default") return undefined;
+  if (type !== "llama3") {
+    throw new UserError(
+      `${src}: ${field} type ${JSON.stringify(type)} is not supported (supported: "llama3")`,
+    );
   }
+  const num = (key: string): number => {
+    const x = r[key];
+    if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) {
+      throw new UserError(`${src}: ${field}.${key} must be a positive number, got ${JSON.stringify(x)}`);
+    }
+    return x;
+  };
+  const s = {
+    factor: num("factor"),
+    lowFreqFactor: num("low_freq_factor"),
+    highFreqFactor: num("high_freq_factor"),
+    originalMaxPositions: num("original_max_position_embeddings"),
+  };
+  if (s.highFreqFactor <= s.lowFreqFactor) {
+    throw new UserError(
+      `${src}: ${field}.high_freq_factor ${s.highFreqFactor} must exceed low_freq_factor ${s.lowFreqFactor}`,
+    );
+  }
+  return s;
 }
 
 /** The tensor names and shapes a model with `config` needs, in a fixed order (one table: `weightShapes`). */
@@ -235,7 +273,8 @@ export interface WeightsFitReport {
 
 /**
  * Checks that `weights` hold every tensor `config` needs with the right shape; the first missing
- * or misshapen tensor throws a {@linkcode UserError} naming it. A tied model may still carry an
+ * or misshapen tensor, or a layer bias the graph would drop (e.g. `o_proj.bias`), throws a
+ * {@linkcode UserError} naming it. A tied model may still carry an
  * `lm_head.weight` of the embedding's shape.
  */
 export function checkWeightsFit(
@@ -258,5 +297,11 @@ export function checkWeightsFit(
       );
     }
   }
-  return { unexpected: [...weights.keys()].filter((n) => !expected.has(n)) };
+  const unexpected = [...weights.keys()].filter((n) => !expected.has(n));
+  // a bias the graph has no place for (e.g. o_proj.bias with attention_bias) would be dropped: refuse it
+  const bias = unexpected.find((n) => /^model\.layers\.\d+\..*\.bias$/.test(n));
+  if (bias) {
+    throw new UserError(`${where}${bias} is not supported (this architecture's graph has no such bias)`);
+  }
+  return { unexpected };
 }

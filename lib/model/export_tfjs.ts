@@ -24,9 +24,9 @@ import { Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
 import { decoder, lmHead } from "./llama.ts";
 import { initializerParams, type Weight } from "./graphs.ts";
-import { MASKED } from "./inputs.ts";
+import { MASKED, ropeInvFreq } from "./inputs.ts";
 import type { CausalLM } from "./causal_lm.ts";
-import type { ModelConfig } from "./config.ts";
+import { HF_ARCHITECTURE, type ModelConfig } from "./config.ts";
 import type { LoraAdapter } from "./lora.ts";
 import type { Device } from "../onnx/session.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
@@ -130,8 +130,7 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
     v: g.input(`past_key_values.${i}.value`, "float32", ["batch_size", nkv, "past_sequence_length", hd]),
   }));
   // RoPE: angle = position · inv_freq (both halves), in float64 like the engine's host tables.
-  const inv: number[] = [];
-  for (let i = 0; i < hd / 2; i++) inv.push(1 / Math.pow(cfg.ropeTheta, (2 * i) / hd));
+  const inv = [...ropeInvFreq({ headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling })];
   const angle = op.mul(op.unsqueeze(op.cast(pos, "float64"), [-1]), g.constant("float64", [...inv, ...inv]));
   const cos = op.cast(unaryNode("Cos", angle), "float32"); // [B, T, hd]
   const sin = op.cast(unaryNode("Sin", angle), "float32");
@@ -221,7 +220,7 @@ export async function exportTransformersJs(
   const arch = cfg.architecture;
   const config = {
     ...cfg.raw,
-    architectures: [arch === "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+    architectures: [HF_ARCHITECTURE[arch]],
     model_type: arch,
     head_dim: cfg.headDim,
     num_key_value_heads: cfg.numKvHeads,

@@ -13,9 +13,16 @@ globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: t
 
 const TEXTS = Array.from({ length: 60 }, (_, i) => `Tom has ${i} apples and Anna has ${2 * i} pears.`);
 
-async function randomModel(type: "llama" | "qwen2", tie: boolean, seed: number): Promise<CausalLM> {
+async function randomModel(type: "llama" | "qwen2" | "qwen3", tie: boolean, seed: number): Promise<CausalLM> {
   const dir = await Deno.makeTempDir({ dir: ROOT });
-  await writeRandomModel(dir, { model_type: type, tie_word_embeddings: tie, vocab_size: 128, seed });
+  const headDim = type === "qwen3" ? { head_dim: 6 } : {}; // differs from hidden / heads = 4
+  await writeRandomModel(dir, {
+    model_type: type,
+    tie_word_embeddings: tie,
+    vocab_size: 128,
+    seed,
+    ...headDim,
+  });
   await writeTokenizerFiles(dir, trainBpe(TEXTS, { vocabSize: 128 }));
   return await CausalLM.load(dir, { device: "cpu", threads: 1 });
 }
@@ -35,7 +42,7 @@ function logSoftmax(x: ArrayLike<number>, off: number, n: number, t: number): nu
   return x[off + t] - m - Math.log(s);
 }
 
-for (const [type, tie] of [["llama", false], ["qwen2", true]] as const) {
+for (const [type, tie] of [["llama", false], ["qwen2", true], ["qwen3", true]] as const) {
   Deno.test(`exportTransformersJs (${type}, tied=${tie}, LoRA merged): greedy generate and logits match the engine`, async () => {
     const m = await randomModel(type, tie, 5);
     const lora = perturbedLora(m);

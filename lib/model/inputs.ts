@@ -23,16 +23,51 @@ export function positionsFromMask(mask: ArrayLike<number>, B: number, T: number)
   return pos;
 }
 
+/** Llama 3's RoPE frequency scaling (`rope_scaling.rope_type = "llama3"`, Llama 3.1 / 3.2). */
+export interface Llama3RopeScaling {
+  /** Divides the low frequencies (`factor`). */
+  factor: number;
+  /** `low_freq_factor`: wavelengths above original / this are scaled fully. */
+  lowFreqFactor: number;
+  /** `high_freq_factor`: wavelengths below original / this are kept. */
+  highFreqFactor: number;
+  /** `original_max_position_embeddings`. */
+  originalMaxPositions: number;
+}
+
+/**
+ * RoPE inverse frequencies `theta^(−2i/hd)`, i < hd/2; with Llama 3 scaling, long wavelengths are divided by
+ * `factor`, short ones kept, and the band between interpolated smoothly (Hugging Face's `llama3` rope type).
+ */
+export function ropeInvFreq(
+  options: { headDim: number; theta: number; scaling?: Llama3RopeScaling },
+): Float64Array {
+  const hd = options.headDim, inv = new Float64Array(hd / 2), sc = options.scaling;
+  for (let i = 0; i < hd / 2; i++) inv[i] = 1 / Math.pow(options.theta, (2 * i) / hd);
+  if (!sc) return inv;
+  const lowWavelen = sc.originalMaxPositions / sc.lowFreqFactor;
+  const highWavelen = sc.originalMaxPositions / sc.highFreqFactor;
+  for (let i = 0; i < inv.length; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen > lowWavelen) inv[i] /= sc.factor;
+    else if (wavelen >= highWavelen) {
+      const smooth = (sc.originalMaxPositions / wavelen - sc.lowFreqFactor) /
+        (sc.highFreqFactor - sc.lowFreqFactor);
+      inv[i] = (1 - smooth) * inv[i] / sc.factor + smooth * inv[i];
+    }
+  }
+  return inv;
+}
+
 /** RoPE tables `[B·T, hd]` (cos and sin, both halves as in HF `rotate_half`). */
 export function ropeTables(
   positions: Int32Array,
-  options: { headDim: number; theta: number; dtype?: "float32" | "float64" },
+  options: { headDim: number; theta: number; scaling?: Llama3RopeScaling; dtype?: "float32" | "float64" },
 ): { cos: Float32Array | Float64Array; sin: Float32Array | Float64Array } {
   const hd = options.headDim, half = hd / 2;
   const Arr = options.dtype === "float64" ? Float64Array : Float32Array;
   const cos = new Arr(positions.length * hd), sin = new Arr(positions.length * hd);
-  const inv = new Float64Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(options.theta, (2 * i) / hd);
+  const inv = ropeInvFreq(options);
   for (let n = 0; n < positions.length; n++) {
     for (let i = 0; i < half; i++) {
       const a = positions[n] * inv[i];

@@ -1,5 +1,6 @@
 /**
- * The Llama-family decoder (Llama, Qwen2 with q/k/v biases, SmolLM) as an ONNX graph. Shapes in comments use
+ * The Llama-family decoder (Llama, Qwen2 with q/k/v biases, Qwen3 with per-head q/k norms, SmolLM) as an ONNX
+ * graph. Shapes in comments use
  * B batch, T query length, P past length, S = P + T key length, H hidden, nh heads, nkv key/value heads,
  * r = nh / nkv, hd head size, I intermediate size, V vocabulary.
  *
@@ -10,6 +11,7 @@
 import { type Dim, type DType, Graph, type Tensor } from "../onnx/graph.ts";
 import * as op from "../onnx/ops.ts";
 import { rmsNorm, silu, softmax } from "../onnx/composites.ts";
+import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The config fields the graph needs (satisfied by `ModelConfig`). */
 export interface LlamaShape {
@@ -21,9 +23,13 @@ export interface LlamaShape {
   numKvHeads: number;
   headDim: number;
   ropeTheta: number;
+  /** Llama 3 RoPE frequency scaling; every RoPE table must come from `ropeInvFreq` in `inputs.ts` with it. */
+  ropeScaling?: Llama3RopeScaling;
   rmsNormEps: number;
   tieWordEmbeddings: boolean;
   qkvBias: boolean;
+  /** Qwen3: RMSNorm of each query and key head over `headDim` before RoPE (`self_attn.q_norm`/`k_norm`). */
+  qkNorm?: boolean;
 }
 
 /** The seven projections LoRA can target. */
@@ -84,6 +90,10 @@ export function weightShapes(cfg: LlamaShape): Map<string, number[]> {
       if (cfg.qkvBias && (t === "q_proj" || t === "k_proj" || t === "v_proj")) {
         m.set(`${p}self_attn.${t}.bias`, [fout]);
       }
+    }
+    if (cfg.qkNorm) {
+      m.set(p + "self_attn.q_norm.weight", [cfg.headDim]);
+      m.set(p + "self_attn.k_norm.weight", [cfg.headDim]);
     }
   }
   m.set("model.norm.weight", [H]);
@@ -219,8 +229,11 @@ export function decoder(
     const qb = cfg.qkvBias;
     const heads = (name: string, n: number) =>
       toHeads(proj(h, p, `${L}.self_attn.${name}`, lora, qb), bt, inp.ids, n, hd);
-    const q = rope(heads("q_proj", nh), cos, sin, hd); // [B, T, nh, hd]
-    const k = rope(heads("k_proj", nkv), cos, sin, hd); // [B, T, nkv, hd]
+    // Qwen3: RMSNorm over hd of each head, before RoPE
+    const qkNorm = (x: Tensor, name: string) =>
+      cfg.qkNorm ? norm(x, p(`${L}.self_attn.${name}.weight`), cfg.rmsNormEps) : x;
+    const q = rope(qkNorm(heads("q_proj", nh), "q_norm"), cos, sin, hd); // [B, T, nh, hd]
+    const k = rope(qkNorm(heads("k_proj", nkv), "k_norm"), cos, sin, hd); // [B, T, nkv, hd]
     const v = heads("v_proj", nkv);
     let kt = op.transpose(k, [0, 2, 1, 3]); // [B, nkv, T, hd]
     let vt = op.transpose(v, [0, 2, 1, 3]);

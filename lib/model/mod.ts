@@ -1,12 +1,18 @@
 /**
- * Llama-family causal LMs (Llama, Qwen2, SmolLM) on the project's ONNX engine: loading Hugging Face folders
+ * Llama-family causal LMs (Llama, Qwen2, Qwen3, SmolLM) on the project's ONNX engine: loading Hugging Face folders
  * or hub ids, tokenizers and chat templates, LoRA adapters in PEFT format, KV-cache generation, log-probs,
  * GRPO and full-weight training steps, AdamW, and export to transformers.js.
  * @module
  */
 export { CausalLM, nextTokenPositions } from "./causal_lm.ts";
 export type { GenerateOptions, GenerateResult, LoadOptions, TokenBatch } from "./causal_lm.ts";
-export { checkWeightsFit, expectedWeightShapes, loadModelConfig, parseModelConfig } from "./config.ts";
+export {
+  checkWeightsFit,
+  expectedWeightShapes,
+  HF_ARCHITECTURE,
+  loadModelConfig,
+  parseModelConfig,
+} from "./config.ts";
 export type { Architecture, ModelConfig } from "./config.ts";
 export { hubCacheDir, resolveModelDir } from "./hub.ts";
 export { loadTokenizer, tokenizerFromJson } from "./tokenizer.ts";

@@ -1,13 +1,14 @@
 /**
  * Reading and writing the safetensors format (an 8-byte little-endian header length, a JSON header,
- * then the raw little-endian tensor bytes). F16 and BF16 are widened to float32 on reading; F32, F64,
- * I64 and I32 keep their own type. Sharded models (`model.safetensors.index.json`) load through
- * {@linkcode loadModelWeights}.
+ * then the raw little-endian tensor bytes). F16 and BF16 are widened to float32 on reading (and can be
+ * written from float32, rounded: `TensorToWrite.dtype`); F32, F64, I64 and I32 keep their own type.
+ * Sharded models (`model.safetensors.index.json`) load through {@linkcode loadModelWeights}.
  * @module
  */
 import { basename, join } from "node:path";
 import { UserError, writeFileAtomic } from "../util/mod.ts";
 import { pathExists } from "../util/atomic.ts";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
 
 /** The dtypes this module reads. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32";
@@ -168,21 +169,6 @@ async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<void> {
   }
 }
 
-let halfTable: Float32Array | null = null;
-
-/** float16 bit patterns → float32 values (built once, 256 KiB). */
-function halfToFloatTable(): Float32Array {
-  if (halfTable) return halfTable;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-    if (exp === 0) t[h] = sign * frac * 2 ** -24;
-    else if (exp === 31) t[h] = frac ? NaN : sign * Infinity;
-    else t[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return (halfTable = t);
-}
-
 /** Copies bytes [a, b) of `bytes` into a fresh, aligned buffer. */
 function copyBytes(bytes: Uint8Array, a: number, b: number): ArrayBuffer {
   return bytes.slice(a, b).buffer as ArrayBuffer;
@@ -196,7 +182,6 @@ function convert(
   start: number,
 ): TensorData {
   const a = start + e.dataOffsets[0], b = start + e.dataOffsets[1];
-  const count = product(e.shape);
   switch (e.dtype) {
     case "F32":
       return new Float32Array(copyBytes(bytes, a, b));
@@ -206,18 +191,10 @@ function convert(
       return new BigInt64Array(copyBytes(bytes, a, b));
     case "I32":
       return new Int32Array(copyBytes(bytes, a, b));
-    case "F16": {
-      const src = new Uint16Array(copyBytes(bytes, a, b)), table = halfToFloatTable();
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = table[src[i]];
-      return out;
-    }
-    case "BF16": {
-      const src = new Uint16Array(copyBytes(bytes, a, b));
-      const out = new Float32Array(count), bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < count; i++) bits[i] = src[i] << 16;
-      return out;
-    }
+    case "F16":
+      return f16ToF32(new Uint16Array(copyBytes(bytes, a, b)));
+    case "BF16":
+      return bf16ToF32(new Uint16Array(copyBytes(bytes, a, b)));
     default:
       throw new UserError(
         `${path}: tensor "${name}" has unsupported dtype ${e.dtype} (supported: ${SUPPORTED.join(", ")})`,
@@ -267,6 +244,12 @@ export interface TensorToWrite {
   shape: number[];
   /** The values, row-major; length must equal the product of `shape`. */
   data: TensorData;
+  /**
+   * The dtype to store. "F16" and "BF16" narrow float32 data (rounded to nearest even), as half-precision
+   * checkpoints are stored; any other value must be the data's own type. Absent: the data's type. So tensors
+   * read by {@linkcode readSafetensors} write back as they were.
+   */
+  dtype?: SafetensorsDtype;
 }
 
 /** Options of {@linkcode writeSafetensors}. */
@@ -300,16 +283,28 @@ export function encodeSafetensors(
     header.__metadata__ = options.metadata;
   }
   let off = 0;
+  const stored: ArrayBufferView[] = [];
   for (const [name, t] of entries) {
     if (name === "__metadata__") throw new UserError(`"__metadata__" is not a valid tensor name`);
-    const dtype = dtypeOf(t.data);
+    let dtype = dtypeOf(t.data);
     if (!t.shape.every((d) => Number.isInteger(d) && d >= 0) || product(t.shape) !== t.data.length) {
       throw new UserError(
         `tensor "${name}": shape ${JSON.stringify(t.shape)} does not match ${t.data.length} values`,
       );
     }
-    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
-    off += t.data.byteLength;
+    let data: ArrayBufferView = t.data;
+    if (t.dtype === "F16" || t.dtype === "BF16") {
+      if (!(t.data instanceof Float32Array)) {
+        throw new UserError(`tensor "${name}": ${t.dtype} needs float32 data`);
+      }
+      data = t.dtype === "F16" ? f32ToF16(t.data) : f32ToBf16(t.data);
+      dtype = t.dtype;
+    } else if (t.dtype && t.dtype !== dtype) {
+      throw new UserError(`tensor "${name}": dtype ${t.dtype} does not match its ${dtype} data`);
+    }
+    stored.push(data);
+    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + data.byteLength] };
+    off += data.byteLength;
   }
   let h = JSON.stringify(header);
   h += " ".repeat((8 - (new TextEncoder().encode(h).length % 8)) % 8);
@@ -318,9 +313,9 @@ export function encodeSafetensors(
   new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
   out.set(hb, 8);
   let pos = 8 + hb.length;
-  for (const [, t] of entries) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
+  for (const d of stored) {
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
+    pos += d.byteLength;
   }
   return out;
 }
@@ -359,6 +354,11 @@ export async function loadModelWeights(
   }
   const out = new Map<string, SafeTensor>();
   for (const [file, names] of byShard) {
+    if (!(await pathExists(join(dir, file)))) {
+      throw new UserError(
+        `${indexPath}: shard ${file} is missing (it holds ${names.length} tensor(s), e.g. "${names[0]}")`,
+      );
+    }
     const wanted = new Set(names);
     const shard = await readSafetensors(join(dir, file), { filter: (n) => wanted.has(n) });
     for (const name of names) {

@@ -69,3 +69,12 @@ export function sampleToken(
   }
   return at(keep - 1);
 }
+
+/** log softmax of `x[off, off + n)` at index `t` (relative to `off`), accumulated in float64. */
+export function logSoftmaxAt(x: ArrayLike<number>, off: number, n: number, t: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, x[off + i]);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
+  return x[off + t] - m - Math.log(s);
+}

@@ -10,6 +10,7 @@
 import * as transformers from "@huggingface/transformers";
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
+import { notice } from "../util/notices.ts";
 
 /** One chat message. */
 export interface ChatMessage {
@@ -115,7 +116,7 @@ export function tokenizerFromJson(
   ) {
     cls = candidate as typeof transformers.PreTrainedTokenizer;
   } else {
-    console.warn(`tokenizer: unknown tokenizer_class "${name}" in ${source}; using the generic tokenizer`);
+    notice(`tokenizer: unknown tokenizer_class "${name}" in ${source}; using the generic tokenizer`);
   }
   let tok: HfTokenizer;
   try {

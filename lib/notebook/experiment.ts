@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { createGeminiJudge, type Judge } from "../judge/mod.ts";
 import type { PlotSpec } from "../analysis/figures.ts";
-import { PLOTLY_MIME } from "../analysis/display.ts";
+import { figureBundle, PLOTLY_MIME } from "../analysis/display.ts";
 import {
   getExperiment,
   runAllExperiments as runAllStudy,
@@ -19,7 +19,7 @@ import {
   type RunExperimentOptions,
 } from "../study/mod.ts";
 import { UserError } from "../util/errors.ts";
-import { formatDuration, type ProgressEvent } from "../util/progress.ts";
+import { formatDuration, formatValue, type ProgressEvent } from "../util/progress.ts";
 import { isJupyter, liveDisplay } from "./display.ts";
 
 /** Options of {@linkcode runInNotebook}. */
@@ -151,9 +151,13 @@ export async function runInNotebook(
   // Updates are chained so they reach the front-end in order; a failed one is reported once, not thrown.
   let chain = Promise.resolve();
   let failed = false;
-  const redraw = () => {
+  // Only the final drawing carries the self-drawing text/html (with plotly.js): it is the one the notebook keeps.
+  const redraw = (final = false) => {
     if (!live) return;
-    const bundle = { [PLOTLY_MIME]: liveRewardFigure(rows, { title: status }), "text/plain": status };
+    const spec = liveRewardFigure(rows, { title: status });
+    const bundle = final
+      ? figureBundle(spec, { plain: status })
+      : { [PLOTLY_MIME]: spec, "text/plain": status };
     chain = chain.then(() => live.update(bundle)).catch((err) => {
       if (!failed) log(`live plot: update failed (${(err as Error).message}); training continues`);
       failed = true;
@@ -173,7 +177,7 @@ export async function runInNotebook(
       redraw();
     },
     onProgress: (p: ProgressEvent) => {
-      const reward = typeof p.fields.reward === "number" ? ` · reward ${p.fields.reward.toFixed(3)}` : "";
+      const reward = typeof p.fields.reward === "number" ? ` · reward ${formatValue(p.fields.reward)}` : "";
       status = `${id}: step ${p.step}/${p.total}${reward} · ETA ${formatDuration(p.eta)}`;
       redraw();
     },
@@ -181,9 +185,9 @@ export async function runInNotebook(
   const held = HELD_OUT.find((k) => result.rows.some((r) => r[k] !== undefined));
   const evals = held ? result.rows.filter((r) => r[held] !== undefined).map((r) => r[held]) : [];
   status = `${id}: ${result.stopped ? "stopped" : "done"} after ${result.step} steps${
-    evals.length > 1 ? ` · ${held} ${evals[0].toFixed(3)} → ${evals[evals.length - 1].toFixed(3)}` : ""
+    evals.length > 1 ? ` · ${held} ${formatValue(evals[0])} → ${formatValue(evals[evals.length - 1])}` : ""
   }`;
-  redraw();
+  redraw(true);
   await chain;
   (options.log ?? console.log)(`${status}\nrun folder: ${result.outputDir}`);
   return result.outputDir;

@@ -7,10 +7,18 @@
 import { dashboardFigures, type NamedFigure } from "../analysis/dashboard.ts";
 import { ema, groupCurves, type PlotSpec } from "../analysis/figures.ts";
 import { formatNumber } from "../analysis/findings.ts";
-import { escapeHtml, htmlTable } from "../analysis/html.ts";
-import type { Finding } from "../analysis/integrity.ts";
+import { escapeHtml, htmlTable, readableTable } from "../analysis/html.ts";
+import { type Finding, judgeFallbackCaveats } from "../analysis/integrity.ts";
+import { integrityHtml, integrityLines } from "../analysis/report_sections.ts";
+import {
+  completionsViewer,
+  evalViewerItems,
+  trainViewerItems,
+  type ViewerItem,
+} from "../analysis/completions_view.ts";
+import { loadEvalRecords, loadRuns } from "../analysis/load.ts";
 import type { CI, ExperimentStats } from "../analysis/stats.ts";
-import { type ColumnTable, groupLabel, rewardFunctions, runsOf } from "../analysis/table.ts";
+import { type ColumnTable, groupLabel, rewardFunctions, runLabel, runsOf } from "../analysis/table.ts";
 import type { CompletionRecord } from "../grpo/logging.ts";
 import { readJsonLines } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -34,7 +42,9 @@ const RUN_FIGURES = ["reward", "reward_functions", "held_out", "length", "kl", "
  * figure per experiment), held-out metric, completion length, KL, and the judge fallback share when logged.
  */
 export function runFigures(table: ColumnTable, options: { smoothing?: number } = {}): RunFigures {
-  const dash = dashboardFigures(table, { smoothing: options.smoothing });
+  // Runs scored by the judge's fallback are named as such in every figure.
+  const caveats = judgeFallbackCaveats(table);
+  const dash = dashboardFigures(table, { smoothing: options.smoothing, caveats });
   const figures: NamedFigure[] = [];
   const omitted: RunFigures["omitted"] = [];
   const base = (
@@ -44,6 +54,12 @@ export function runFigures(table: ColumnTable, options: { smoothing?: number } =
     if (id === "reward_functions") {
       for (const experiment of [...new Set(runsOf(table).map((r) => r.experiment))]) {
         const spec = rewardFunctionFigure(table, { experiment, smoothing: options.smoothing });
+        const caveat = [...caveats].filter(([k]) => k.endsWith(`/${experiment}`)).map(([, v]) => v);
+        if (caveat.length) {
+          const t = spec.layout.title as { text: string };
+          t.text = `${t.text}<br><sub>⚠ ${caveat.join("<br>⚠ ")}</sub>`;
+          spec.layout.margin = { l: 60, r: 20, t: 60 + 18 * caveat.length, b: 60 };
+        }
         if (spec.data.length) {
           figures.push({
             id: `reward_functions_${experiment}`,
@@ -193,7 +209,10 @@ function ciCell(ci: CI | undefined): { html: string; cls: string } {
 }
 
 /** An HTML table of experiment statistics (mean over seeds with the bootstrap 95% CI when there are ≥ 2 seeds). */
-export function statsTable(stats: readonly ExperimentStats[]): string {
+export function statsTable(
+  stats: readonly ExperimentStats[],
+  options: { caveats?: ReadonlyMap<string, string> } = {},
+): string {
   if (!stats.length) return "<p>No statistics (no run logged a reward).</p>";
   return htmlTable(
     [
@@ -209,7 +228,7 @@ export function statsTable(stats: readonly ExperimentStats[]): string {
       "Δ held-out",
     ],
     stats.map((s) => [
-      groupLabel(s),
+      groupLabel(s) + caveatMark(s, options.caveats),
       s.seeds.length,
       ciCell(s.rewardStart),
       ciCell(s.rewardEnd),
@@ -225,36 +244,74 @@ export function statsTable(stats: readonly ExperimentStats[]): string {
 
 /** An HTML view with its own `text/plain` part (what headless runs and consoles show). */
 export function htmlView(htmlText: string, plain: string): Displayable & MimeBundle {
-  const bundle = { "text/html": htmlText, "text/plain": plain };
+  // Tables are made readable in Jupyter (left-aligned text, no mid-word breaks); comparisonTable already is.
+  const readable = htmlText.includes("<table") && !htmlText.includes('class="grpo-readable"')
+    ? readableTable(htmlText)
+    : htmlText;
+  const bundle = { "text/html": readable, "text/plain": plain };
   return { ...bundle, [DISPLAY_SYMBOL]: () => bundle };
 }
 
-/** {@linkcode statsTable} with a plain-text part: one line per experiment. */
-export function statsView(stats: readonly ExperimentStats[]): Displayable & MimeBundle {
+function caveatMark(s: ExperimentStats, caveats?: ReadonlyMap<string, string>): string {
+  const c = caveats?.get(`${s.source}/${s.experiment}`);
+  return c ? ` ⚠ ${c}` : "";
+}
+
+/** {@linkcode statsTable} with a plain-text part: one line per experiment (caveats, e.g. the judge fallback, named in both). */
+export function statsView(
+  stats: readonly ExperimentStats[],
+  options: { caveats?: ReadonlyMap<string, string> } = {},
+): Displayable & MimeBundle {
   const t = (ci: CI | undefined) => (ci && Number.isFinite(ci.estimate) ? formatNumber(ci.estimate) : "—");
   const plain = stats.length
     ? stats.map((s) =>
-      `${groupLabel(s)} (${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}): reward ${
-        t(s.rewardStart)
-      } → ${t(s.rewardEnd)}, slope ${t(s.slope)}/step${
+      `${groupLabel(s)}${caveatMark(s, options.caveats)} (${s.seeds.length} seed${
+        s.seeds.length > 1 ? "s" : ""
+      }): reward ${t(s.rewardStart)} → ${t(s.rewardEnd)}, slope ${t(s.slope)}/step${
         s.heldOutMetric ? `; ${s.heldOutMetric} ${t(s.heldOutBefore)} → ${t(s.heldOutAfter)}` : ""
       }`
     ).join("\n")
     : "No statistics (no run logged a reward).";
-  return htmlView(statsTable(stats), plain);
+  return htmlView(statsTable(stats, options), plain);
 }
 
-/** Integrity findings as an HTML list with one plain line each (or a line saying there are none). */
+/** Integrity findings by severity (errors first, coloured) with one plain line each (or a line saying there are none). */
 export function integrityView(findings: readonly Finding[]): Displayable & MimeBundle {
   if (!findings.length) {
     return htmlView(`<p style="color:#2a2">No integrity problems found.</p>`, "No integrity problems found.");
   }
-  return htmlView(
-    `<ul>${
-      findings.map((f) => `<li><code>${escapeHtml(f.code)}</code> ${escapeHtml(f.message)}</li>`).join("")
-    }</ul>`,
-    findings.map((f) => `[${f.code}] ${f.message}`).join("\n"),
-  );
+  return htmlView(integrityHtml(findings), integrityLines(findings).join("\n"));
+}
+
+/**
+ * The completions viewer for run folders: every training completion (`completions.jsonl`, with reward
+ * and gold answer) and held-out evaluation completion (`eval_completions.jsonl`, with correctness or
+ * score), filterable by step, reward and correctness, and "only where the models disagree" across runs.
+ */
+export async function runCompletionsView(
+  runDirs: readonly string[],
+  options: { maxItems?: number } = {},
+): Promise<Displayable & MimeBundle> {
+  const loaded = await loadRuns([...runDirs], { allowEmpty: true });
+  const evals = await loadEvalRecords(loaded);
+  const items: ViewerItem[] = [];
+  for (const r of loaded.runs) {
+    if (!r.dir) continue;
+    try {
+      const rows = (await readJsonLines<CompletionRecord>(runFile(r.dir, "completions"))).rows;
+      items.push(...trainViewerItems(runLabel(r, { withSeed: true }), rows));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new UserError(`${r.dir}/completions.jsonl: ${(e as Error).message}`);
+      }
+    }
+  }
+  items.push(...evalViewerItems(evals.runs));
+  const dis = items.filter((x) => x.disagree).length;
+  const plain =
+    `${items.length} completions (${items.filter((x) => x.kind === "eval").length} held-out, ${dis} ` +
+    `on problems where the runs disagree); open in Jupyter or the HTML export to filter them`;
+  return htmlView(completionsViewer(items, { maxItems: options.maxItems }), plain);
 }
 
 /** Sentences as an HTML list under an optional heading, with one plain line each (or a line saying there are none). */

@@ -21,6 +21,8 @@ export interface Node {
   inputs: Tensor[];
   outputs: Tensor[];
   attrs: Record<string, AttrValue>;
+  /** Operator domain (absent: ONNX's; "com.microsoft": ONNX Runtime's contrib ops, which have no VJP rules). */
+  domain?: string;
 }
 
 /** A tensor in a graph: its name, element type and shape. */
@@ -150,21 +152,38 @@ export class Graph {
     return this.constant("int64", values, [values.length]);
   }
 
-  /** Records a node and returns its outputs with the given dtypes and shapes. */
+  /**
+   * Records a node and returns its outputs with the given dtypes and shapes (an output named "" is an
+   * omitted optional output). `domain` names a non-ONNX operator set such as "com.microsoft".
+   */
   node(
     opType: string,
     inputs: Tensor[],
-    outs: { dtype: DType; shape: Dim[] }[],
+    outs: { dtype: DType; shape: Dim[]; name?: string }[],
     attrs: Record<string, AttrValue> = {},
+    options: { domain?: string } = {},
   ): Tensor[] {
     for (const i of inputs) {
       if (i.graph !== this) throw new Error(`${opType}: input ${i.name} belongs to another graph`);
     }
-    const outputs = outs.map((o) => new Tensor(this, this.fresh(opType.toLowerCase()), o.dtype, o.shape));
-    const node: Node = { opType, inputs, outputs, attrs };
+    const outputs = outs.map((o) =>
+      new Tensor(this, o.name ?? this.fresh(opType.toLowerCase()), o.dtype, o.shape)
+    );
+    const node: Node = {
+      opType,
+      inputs,
+      outputs,
+      attrs,
+      ...(options.domain ? { domain: options.domain } : {}),
+    };
     for (const o of outputs) o.producer = node;
     this.nodes.push(node);
     return outputs;
+  }
+
+  /** An omitted optional node input (ONNX writes it as the empty name). */
+  absent(): Tensor {
+    return new Tensor(this, "", "float32", []);
   }
 
   /** Marks `t` as a graph output under `name` (adds an Identity when renaming). */
@@ -190,9 +209,11 @@ export class Graph {
       outputs: n.outputs.map((t) => t.name),
       name: `${n.opType}_${i}`,
       attrs: n.attrs,
+      domain: n.domain,
     }));
     const used = new Set<string>();
     for (const n of this.liveNodes()) for (const t of n.inputs) used.add(t.name);
+    used.delete("");
     for (const t of this.outputs) used.add(t.name);
     const initializers: TensorData[] = [];
     let offset = 0;
@@ -230,7 +251,7 @@ export class Graph {
       const n = this.nodes[i];
       if (n.outputs.some((o) => need.has(o.name))) {
         keep[i] = true;
-        for (const t of n.inputs) need.add(t.name);
+        for (const t of n.inputs) if (t.name) need.add(t.name);
       }
     }
     return this.nodes.filter((_, i) => keep[i]);

@@ -138,6 +138,8 @@ export interface NodeData {
   outputs: string[];
   name: string;
   attrs: Record<string, AttrValue>;
+  /** Operator domain ("" = the ONNX default; "com.microsoft" for ONNX Runtime's contrib ops). */
+  domain?: string;
 }
 
 /** A graph input/output declaration. */
@@ -233,6 +235,7 @@ export function encodeModel(m: ModelData): Uint8Array {
     nw.string(3, n.name);
     nw.string(4, n.opType);
     for (const [k, v] of Object.entries(n.attrs)) nw.message(5, attrProto(k, v));
+    if (n.domain) nw.string(7, n.domain);
     g.message(1, nw);
   }
   g.string(2, m.name);
@@ -246,6 +249,12 @@ export function encodeModel(m: ModelData): Uint8Array {
   opset.string(1, "");
   opset.int(2, m.opset);
   model.message(8, opset);
+  for (const d of new Set(m.nodes.map((n) => n.domain).filter((d): d is string => !!d))) {
+    const extra = new Writer();
+    extra.string(1, d);
+    extra.int(2, 1);
+    model.message(8, extra);
+  }
   model.message(7, g);
   return model.finish();
 }

@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import type { Graph } from "./graph.ts";
 import { UserError } from "../util/errors.ts";
+import { notice } from "../util/notices.ts";
 
 /** Where graphs run. */
 export type Device = "auto" | "cuda" | "cpu";
@@ -53,7 +54,6 @@ export function i64(data: BigInt64Array | number[], dims: readonly number[]): or
   return new ort.Tensor("int64", arr, dims);
 }
 
-let cudaNoticeShown = false;
 let cudaBroken: string | null = null;
 
 /** A compiled graph ready to run. */
@@ -72,12 +72,22 @@ export class Session {
     this.outputNames = inner.outputNames;
   }
 
-  /** Runs the graph; returns every output (or just `fetches`). */
-  async run(feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<Record<string, ort.Tensor>> {
+  /**
+   * Runs the graph; returns every output (or just `fetches`). `fetches` as an object binds outputs to
+   * preallocated tensors (CPU: ORT writes into their memory; a tensor fed as an input too is updated in
+   * place), `null` entries being allocated by ORT.
+   */
+  async run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: string[] | Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>> {
     for (const n of this.inputNames) {
       if (!(n in feeds)) throw new Error(`session: missing input ${n}`);
     }
-    return fetches ? await this.inner.run(feeds, fetches) : await this.inner.run(feeds);
+    if (!fetches) return await this.inner.run(feeds);
+    return Array.isArray(fetches)
+      ? await this.inner.run(feeds, fetches)
+      : await this.inner.run(feeds, fetches as ort.InferenceSession.FetchesType);
   }
 
   /** Ends profiling (when enabled) and returns the profile file name. */
@@ -140,10 +150,7 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
       throw new UserError(`device "cuda" requested but the CUDA execution provider failed to load: ${msg}`);
     }
     cudaBroken = msg;
-    if (!cudaNoticeShown) {
-      cudaNoticeShown = true;
-      console.error(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
-    }
+    notice(`onnx: CUDA execution provider unavailable (${msg.slice(0, 160)}); running on CPU`);
     return new Session(await make(["cpu"]), "cpu");
   } finally {
     ort.env.logLevel = level;

@@ -29,6 +29,7 @@ import { lmPerplexityScorer, policyPerplexityScorer, policyTargetScorer } from "
 import { UserError } from "../util/errors.ts";
 import { defaultOutputDir } from "../util/run_folder.ts";
 import {
+  type Evaluator,
   type GrpoConfig,
   resolveConfig,
   resolveModelPath,
@@ -38,6 +39,7 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "../grpo/mod.ts";
+import { notice } from "../util/notices.ts";
 
 /** The experiment ids. */
 export const EXPERIMENT_IDS = [
@@ -158,7 +160,7 @@ function split<T>(
 ) {
   const seen = new Set<string>();
   const unique = rows.filter((r) => !seen.has(key(r)) && (seen.add(key(r)), true));
-  if (unique.length < rows.length) log(`${source}: ${rows.length - unique.length} duplicate prompts dropped`);
+  if (unique.length < rows.length) log(duplicatesLine(source, rows.length, unique.length));
   if (cfg.eval_size >= unique.length) {
     throw new UserError(
       `option eval_size = ${cfg.eval_size} leaves no training examples (${source} has ${unique.length})`,
@@ -175,13 +177,20 @@ function split<T>(
   return splitHeldOut(unique, { seed: cfg.seed, heldOut: cfg.eval_size });
 }
 
+/** The warning for duplicate prompts: `warning: dataset generated: 3079 of 4000 prompts were duplicates and were dropped (921 distinct left)`. */
+export function duplicatesLine(source: string, total: number, distinct: number): string {
+  return `warning: ${source}: ${
+    total - distinct
+  } of ${total} prompts were duplicates and were dropped (${distinct} distinct left)`;
+}
+
 /** Loads (or generates) an experiment's data and splits off `eval_size` held-out examples. */
 export async function experimentData(
   e: Experiment,
   cfg: GrpoConfig,
   options: { log?: (line: string) => void } = {},
 ): Promise<ExperimentData> {
-  const log = options.log ?? ((l: string) => console.error(l));
+  const log = options.log ?? ((l: string) => void notice(l));
   const d = cfg.dataset;
   if (e.task === "math") {
     let rows: MathExample[];
@@ -240,7 +249,7 @@ export async function runExperiment(
 ): Promise<TrainResult & { config: GrpoConfig }> {
   const e = getExperiment(id);
   const cfg = experimentConfig(id, options.params ?? {});
-  const log = options.log ?? ((l: string) => console.error(l));
+  const log = options.log ?? ((l: string) => void notice(l));
   const data = await experimentData(e, cfg, { log });
   const needsJudge = e.task === "dialogue" || cfg.reward_funcs.some((r) => r.startsWith("gemini"));
   const judge = needsJudge ? options.judge ?? createGeminiJudge() : undefined;
@@ -269,11 +278,19 @@ export async function runExperiment(
     return cfg.reward_funcs.map((name) => REWARDS[name]({ scorer, judge, targetScorer }));
   };
   const maxNewTokens = cfg.max_completion_length;
-  const evaluate = e.task === "math"
-    ? async (model: CausalLM, lora: LoraAdapter) => ({
-      "eval/accuracy": (await evaluateMath(model, data.math!, { lora, maxNewTokens })).accuracy,
-    })
-    : async (model: CausalLM, lora: LoraAdapter) => {
+  const evaluate: Evaluator = e.task === "math"
+    ? async (model, lora, ctx) => {
+      const r = await evaluateMath(model, data.math!, { lora, maxNewTokens });
+      ctx?.record(r.samples.map((x, id) => ({
+        id,
+        prompt: x.question,
+        completion: x.completion,
+        gold: x.gold,
+        correct: x.correct,
+      })));
+      return { "eval/accuracy": r.accuracy };
+    }
+    : async (model, lora, ctx) => {
       const before = judge!.stats();
       const r = await evaluateDialogue(model, data.dialogue!, { judge: judge!, lora, maxNewTokens });
       const after = judge!.stats();
@@ -284,6 +301,14 @@ export async function runExperiment(
         data.dialogue!.map((x) => ({ prompt: dialoguePrompt(x), reference: x.output })),
       );
       const probed = judge!.stats();
+      ctx?.record(r.samples.map((x, id) => ({
+        id,
+        prompt: x.prompt,
+        completion: x.response,
+        gold: x.reference,
+        score: x.score,
+        source: x.source,
+      })));
       return {
         "eval/judge_score": r.score,
         "judge/master_key_score": probe.meanScore,

@@ -77,8 +77,17 @@ Deno.test("an invalid option fails before any work (no output folder)", async ()
 
 Deno.test("experimentData: held-out split disjoint from training, math answers, plain dialogue prompts", async () => {
   const cfg = experimentConfig("math_hard", { eval_size: 50 });
-  const m = await experimentData(getExperiment("math_hard"), cfg, { log: () => {} });
+  const lines: string[] = [];
+  const m = await experimentData(getExperiment("math_hard"), cfg, { log: (l) => lines.push(l) });
   assertEquals(m.math!.length, 50);
+  const dup = lines.find((l) => l.includes("duplicates"));
+  assert(dup, "the generated math pool has duplicate prompts, reported with the total");
+  {
+    const [, k, n, left] = /(\d+) of (\d+) prompts were duplicates.*\((\d+) distinct left\)/.exec(dup)!;
+    assertEquals(Number(n), 4000, dup);
+    assertEquals(Number(k) + Number(left), Number(n), dup);
+    assertEquals(m.train.length + 50, Number(left), dup);
+  }
   const held = new Set(m.math!.map((p) => p.question));
   assert(m.train.every((t) => !held.has(t.messages.at(-1)!.content)), "no held-out question is trained on");
   assert(m.train.every((t) => typeof t.answer === "string"));

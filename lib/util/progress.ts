@@ -65,12 +65,25 @@ export class Progress {
   }
 }
 
-/** One line: `[train] step 3/10 (30%) reward=0.50 tok/s=812 elapsed 12s ETA 28s`. */
+/**
+ * The one number format of progress lines: integers as they are, anything else with 4 significant
+ * digits and no trailing zeros (`0.5`, `0.4133`, `-1.235e-7`, `812.3`).
+ */
+export function formatValue(v: number): string {
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** `key=value` pairs in the progress-line format, after `prefix`: `[eval] step 0 eval/accuracy=0.41`. */
+export function formatFields(prefix: string, fields: Record<string, number | string>): string {
+  const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "number" ? formatValue(v) : v}`);
+  return [prefix, ...extra].join(" ");
+}
+
+/** One line: `[train] step 3/10 (30%) reward=0.5 tok/s=812 elapsed 12s ETA 28s`. */
 export function formatProgress(e: ProgressEvent): string {
   const pct = e.total > 0 ? Math.round((100 * e.step) / e.total) : 0;
-  const extra = Object.entries(e.fields).map(([k, v]) =>
-    `${k}=${typeof v === "number" ? (Number.isInteger(v) ? v : v.toPrecision(4)) : v}`
-  ).join(" ");
+  const extra = formatFields("", e.fields).trim();
   return `[${e.label}] step ${e.step}/${e.total} (${pct}%) ${extra}${extra ? " " : ""}elapsed ${
     formatDuration(e.elapsed)
   } ETA ${formatDuration(e.eta)}`;

@@ -22,6 +22,8 @@ export const RUN_FILES = Object.freeze({
   completions: "completions.jsonl",
   /** TRL's trainer state (`log_history`), in the run folder and in each checkpoint. */
   trainerState: "trainer_state.json",
+  /** Every held-out evaluation answer: one line per problem per evaluation (`step` 0: the base model). */
+  evalCompletions: "eval_completions.jsonl",
 });
 
 /** The folder experiments write into unless `output_dir` is given (relative to the repository root). */

@@ -1,0 +1,269 @@
+/**
+ * The fast decoding graph: gradient-free, built from ONNX Runtime's contrib ops (domain `com.microsoft`),
+ * used only for sampling. The training and log-prob graphs stay in standard ops with our own VJP rules.
+ *
+ * - `GroupQueryAttention` with rotary inside and the KV cache in one preallocated buffer per layer
+ *   (`past.<i>.key|value` `[B, nkv, M, hd]`), fed as input and bound as the same output, so a decoding step
+ *   writes one new key/value row in place instead of copying the whole cache. Rows are right-padded; each
+ *   row's length is its `seqlens_k` entry (length − 1), which also gives its RoPE positions.
+ * - `SkipSimplifiedLayerNormalization`: residual add + RMSNorm in one kernel.
+ * - With `quantization: "none"` the weights are used as given (the caller merges the LoRA adapter into them
+ *   once per rollout phase, {@linkcode mergeLora}), and q/k/v run as one GEMM on a packed weight.
+ *   With "int8"/"int4" the base weights (head included) are block-quantized `MatMulNBits` initializers and
+ *   the LoRA factors are run-time inputs on a low-rank side path.
+ *
+ * Shapes: B rows, S new tokens per call (the padded prompt length, then 1), M cache slots.
+ * @module
+ */
+import { Graph, type Tensor } from "../onnx/graph.ts";
+import * as op from "../onnx/ops.ts";
+import { silu } from "../onnx/composites.ts";
+import type { LoraSpec, Weight } from "./graphs.ts";
+import { type LlamaShape, loraInputs, type LoraParams } from "./llama.ts";
+import type { LoraAdapter } from "./lora.ts";
+import { quantizationBits, quantizeWeight, type RolloutQuantization } from "./quantize.ts";
+
+const MS = { domain: "com.microsoft" };
+
+/** Options of {@linkcode buildFastDecodeGraph}. */
+export interface FastDecodeOptions {
+  /** Base weight precision (default "none": float32). */
+  quantization?: RolloutQuantization;
+  /** LoRA factors as run-time inputs (quantized modes); absent: the weights already hold the adapter. */
+  lora?: LoraSpec;
+  /** Quantization block along K (default 32). */
+  block?: number;
+}
+
+/** Why the fast graph cannot run this model (then generation uses the standard-op graph), or null. */
+export function fastDecodeUnsupported(
+  cfg: LlamaShape & { qkNorm?: boolean; ropeScaling?: unknown },
+): string | null {
+  if (cfg.headDim % 16 !== 0) return `head_dim ${cfg.headDim} is not a multiple of 16 (GroupQueryAttention)`;
+  if (cfg.qkNorm) return "per-head q/k norms (Qwen3) are not in the contrib-op graph";
+  if (cfg.ropeScaling) return "scaled RoPE (rope_scaling) is not in the contrib-op graph's cos/sin cache";
+  return null;
+}
+
+/** RoPE caches `[positions, hd/2]` as GroupQueryAttention reads them (the same values as `ropeTables`). */
+export function ropeCache(cfg: LlamaShape, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const half = cfg.headDim / 2;
+  const cos = new Float32Array(positions * half), sin = new Float32Array(positions * half);
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(cfg.ropeTheta, (2 * i) / cfg.headDim);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      cos[p * half + i] = Math.cos(p * inv[i]);
+      sin[p * half + i] = Math.sin(p * inv[i]);
+    }
+  }
+  return { cos, sin };
+}
+
+/** The weights with the adapter folded in: `W + (alpha / r) · B · A` on every targeted projection. */
+export function mergeLora(weights: Map<string, Weight>, adapter: LoraAdapter): Map<string, Weight> {
+  const out = new Map(weights);
+  const scale = adapter.spec.alpha / adapter.spec.r;
+  for (const [name, a] of adapter.tensors) {
+    if (!name.endsWith(".lora_A.weight")) continue;
+    const path = name.slice("base_model.model.".length, -".lora_A.weight".length);
+    const b = adapter.tensors.get(`base_model.model.${path}.lora_B.weight`)!;
+    const w = weights.get(`${path}.weight`);
+    if (!w) throw new Error(`mergeLora: the model has no weight ${path}.weight`);
+    const [r, fin] = a.shape, fout = b.shape[0];
+    const merged = Float32Array.from(w.data);
+    const row = new Float64Array(fin);
+    for (let o = 0; o < fout; o++) {
+      row.fill(0);
+      for (let j = 0; j < r; j++) {
+        const bj = b.data[o * r + j];
+        if (bj === 0) continue;
+        for (let i = 0; i < fin; i++) row[i] += bj * a.data[j * fin + i];
+      }
+      for (let i = 0; i < fin; i++) merged[o * fin + i] += scale * row[i];
+    }
+    out.set(`${path}.weight`, { shape: w.shape, data: merged });
+  }
+  return out;
+}
+
+/**
+ * The decoding graph. Inputs: `input_ids` [B, S] int64 (right-padded), `seqlens_k` [B] int32 (each row's
+ * total length − 1), `total_sequence_length` [] int32 (S for the prefill, else the longest row's total),
+ * `last` [B] int64 (flat index b·S + t of each row's last real token), `past.<i>.key|value` [B, nkv, M, hd],
+ * `inv_temperature` [] (1 / sampling temperature; any value when sampling greedily), and the LoRA factors
+ * when `lora` is set. Outputs: `logits` [B, V], `greedy` [B] int64 (argmax, first index on ties), `probs`
+ * [B, V] (softmax at the temperature), `lse` [B] (logsumexp of the logits) and `present.<i>.key|value`
+ * (bind them to the past buffers). A run computes only the outputs it fetches.
+ */
+export function buildFastDecodeGraph(
+  cfg: LlamaShape,
+  weights: Map<string, Weight>,
+  o: FastDecodeOptions = {},
+): Graph {
+  const why = fastDecodeUnsupported(cfg);
+  if (why) throw new Error(`fast decode graph: ${why}`);
+  const q = o.quantization ?? "none";
+  const g = new Graph("decode_fast");
+  const { numHeads: nh, numKvHeads: nkv, headDim: hd, hiddenSize: H, rmsNormEps: eps } = cfg;
+  const ids = g.input("input_ids", "int64", ["B", "S"]);
+  const seqlens = g.input("seqlens_k", "int32", ["B"]);
+  const total = g.input("total_sequence_length", "int32", []);
+  const last = g.input("last", "int64", ["B"]);
+  const past = Array.from({ length: cfg.numLayers }, (_, i) => ({
+    k: g.input(`past.${i}.key`, "float32", ["B", nkv, "M", hd]),
+    v: g.input(`past.${i}.value`, "float32", ["B", nkv, "M", hd]),
+  }));
+  const lora = o.lora ? loraInputs(g, cfg, o.lora, "float32") : null;
+  const rope = ropeCache(cfg, cfgMaxPositions(cfg));
+  const cos = g.initializer("rope_cos_cache", rope.cos, [rope.cos.length / (hd / 2), hd / 2]);
+  const sin = g.initializer("rope_sin_cache", rope.sin, [rope.sin.length / (hd / 2), hd / 2]);
+  const w = (name: string) => {
+    const t = weights.get(name);
+    if (!t) throw new Error(`weight ${name} is missing`);
+    return t;
+  };
+  const made = new Map<string, Tensor>();
+  const init = (name: string) => {
+    let t = made.get(name);
+    if (!t) made.set(name, t = g.initializer(name, f32(w(name).data), w(name).shape));
+    return t;
+  };
+  /** x [N, in] · W[out, in]ᵀ (+ bias), float32 Gemm or MatMulNBits. */
+  const base = (x: Tensor, name: string, data?: { shape: number[]; data: Float32Array }): Tensor => {
+    const src = data ?? { shape: w(name).shape, data: f32(w(name).data) };
+    const [n, k] = src.shape;
+    if (q === "none") {
+      const t = data ? g.initializer(name, src.data, src.shape) : init(name);
+      return op.gemm(x, t, { transB: true });
+    }
+    const qw = quantizeWeight(src.data, { n, k }, { bits: quantizationBits(q), block: o.block });
+    const blocks = Math.ceil(k / qw.block);
+    const bq = g.initializer(`${name}.q${qw.bits}`, qw.data, [n, blocks, (qw.block * qw.bits) / 8]);
+    const sc = g.initializer(`${name}.scales`, qw.scales, [n * blocks]);
+    return g.node("MatMulNBits", [x, bq, sc], [{ dtype: "float32", shape: [x.shape[0], n] }], {
+      K: k,
+      N: n,
+      bits: qw.bits,
+      block_size: qw.block,
+      accuracy_level: 4,
+    }, MS)[0];
+  };
+  const proj = (x: Tensor, path: string, bias: boolean): Tensor => {
+    let y = base(x, `${path}.weight`);
+    if (bias) y = op.add(y, init(`${path}.bias`));
+    return withLora(y, x, path, lora);
+  };
+  const toBSD = (y: Tensor, d: number): Tensor =>
+    g.node("Reshape", [y, op.concat([op.shapeOf(ids), g.ints([d])], 0)], [{
+      dtype: "float32",
+      shape: ["B", "S", d],
+    }])[0];
+  const skipNorm = (x: Tensor, skip: Tensor, gamma: string): { h: Tensor; sum: Tensor } => {
+    const [h, , , sum] = g.node(
+      "SkipSimplifiedLayerNormalization",
+      [x, skip, init(gamma)],
+      [
+        { dtype: "float32", shape: [...x.shape] },
+        { dtype: "float32", shape: [], name: "" },
+        { dtype: "float32", shape: [], name: "" },
+        { dtype: "float32", shape: [...x.shape] },
+      ],
+      { epsilon: { float: eps } },
+      MS,
+    );
+    return { h, sum };
+  };
+  let x = op.reshape(op.gather(init("model.embed_tokens.weight"), ids), [-1, H]); // [N, H]
+  let h = g.node("SimplifiedLayerNormalization", [x, init("model.layers.0.input_layernorm.weight")], [{
+    dtype: "float32",
+    shape: [...x.shape],
+  }], { axis: -1, epsilon: { float: eps } })[0];
+  const present: { k: Tensor; v: Tensor }[] = [];
+  let down: Tensor | null = null;
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const L = `model.layers.${i}`;
+    if (down) ({ h, sum: x } = skipNorm(x, down, `${L}.input_layernorm.weight`));
+    const attnIn: Tensor[] = [];
+    const fused = !lora;
+    if (fused) {
+      const names = ["q_proj", "k_proj", "v_proj"].map((t) => `${L}.self_attn.${t}`);
+      const parts = names.map((n) => w(`${n}.weight`));
+      const rows = parts.reduce((a, p) => a + p.shape[0], 0);
+      const data = new Float32Array(rows * H);
+      let off = 0;
+      for (const p of parts) data.set(p.data, off), off += p.data.length;
+      let y = base(h, `${L}.self_attn.qkv_proj.weight`, { shape: [rows, H], data });
+      if (cfg.qkvBias) {
+        const bias = new Float32Array(rows);
+        let bo = 0;
+        for (const n of names) bias.set(w(`${n}.bias`).data, bo), bo += w(`${n}.bias`).data.length;
+        y = op.add(y, g.initializer(`${L}.self_attn.qkv_proj.bias`, bias, [rows]));
+      }
+      attnIn.push(toBSD(y, rows), g.absent(), g.absent());
+    } else {
+      for (const [t, n] of [["q_proj", nh], ["k_proj", nkv], ["v_proj", nkv]] as const) {
+        attnIn.push(toBSD(proj(h, `${L}.self_attn.${t}`, cfg.qkvBias), n * hd));
+      }
+    }
+    const [att, pk, pv] = g.node(
+      "GroupQueryAttention",
+      [...attnIn, past[i].k, past[i].v, seqlens, total, cos, sin],
+      [
+        { dtype: "float32", shape: ["B", "S", nh * hd] },
+        { dtype: "float32", shape: ["B", nkv, "M", hd] },
+        { dtype: "float32", shape: ["B", nkv, "M", hd] },
+      ],
+      { num_heads: nh, kv_num_heads: nkv, do_rotary: 1, rotary_interleaved: 0 },
+      MS,
+    );
+    present.push({ k: pk, v: pv });
+    const o2 = proj(op.reshape(att, [-1, nh * hd]), `${L}.self_attn.o_proj`, false);
+    const n2 = skipNorm(x, o2, `${L}.post_attention_layernorm.weight`);
+    x = n2.sum;
+    const gate = proj(n2.h, `${L}.mlp.gate_proj`, false);
+    const up = proj(n2.h, `${L}.mlp.up_proj`, false);
+    down = proj(op.mul(silu(gate), up), `${L}.mlp.down_proj`, false);
+  }
+  const { h: final } = skipNorm(x, down!, "model.norm.weight");
+  const rowsAt = op.gather(final, last); // [B, H]
+  const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  const logits = q === "none"
+    ? op.gemm(rowsAt, init(head), { transB: true })
+    : base(rowsAt, head, { shape: w(head).shape, data: f32(w(head).data) });
+  g.output(logits, "logits");
+  // sampling helpers, so the host never loops over the vocabulary with exp(): the greedy token, the
+  // distribution at the run's temperature, and the logsumexp of the unscaled logits (log-probs)
+  const invTemp = g.input("inv_temperature", "float32", []);
+  g.output(op.argMax(logits, -1), "greedy");
+  g.output(
+    g.node("Softmax", [op.mul(logits, invTemp)], [{ dtype: "float32", shape: [...logits.shape] }], {
+      axis: -1,
+    })[0],
+    "probs",
+  );
+  g.output(
+    g.node("ReduceLogSumExp", [logits, g.ints([-1])], [{ dtype: "float32", shape: [logits.shape[0]] }], {
+      keepdims: 0,
+    })[0],
+    "lse",
+  );
+  present.forEach((kv, i) => {
+    g.output(kv.k, `present.${i}.key`);
+    g.output(kv.v, `present.${i}.value`);
+  });
+  return g;
+}
+
+const f32 = (d: Float32Array | Float64Array) => (d instanceof Float32Array ? d : Float32Array.from(d));
+
+function withLora(y: Tensor, x: Tensor, path: string, lora: LoraParams | null): Tensor {
+  const l = lora?.modules.get(path);
+  if (!l) return y;
+  const low = op.gemm(op.gemm(x, l.a, { transB: true }), l.b, { transB: true });
+  return op.add(y, op.mul(low, lora!.scale));
+}
+
+function cfgMaxPositions(cfg: LlamaShape & { maxPositions?: number }): number {
+  return cfg.maxPositions ?? 4096;
+}

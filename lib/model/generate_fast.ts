@@ -1,0 +1,175 @@
+/**
+ * Sampling with the contrib-op decode graph (`decode_graph.ts`): prompts right-padded into one prefill call,
+ * then one call per new token, the KV cache living in preallocated buffers that every call updates in place.
+ * The adapter's factors are fed to one session built once (a low-rank side path per projection), or, with
+ * `mergeLora` (float32 only), merged into the weights once per adapter state (a new session when the adapter
+ * changed since the last call, the old one released).
+ * @module
+ */
+import * as ort from "onnxruntime-node";
+import type { Graph } from "../onnx/graph.ts";
+import type { Session } from "../onnx/session.ts";
+import type { LoraSpec, Weight } from "./graphs.ts";
+import type { LlamaShape } from "./llama.ts";
+import type { LoraAdapter } from "./lora.ts";
+import { buildFastDecodeGraph, mergeLora } from "./decode_graph.ts";
+import type { RolloutQuantization } from "./quantize.ts";
+import { sampleToken, type SamplingOptions } from "./sampling.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** What the fast path needs from a loaded model (a `CausalLM`). */
+export interface FastDecodeHost {
+  readonly config: LlamaShape & { padTokenId?: number; eosTokenIds: number[]; maxPositions: number };
+  readonly weights: Map<string, Weight>;
+  readonly tokenizer: { padTokenId: number; eosTokenIds: number[] } | null;
+  session(key: string, build: () => Graph): Promise<Session>;
+  dropSession(key: string): Promise<void>;
+}
+
+/** Options of {@linkcode generateFast} (a subset of `GenerateOptions`). */
+export interface FastGenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  rng: Rng;
+  lora?: LoraAdapter | null;
+  onStep?: (step: number) => void;
+  returnLogprobs?: boolean;
+  stopAtEos?: boolean;
+  /** Base weight precision of the decode graph (default "none"). */
+  quantization?: RolloutQuantization;
+  /**
+   * Float32 only: merge the adapter into the weights (one GEMM per projection; a new session whenever the
+   * adapter changed) instead of running its factors on a low-rank side path in one session built once.
+   * Default false: on the SmolLM2-135M shape a session build costs more than the side path saves.
+   */
+  mergeLora?: boolean;
+}
+
+const merged = new WeakMap<FastDecodeHost, string>();
+
+/** A cheap content fingerprint of an adapter (FNV-1a over the float bits), to spot a changed adapter. */
+export function adapterFingerprint(lora: LoraAdapter): string {
+  let h = 0x811c9dc5;
+  for (const t of lora.tensors.values()) {
+    const u = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193) >>> 0;
+  }
+  return `${specKey(lora.spec)}:${h.toString(16)}`;
+}
+
+async function decodeSession(model: FastDecodeHost, o: FastGenerateOptions): Promise<Session> {
+  const q = o.quantization ?? "none";
+  if (q !== "none" || (o.lora && !o.mergeLora)) {
+    const spec = o.lora?.spec;
+    return await model.session(
+      `decode_fast|${q}|${specKey(spec)}`,
+      () => buildFastDecodeGraph(model.config, model.weights, { quantization: q, lora: spec }),
+    );
+  }
+  const key = `decode_fast|none|${o.lora ? adapterFingerprint(o.lora) : "base"}`;
+  const prev = merged.get(model);
+  if (prev && prev !== key) await model.dropSession(prev);
+  merged.set(model, key);
+  return await model.session(key, () => {
+    const w = o.lora ? mergeLora(model.weights, o.lora) : model.weights;
+    return buildFastDecodeGraph(model.config, w);
+  });
+}
+
+/** Samples continuations of `prompts` with the fast graph; same results layout as `CausalLM.generate`. */
+export async function generateFast(
+  model: FastDecodeHost,
+  prompts: number[][],
+  o: FastGenerateOptions,
+): Promise<{ tokens: number[][]; finished: boolean[]; logprobs?: number[][] }> {
+  const cfg = model.config, hd = cfg.headDim, V = cfg.vocabSize, nkv = cfg.numKvHeads;
+  const s = await decodeSession(model, o);
+  const B = prompts.length, P0 = Math.max(...prompts.map((p) => p.length));
+  const slots = P0 + o.maxNewTokens;
+  if (slots > cfg.maxPositions) {
+    throw new Error(`generate: ${P0} + ${o.maxNewTokens} tokens exceed max_position_embeddings`);
+  }
+  const pad = model.tokenizer?.padTokenId ?? cfg.padTokenId ?? 0;
+  const eos = new Set(model.tokenizer?.eosTokenIds ?? cfg.eosTokenIds);
+  const lora: Record<string, ort.Tensor> = {};
+  if (o.lora && ((o.quantization ?? "none") !== "none" || !o.mergeLora)) {
+    for (const [name, t] of o.lora.tensors) lora[name] = new ort.Tensor("float32", t.data, t.shape);
+  }
+  const cache: Record<string, ort.Tensor> = {};
+  for (let i = 0; i < cfg.numLayers; i++) {
+    for (const kv of ["key", "value"]) {
+      const dims = [B, nkv, slots, hd];
+      cache[`past.${i}.${kv}`] = new ort.Tensor("float32", new Float32Array(B * nkv * slots * hd), dims);
+    }
+  }
+  const temp = o.temperature ?? 1, topK = o.topK ?? 0, topP = o.topP ?? 1;
+  // in-graph sampling helpers unless top-k / top-p need the raw logits
+  const mode = temp <= 0 ? "greedy" : (topK > 0 && topK < V) || topP < 1 ? "logits" : "probs";
+  const fetches: Record<string, ort.Tensor | null> = { [mode]: null };
+  if (o.returnLogprobs) Object.assign(fetches, { logits: null, lse: null });
+  for (let i = 0; i < cfg.numLayers; i++) {
+    fetches[`present.${i}.key`] = cache[`past.${i}.key`];
+    fetches[`present.${i}.value`] = cache[`past.${i}.value`];
+  }
+  const ids = new BigInt64Array(B * P0).fill(BigInt(pad));
+  prompts.forEach((p, r) => p.forEach((t, i) => (ids[r * P0 + i] = BigInt(t))));
+  const seqlens = Int32Array.from(prompts, (p) => p.length - 1);
+  let feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor("int64", ids, [B, P0]),
+    seqlens_k: new ort.Tensor("int32", seqlens, [B]),
+    total_sequence_length: new ort.Tensor("int32", Int32Array.of(P0), []),
+    last: new ort.Tensor("int64", BigInt64Array.from(prompts, (p, r) => BigInt(r * P0 + p.length - 1)), [B]),
+  };
+  const invTemp = new ort.Tensor("float32", Float32Array.of(temp > 0 ? 1 / temp : 1), []);
+  const tokens: number[][] = prompts.map(() => []), finished = prompts.map(() => false);
+  const lps: number[][] = prompts.map(() => []);
+  const lastRows = new ort.Tensor("int64", BigInt64Array.from({ length: B }, (_, r) => BigInt(r)), [B]);
+  for (let step = 0; step < o.maxNewTokens; step++) {
+    const out = await s.run({ ...feeds, ...cache, ...lora, inv_temperature: invTemp }, fetches);
+    const next = new BigInt64Array(B);
+    for (let r = 0; r < B; r++) {
+      if (finished[r]) {
+        next[r] = BigInt(pad);
+        continue;
+      }
+      const t = mode === "greedy"
+        ? Number((out.greedy.data as BigInt64Array)[r])
+        : mode === "probs"
+        ? sampleFromProbs(out.probs.data as Float32Array, r * V, V, o.rng.float())
+        : sampleToken(out.logits.data as Float32Array, { ...o, offset: r * V, size: V });
+      tokens[r].push(t);
+      if (o.returnLogprobs) {
+        lps[r].push((out.logits.data as Float32Array)[r * V + t] - (out.lse.data as Float32Array)[r]);
+      }
+      if (eos.has(t) && o.stopAtEos !== false) finished[r] = true;
+      next[r] = BigInt(t);
+    }
+    o.onStep?.(step + 1);
+    if (finished.every(Boolean)) break;
+    const lens = Int32Array.from(prompts, (p) => p.length + step); // the new token's index = total − 1
+    feeds = {
+      input_ids: new ort.Tensor("int64", next, [B, 1]),
+      seqlens_k: new ort.Tensor("int32", lens, [B]),
+      total_sequence_length: new ort.Tensor("int32", Int32Array.of(Math.max(...lens) + 1), []),
+      last: lastRows,
+    };
+  }
+  return o.returnLogprobs ? { tokens, finished, logprobs: lps } : { tokens, finished };
+}
+
+/** Inverse-CDF draw from probabilities `p[off, off + n)` with a uniform `u` in [0, 1). */
+export function sampleFromProbs(p: Float32Array, off: number, n: number, u: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[off + i];
+  let x = u * sum;
+  for (let i = 0; i < n; i++) {
+    x -= p[off + i];
+    if (x < 0) return i;
+  }
+  let last = n - 1; // rounding: the last token with mass
+  while (last > 0 && p[off + last] === 0) last--;
+  return last;
+}
+
+function specKey(spec?: LoraSpec): string {
+  return spec ? `${spec.r}:${spec.alpha}:${spec.targets.join(",")}` : "base";
+}
