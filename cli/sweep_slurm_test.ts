@@ -218,6 +218,8 @@ Deno.test({
 
     // Slurm requeues the task (as after a preemption or a node failure); it comes back and resumes.
     await until("checkpoint-2", exists(join(runDir, "checkpoint-2")));
+    // Let the batch step settle first: a requeue racing Slurm's launch bookkeeping can end the job FAILED.
+    await new Promise((r) => setTimeout(r, 1500));
     assert((await sh("scontrol", ["requeue", task])).ok, "scontrol requeue");
     // Slurm holds a requeued job back for a while (BeginTime); once it is pending again, let it start now.
     await until("the requeued task is pending", async () => {
