@@ -226,8 +226,10 @@ Deno.test({
       const q = await sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T"]);
       return q.text.trim() === "PENDING";
     });
+    // The old batch step must be gone from the node before the task starts again.
+    await until("attempt 1 ended", async () => (await record(out, id)).state !== "running");
+    await new Promise((r) => setTimeout(r, 1500));
     await until("attempt 2 resumed", async () => {
-      await sh("scontrol", ["release", task]); // in case Slurm held it (a requeue while completing)
       await sh("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
       return (await record(out, id)).attempt === 2;
     }, () => sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T %r %S"]).then((q) => q.text));
