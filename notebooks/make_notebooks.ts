@@ -267,18 +267,20 @@ function comparisonNotebook(): Notebook {
       'let trl_logs: string | null = "auto"; // "auto": ../../shared/data/trl-logs when it exists; null: none; or a folder',
       'let outputs_dir = "../outputs"; // where the runs are (and go)',
       "let run_params: Record<string, unknown> = {}; // options for every run_all run, e.g. { max_steps: 40 }",
+      'let backend: "local" | "slurm" = "local"; // run_all here, one run after another, or as one Slurm job array',
+      'let slurm: Record<string, unknown> = {}; // backend slurm: e.g. { partition: "gpu", gres: "gpu:1", time: "02:00:00" }',
       GEMINI_PARAM,
       "let window = 10; // steps in the start/end windows of the statistics",
       'let report_path = "../outputs/report.html"; // the offline HTML report',
     ]),
     md("## What exists"),
     code(
-      `import { experimentStatus, resolveTrlLogs, statusLines } from "../lib/study/mod.ts";
+      `import { experimentStatus, resolveTrlLogs, statusLines, sweepLines } from "../lib/study/mod.ts";
 import { runAllExperiments } from "../lib/notebook/mod.ts";
 
-if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini });
+if (run_all) await runAllExperiments(outputs_dir, { seeds, params: run_params, gemini: use_gemini, backend, slurm });
 const status = await experimentStatus(outputs_dir, { seeds });
-for (const line of statusLines(status)) console.log(line);
+for (const line of [...await sweepLines(outputs_dir), ...statusLines(status)]) console.log(line);
 const trl = resolveTrlLogs(trl_logs);
 console.log(trl ? \`TRL logs: \${trl}\` : "TRL logs: none");`,
     ),

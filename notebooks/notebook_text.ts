@@ -170,8 +170,12 @@ export const COMPARISON_TEXT = `# Comparison: all six experiments, and the origi
 With \`run_all = false\` (the default) this notebook analyses whatever runs exist in \`outputs_dir\`, plus the
 original study's TRL logs (\`trl_logs\`; \`"auto"\` uses \`../../shared/data/trl-logs\` when it exists, \`null\`
 skips them), and names each of the six experiments (per seed) that is missing with the command that produces it.
-With \`run_all = true\` it first runs all six experiments for every seed in \`seeds\` through the library
-(options for every run in \`run_params\`, e.g. \`{ "max_steps": 40 }\`), with progress, then analyses.
+With \`run_all = true\` it first runs all six experiments for every seed in \`seeds\` as one sweep
+(options for every run in \`run_params\`, e.g. \`{ "max_steps": 40 }\`), with progress, then analyses:
+\`backend = "local"\` runs them here one after another, \`backend = "slurm"\` submits one Slurm job array
+(options in \`slurm\`) and follows it. Either way \`outputs_dir\` gets \`sweep.json\` (every run's state) and
+one folder per run; complete runs are kept, stopped ones resume from their latest checkpoint (see the README,
+"Running the study on a cluster").
 
 Order: what was found, **integrity checks** (signs that a comparison would mislead: a reward counted twice,
 no reward signal, judge fallbacks, length blow-up, missing held-out metric), statistics tables (start/end

@@ -58,7 +58,7 @@ Deno.test("committed notebooks: no outputs, exactly one parameters cell, equal t
       ]
       : name === "Testing.ipynb"
       ? ["model", "outputs_dir", "device"]
-      : ["run_all", "seeds", "trl_logs", "outputs_dir"];
+      : ["run_all", "seeds", "trl_logs", "outputs_dir", "backend"];
     for (const p of want) assert(declared.has(p), `${name}: parameter ${p} missing`);
   }
   assertEquals(await staleNotebooks(), [], "re-run `deno run -A notebooks/make_notebooks.ts`");

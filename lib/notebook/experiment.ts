@@ -208,15 +208,22 @@ export async function runInNotebook(
 export interface RunAllOptions
   extends NotebookRunOptions, Omit<StudyRunAllOptions, "runOne" | "cwd" | "print"> {}
 
-/** Runs every experiment for every seed with {@linkcode runInNotebook} into lib/study's `seedOutputDir`; returns the run folders. */
+/**
+ * Runs every experiment for every seed as one sweep (lib/study `runAllExperiments`): locally with
+ * {@linkcode runInNotebook} (live plots), or as a Slurm job array (`backend: "slurm"`). Relative paths in
+ * `params` are resolved from `cwd`. Returns the run folders.
+ */
 export function runAllExperiments(outputsDir: string, options: RunAllOptions = {}): Promise<string[]> {
   const cwd = options.cwd ?? Deno.cwd();
   return runAllStudy(outputsDir, {
     seeds: options.seeds,
-    params: options.params,
+    params: notebookParams(options.params ?? {}, cwd),
     ids: options.ids,
     cwd,
     print: options.print,
+    backend: options.backend,
+    slurm: options.slurm,
+    poll: options.poll,
     runOne: (id, params) => runInNotebook(id, params, { ...options, cwd }),
   });
 }

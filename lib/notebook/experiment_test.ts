@@ -6,6 +6,7 @@ import { experimentStatus } from "../study/mod.ts";
 import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
 import { liveRewardFigure, notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
+import { sweepLines } from "../study/mod.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -94,10 +95,18 @@ Deno.test("runInNotebook and runAllExperiments train through the library and ret
   });
   assertEquals(dirs, [
     join(out, "math_soft_seed42"),
-    join(out, "dialogue_soft_seed42"),
     join(out, "math_soft_seed3"),
+    join(out, "dialogue_soft_seed42"),
     join(out, "dialogue_soft_seed3"),
   ]);
+  const manifest = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
+  assertEquals(manifest.runs.map((r: { state: string }) => r.state), ["done", "done", "done", "done"]);
+  const lines = await sweepLines(out);
+  assertEquals(lines.at(-1), "sweep (local): 4 runs: 4 done, 0 running, 0 pending, 0 failed");
+  assert(lines[0].startsWith("sweep: done    math_soft_seed42"), lines[0]);
+  // run_all again with another grid: the manifest follows it; the complete run is kept, not retrained.
+  const again = await runAllExperiments(out, { ...quiet, ids: ["math_soft"], seeds: [3], params: small });
+  assertEquals(again, [join(out, "math_soft_seed3")]);
   const st = await experimentStatus(out, { seeds: [42, 3] });
   assertEquals(st.runs.map((r) => `${r.experiment}/${r.seed}/${r.complete}`).sort(), [
     "dialogue_soft/3/true",

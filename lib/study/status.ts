@@ -1,23 +1,20 @@
 /**
  * The study's status and run-all: {@linkcode experimentStatus} says which of the six experiments (per
  * seed) exist in an output folder and the command that produces each missing one, {@linkcode runAllExperiments}
- * runs them all (per seed) into their default folders, and {@linkcode resolveTrlLogs} finds the shared TRL
- * logs. Run folders are read through lib/util's run-folder module.
+ * runs them all (per seed) as one sweep (here or on Slurm), {@linkcode sweepLines} lists a sweep's runs and
+ * states, and {@linkcode resolveTrlLogs} finds the shared TRL logs. Run folders are read through lib/util's
+ * run-folder module.
  * @module
  */
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GRPO_DEFAULTS, REPO_ROOT } from "../grpo/mod.ts";
-import {
-  defaultOutputDir,
-  findRunDirs,
-  Progress,
-  readRunSummary,
-  type RunSummary,
-  UserError,
-} from "../util/mod.ts";
-import { EXPERIMENT_IDS, getExperiment, runExperiment } from "./experiments.ts";
+import { defaultOutputDir, findRunDirs, readRunSummary, type RunSummary, UserError } from "../util/mod.ts";
+import { EXPERIMENT_IDS, runExperiment } from "./experiments.ts";
+import { runLines, summaryLine } from "./sweep_manifest.ts";
+import { checkSlurmOptions, type SlurmOptions } from "./sweep_slurm.ts";
+import { runSweep, type SweepBackend, sweepStatus } from "./sweep.ts";
 
 /** One run found in an output folder (see lib/util `RunSummary`). */
 export type RunStatus = RunSummary;
@@ -117,44 +114,77 @@ export interface RunAllOptions {
   seeds?: readonly number[];
   /** Options given to every experiment (e.g. `{ max_steps: 40 }`); seed and output_dir are set per run. */
   params?: Record<string, unknown>;
-  /** Experiments to run (default all six). */
+  /** Experiments to run (default: every experiment of the table). */
   ids?: readonly string[];
   /** Folder that a relative `outputsDir` is resolved from (default: the working folder). */
   cwd?: string;
-  /** Print a progress line per finished run (default true). */
+  /** Print progress lines (default true). */
   print?: boolean;
-  /** Runs one experiment and returns its run folder (default: `runExperiment` with the params). */
+  /** Local: trains one run in this process and returns its folder (default: `runExperiment` with the params). */
   runOne?: (id: string, params: Record<string, unknown>) => Promise<string>;
+  /**
+   * "local" (default): one run after another in this process; "slurm": one `sbatch` job array, followed
+   * until every run is done or failed.
+   */
+  backend?: SweepBackend;
+  /** Slurm options (partition, time, cpus_per_task, mem, gres, sbatch_lines, max_parallel); checked. */
+  slurm?: SlurmOptions | Record<string, unknown>;
+  /** Slurm: seconds between polls (default 5). */
+  poll?: number;
 }
 
-/** Runs every experiment for every seed, one after the other, into {@linkcode seedOutputDir}; returns the run folders. */
+/**
+ * Runs every experiment for every seed as one sweep in `outputsDir` (`sweep.json` and one folder per run,
+ * `<experiment>_seed<seed>`), here or on Slurm. Complete runs are kept, stopped ones resume from their
+ * latest checkpoint; a different grid in the same folder replaces the manifest (runs keep their folders).
+ * Returns the run folders; runs not done → UserError listing them with their reasons.
+ */
 export async function runAllExperiments(outputsDir: string, options: RunAllOptions = {}): Promise<string[]> {
-  const seeds = options.seeds ?? [GRPO_DEFAULTS.seed];
-  const ids = options.ids ?? EXPERIMENT_IDS;
-  for (const id of ids) getExperiment(id);
   for (const k of ["seed", "output_dir"]) {
     if (options.params && k in options.params) {
       throw new UserError(`runAllExperiments: params.${k} is set per run; give seeds / outputsDir instead`);
     }
   }
-  const root = resolve(options.cwd ?? Deno.cwd(), outputsDir);
+  const spec = {
+    experiments: [...(options.ids ?? EXPERIMENT_IDS)],
+    seeds: [...(options.seeds ?? [GRPO_DEFAULTS.seed])],
+    params: options.params ?? {},
+    output_dir: resolve(options.cwd ?? Deno.cwd(), outputsDir),
+  };
+  const backend = options.backend ?? "local";
   const runOne = options.runOne ??
     (async (id: string, params: Record<string, unknown>) => (await runExperiment(id, { params })).outputDir);
-  const progress = new Progress("experiments", ids.length * seeds.length, { print: options.print ?? true });
-  const dirs: string[] = [];
-  for (const seed of seeds) {
-    for (const id of ids) {
-      dirs.push(
-        await runOne(id, {
-          ...options.params,
-          seed,
-          output_dir: seedOutputDir(id, { seed, outputsDir: root }),
-        }),
-      );
-      progress.update(dirs.length, { last: `${id} seed ${seed}` });
-    }
+  const { dir, manifest } = await runSweep(spec, {
+    backend,
+    resume: true,
+    replace: true,
+    slurm: checkSlurmOptions(options.slurm ?? {}),
+    poll: options.poll,
+    log: options.print === false ? () => {} : undefined,
+    runOne: backend === "local"
+      ? async (run, params) => void await runOne(run.experiment, params)
+      : undefined,
+  });
+  const notDone = manifest.runs.filter((r) => r.state !== "done");
+  if (notDone.length) {
+    throw new UserError(
+      `runAllExperiments: ${notDone.length} of ${manifest.runs.length} runs not done: ${
+        notDone.map((r) => `${r.id} ${r.state}${r.reason ? ` (${r.reason})` : ""}`).join("; ")
+      }`,
+    );
   }
-  return dirs;
+  return manifest.runs.map((r) => join(dir, r.dir));
+}
+
+/**
+ * When `outputsDir` holds a sweep (`sweep.json`): one line per run with its fresh state (Slurm's view when
+ * it ran there) and a summary line; else no lines.
+ */
+export async function sweepLines(outputsDir: string, options: { cwd?: string } = {}): Promise<string[]> {
+  const dir = resolve(options.cwd ?? Deno.cwd(), outputsDir);
+  if (!existsSync(join(dir, "sweep.json"))) return [];
+  const m = await sweepStatus(dir);
+  return [...runLines(m.runs).map((l) => `sweep: ${l}`), `sweep (${m.backend}): ${summaryLine(m.runs)}`];
 }
 
 /** The shared TRL logs (`shared/data/trl-logs` beside the repository). */

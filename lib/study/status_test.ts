@@ -117,14 +117,31 @@ Deno.test("the default output folder depends on the seed, the same way in the CL
   assertEquals(experimentConfig("math_hard", { output_dir: "elsewhere" }).output_dir, "elsewhere");
   const seen: [string, Record<string, unknown>][] = [];
   const out = join(ROOT, "all");
-  const dirs = await runAllExperiments(out, {
-    ids: ["math_hard"],
-    seeds: [42, 7],
-    print: false,
-    runOne: (id, params) => (seen.push([id, params]), Promise.resolve(params.output_dir as string)),
-  });
+  // A stand-in trainer that writes a complete trainer_state.json.
+  const runOne = async (id: string, params: Record<string, unknown>) => {
+    seen.push([id, params]);
+    const dir = params.output_dir as string;
+    await writeJsonAtomic(join(dir, "trainer_state.json"), { global_step: 1, max_steps: 1 });
+    return dir;
+  };
+  const dirs = await runAllExperiments(out, { ids: ["math_hard"], seeds: [42, 7], print: false, runOne });
   assertEquals(dirs, [join(out, "math_hard_seed42"), join(out, "math_hard_seed7")]);
   assertEquals(seen.map(([, p]) => p.seed), [42, 7]);
+  // Run again: both runs are complete, nothing is retrained.
+  await runAllExperiments(out, { ids: ["math_hard"], seeds: [42, 7], print: false, runOne });
+  assertEquals(seen.length, 2);
+  // A run that does not complete is reported, with the others' folders kept.
+  await assertRejects(
+    () =>
+      runAllExperiments(out, {
+        ids: ["math_hard"],
+        seeds: [8],
+        print: false,
+        runOne: () => Promise.reject(new UserError("option x is bad")),
+      }),
+    UserError,
+    "1 of 1 runs not done: math_hard_seed8 failed (option x is bad)",
+  );
   await assertRejects(
     () => runAllExperiments(out, { params: { output_dir: "x" } }),
     UserError,

@@ -1,0 +1,263 @@
+/**
+ * `deno task sweep --backend slurm` through the real scheduler: a single-node cluster on localhost
+ * (`scripts/slurm_local.sh`, which `.ci/run` starts; started here when it is not running and this is root).
+ * Skipped, with a visible message, only when Slurm cannot start.
+ *
+ * - a sweep of 2 experiments × 2 seeds completes; every run folder holds a complete `trainer_state.json`;
+ * - a task that fails (a bad option value) is reported with its error line; the others complete;
+ * - a task requeued by Slurm (`scontrol requeue`, as after a preemption) resumes from its latest checkpoint;
+ *   cancelled mid-run (`scancel`) and resubmitted with `--resume`, it continues from its checkpoint again, and
+ *   its metrics equal an uninterrupted run's.
+ * @module
+ */
+import { join } from "node:path";
+import { readJsonLines } from "../lib/util/atomic.ts";
+import { assert, assertEquals } from "../lib/util/assert.ts";
+import { loadRuns } from "../lib/analysis/mod.ts";
+import { findAdapters, onPath } from "../lib/study/mod.ts";
+import { paramArgs, REPO_ROOT, runCli, TINY_PARAMS } from "./testing.ts";
+
+const SCRIPT = join(REPO_ROOT, "scripts", "slurm_local.sh");
+const LOCAL_CONF = join(Deno.env.get("GRPO_SLURM_DIR") ?? "/tmp/grpo-slurm", "slurm.conf");
+
+async function sh(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    return { ok: r.success, text: (dec.decode(r.stdout) + dec.decode(r.stderr)).trim() };
+  } catch (e) {
+    return { ok: false, text: (e as Error).message };
+  }
+}
+
+const answers = async () =>
+  (await sh("timeout", ["10", "sinfo", "-h", "-o", "%T"])).text.match(/^(idle|mixed|allocated)/m) !== null;
+
+let startedHere = false;
+/** Null when a cluster answers (found or started), else why not. */
+async function ensureSlurm(): Promise<string | null> {
+  if (!onPath("sbatch") || !onPath("sinfo")) {
+    return "Slurm is not installed (apt-get install slurm-wlm munge)";
+  }
+  if (Deno.env.get("SLURM_CONF") === undefined) Deno.env.set("SLURM_CONF", LOCAL_CONF);
+  if (await answers()) return null;
+  Deno.env.set("SLURM_CONF", LOCAL_CONF);
+  if (await answers()) return null;
+  if (Deno.uid() !== 0) {
+    return "no cluster answers and only root can start one (scripts/slurm_local.sh start)";
+  }
+  const r = await sh(SCRIPT, ["start"]);
+  if (!r.ok) return `scripts/slurm_local.sh start failed: ${r.text.split("\n").at(-1)}`;
+  startedHere = true;
+  return (await answers()) ? null : "the local cluster started but does not answer";
+}
+
+const skip = await ensureSlurm();
+if (skip) console.warn(`SKIPPED the Slurm sweep tests: ${skip}`);
+globalThis.addEventListener("unload", () => {
+  if (startedHere) new Deno.Command(SCRIPT, { args: ["stop"], stdout: "null", stderr: "null" }).outputSync();
+});
+
+const ROOT = await Deno.makeTempDir({ prefix: "sweep-slurm-test-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(ROOT, { recursive: true });
+  } catch (e) {
+    console.warn(`sweep slurm test: could not remove ${ROOT} (${(e as Error).message})`);
+  }
+});
+
+/** Tiny runs on one thread each (the node has 2 CPUs: two tasks at once). */
+const TINY: Record<string, unknown> = {
+  ...TINY_PARAMS,
+  max_steps: 2,
+  max_completion_length: 16,
+  eval_steps: 0,
+};
+const SLURM = ["--backend", "slurm", "--cpus-per-task", "1", "--poll", "1", "--timeout", "240"];
+
+type Manifest = { runs: { id: string; state: string; reason?: string; job?: string; dir: string }[] };
+const manifest = async (dir: string): Promise<Manifest> =>
+  JSON.parse(await Deno.readTextFile(join(dir, "sweep.json")));
+
+Deno.test({
+  name:
+    "slurm: 2 experiments × 2 seeds as one job array; every run folder holds a complete trainer_state.json",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: async () => {
+    const out = join(ROOT, "grid");
+    const r = await runCli("cli/sweep.ts", [
+      ...SLURM,
+      "--experiments",
+      "math_hard,math_soft",
+      "--seeds",
+      "1,2",
+      ...paramArgs(TINY),
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    const job = r.stderr.match(/submitted job array (\d+) with 4 runs/)?.[1];
+    assert(job, r.stderr);
+    const m = await manifest(out);
+    assertEquals(m.runs.map((x) => x.id), [
+      "math_hard_seed1",
+      "math_hard_seed2",
+      "math_soft_seed1",
+      "math_soft_seed2",
+    ]);
+    assertEquals(m.runs.map((x) => x.state), ["done", "done", "done", "done"]);
+    assertEquals(m.runs.map((x) => x.job), [0, 1, 2, 3].map((i) => `${job}_${i}`), "one array task per run");
+    for (const run of m.runs) {
+      const ts = JSON.parse(await Deno.readTextFile(join(out, run.dir, "trainer_state.json")));
+      assertEquals([ts.global_step, ts.max_steps], [TINY.max_steps, TINY.max_steps], run.id);
+      assert(
+        ts.log_history.some((h: { step: number; loss?: number }) => h.step === TINY.max_steps && "loss" in h),
+        run.id,
+      );
+      const rc = JSON.parse(await Deno.readTextFile(join(out, run.dir, "run_config.json")));
+      assertEquals([rc.experiment, rc.seed], [run.id.split("_seed")[0], Number(run.id.split("_seed")[1])]);
+    }
+    assert(r.stdout.includes("4 runs: 4 done, 0 running, 0 pending, 0 failed"), r.stdout);
+    // Comparison and Testing read the sweep folder as they read outputs/: every run, every adapter.
+    const loaded = await loadRuns([out]);
+    assertEquals(loaded.runs.length, 4, loaded.warnings.join("\n"));
+    const adapters = await findAdapters(out);
+    assertEquals(adapters.adapters.map((a) => a.name).sort(), m.runs.map((x) => x.id).sort());
+  },
+});
+
+Deno.test({
+  name: "slurm: a task that fails (bad option) is reported with its error line; the others complete",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: async () => {
+    const out = join(ROOT, "failing");
+    const { eval_size: _, ...params } = TINY;
+    const r = await runCli("cli/sweep.ts", [
+      ...SLURM,
+      "--experiments",
+      "math_hard",
+      "--seeds",
+      "1",
+      "--grid",
+      "eval_size=100000,4",
+      ...paramArgs(params),
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 1, r.stderr + r.stdout);
+    const m = await manifest(out);
+    assertEquals(m.runs.map((x) => [x.id, x.state]), [
+      ["math_hard_eval_size-100000_seed1", "failed"],
+      ["math_hard_eval_size-4_seed1", "done"],
+    ]);
+    const line = "option eval_size = 100000 leaves no training examples";
+    assert(m.runs[0].reason?.includes(line), m.runs[0].reason);
+    assert(
+      r.stdout.includes(`failed  math_hard_eval_size-100000_seed1`) && r.stdout.includes(line),
+      r.stdout,
+    );
+    const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
+    assert(status.stdout.includes(line), status.stdout);
+    // --resume without --backend stays on Slurm and resubmits only the failed run (which fails again).
+    const again = await runCli("cli/sweep.ts", ["--resume", "--poll", "1", "--timeout", "120", "--out", out]);
+    assertEquals(again.code, 1, again.stderr);
+    assert(/submitted job array \d+ with 1 runs/.test(again.stderr), again.stderr);
+    assert(again.stdout.includes(line), again.stdout);
+  },
+});
+
+/** Metrics rows without the wall-clock fields (`step_time`, `step_time/…`). */
+const metrics = async (dir: string) =>
+  (await readJsonLines<Record<string, number>>(join(dir, "metrics.jsonl"))).rows.map((r) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("step_time")))
+  );
+
+/** The task record of run `id`. */
+const record = async (out: string, id: string) =>
+  JSON.parse(await Deno.readTextFile(join(out, "logs", `${id}.json`))) as {
+    attempt: number;
+    state: string;
+    resumed_from: string | null;
+  };
+
+/** Polls `cond` every 100 ms for up to 3 minutes; `why` adds the scheduler's view to a timeout. */
+async function until(what: string, cond: () => Promise<boolean>, why?: () => Promise<string>): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() - t0 > 180_000) {
+      assert(false, `${what}: not within 3 minutes${why ? ` (${await why()})` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stepOf = (checkpoint: string | null) => Number(/checkpoint-(\d+)$/.exec(checkpoint ?? "")?.[1]);
+
+Deno.test({
+  name:
+    "slurm: a requeued task resumes from its checkpoint; scancel, then --resume continues; metrics equal an uninterrupted run",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: async () => {
+    const out = join(ROOT, "cancel");
+    const params = { ...TINY, max_steps: 40, max_completion_length: 24, temperature: 1.5, threads: 1 };
+    const base = join(ROOT, "uninterrupted");
+    const uninterrupted = runCli("cli/experiment.ts", [
+      "math_hard",
+      ...paramArgs({ ...params, seed: 3, output_dir: base }),
+    ]);
+    const spec = ["--experiments", "math_hard", "--seeds", "3", ...paramArgs(params), "--out", out];
+    const sub = await runCli("cli/sweep.ts", [...SLURM, "--no-wait", ...spec]);
+    assertEquals(sub.code, 0, sub.stderr);
+    const task = `${sub.stderr.match(/submitted job array (\d+)/)?.[1]}_0`;
+    const id = "math_hard_seed3", runDir = join(out, id);
+    const exists = (p: string) => async () => (await Deno.stat(p).catch(() => null)) !== null;
+
+    // Slurm requeues the task (as after a preemption or a node failure); it comes back and resumes.
+    await until("checkpoint-2", exists(join(runDir, "checkpoint-2")));
+    // Let the batch step settle first: a requeue racing Slurm's launch bookkeeping can end the job FAILED.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert((await sh("scontrol", ["requeue", task])).ok, "scontrol requeue");
+    // Slurm holds a requeued job back for a while (BeginTime); once it is pending again, let it start now.
+    await until("the requeued task is pending", async () => {
+      const q = await sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T"]);
+      return q.text.trim() === "PENDING";
+    });
+    // The old batch step must be gone from the node before the task starts again.
+    await until("attempt 1 ended", async () => (await record(out, id)).state !== "running");
+    await new Promise((r) => setTimeout(r, 1500));
+    await until("attempt 2 resumed", async () => {
+      await sh("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
+      return (await record(out, id)).attempt === 2;
+    }, () => sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T %r %S"]).then((q) => q.text));
+    const second = await record(out, id);
+    const requeuedFrom = stepOf(second.resumed_from);
+    assert(requeuedFrom >= 2, `the requeued task resumed from a checkpoint: ${second.resumed_from}`);
+
+    // scancel mid-run: the sweep reports it failed (CANCELLED); --resume resubmits it, and only it.
+    await until("a checkpoint after the requeue", exists(join(runDir, `checkpoint-${requeuedFrom + 2}`)));
+    assert((await sh("scancel", [task])).ok, "scancel");
+    await until("cancelled", async () => (await record(out, id)).state !== "running");
+    const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
+    assert(/failed {2}math_hard_seed3 .*CANCELLED/.test(status.stdout), status.stdout);
+    const follow = await runCli("cli/sweep.ts", [...SLURM, "--resume", "--out", out]);
+    assertEquals(follow.code, 0, follow.stderr + follow.stdout);
+    assert(/submitted job array \d+ with 1 runs/.test(follow.stderr), follow.stderr);
+    const third = await record(out, id);
+    assertEquals(third.attempt, 3);
+    const from = stepOf(third.resumed_from);
+    assert(from > requeuedFrom && from < params.max_steps, `resumed mid-run: ${third.resumed_from}`);
+    const log = await Deno.readTextFile(join(out, "logs", `${id}.log`));
+    assert(log.includes(`resuming math_hard from ${runDir}/checkpoint-${from}`), log);
+
+    const u = await uninterrupted;
+    assertEquals(u.code, 0, u.stderr);
+    const [a, b] = [await metrics(base), await metrics(runDir)];
+    assertEquals(b.map((r) => r.step), a.map((r) => r.step), "the same steps are logged");
+    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+    assert(a.some((r) => r.loss !== 0 && r.grad_norm > 1e-3), "the compared run actually learns");
+  },
+});
