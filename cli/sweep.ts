@@ -4,9 +4,9 @@
  * @module
  */
 import { resolve } from "node:path";
-import { parseFlags } from "../lib/util/cli.ts";
-import { runMain, UserError } from "../lib/util/errors.ts";
-import { writeFileAtomic } from "../lib/util/atomic.ts";
+import { parseFlags } from "../lib/util/mod.ts";
+import { runMain, UserError } from "../lib/util/mod.ts";
+import { writeFileAtomic } from "../lib/util/mod.ts";
 import {
   checkSweepSpec,
   k8sJobYaml,

@@ -11,7 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readJsonLines } from "../lib/util/atomic.ts";
+import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { loadRuns } from "../lib/analysis/mod.ts";
 import { findAdapters, onPath } from "../lib/study/mod.ts";

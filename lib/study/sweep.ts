@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import {
   type ManifestRun,
   newManifest,

@@ -7,9 +7,9 @@
  * @module
  */
 import { join } from "node:path";
-import { writeJsonAtomic } from "../util/atomic.ts";
-import { holdsRun, listCheckpoints, runFile } from "../util/run_folder.ts";
-import { UserError } from "../util/errors.ts";
+import { writeJsonAtomic } from "../util/mod.ts";
+import { holdsRun, listCheckpoints, runFile } from "../util/mod.ts";
+import { UserError } from "../util/mod.ts";
 import { checkSweepSpec, expandSweep, type SweepRun, type SweepSpec } from "./sweep_spec.ts";
 
 /** Where a run stands. */

@@ -7,9 +7,9 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { REPO_ROOT } from "../grpo/config.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { REPO_ROOT } from "../grpo/mod.ts";
+import { writeFileAtomic } from "../util/mod.ts";
+import { UserError } from "../util/mod.ts";
 
 /** Options of the Slurm backend (each one an `#SBATCH` line when set). */
 export interface SlurmOptions {

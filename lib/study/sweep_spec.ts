@@ -9,10 +9,10 @@
  * @module
  */
 import { basename, resolve } from "node:path";
-import { checkOptionName, CONFIG_KEYS } from "../grpo/config.ts";
-import { runFolderName } from "../util/run_folder.ts";
+import { checkOptionName, CONFIG_KEYS } from "../grpo/mod.ts";
+import { runFolderName } from "../util/mod.ts";
 import { EXPERIMENT_IDS, experimentConfig, getExperiment } from "./experiments.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 
 /** A sweep: the grid and where it goes. */
 export interface SweepSpec {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../util/assert.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError } from "../util/mod.ts";
 import { EXPERIMENT_IDS } from "./experiments.ts";
 import { checkSweepSpec, expandSweep } from "./sweep_spec.ts";
 

@@ -11,8 +11,8 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../grpo/config.ts";
-import { UserError } from "../util/errors.ts";
+import { REPO_ROOT } from "../grpo/mod.ts";
+import { UserError } from "../util/mod.ts";
 import type { SweepRun } from "./sweep_spec.ts";
 import {
   readManifest,
