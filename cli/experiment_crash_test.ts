@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import { readJsonLines, Rng } from "../lib/util/mod.ts";
+import { isWallClockMetric } from "../lib/grpo/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { checkRunFiles, paramArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
 
@@ -29,11 +30,11 @@ const RESUME = { resume_from_checkpoint: "latest" };
 
 type Row = Record<string, number>;
 
-/** Metrics rows without the wall-clock field. */
+/** Metrics rows without the wall-clock fields. */
 async function metrics(dir: string): Promise<Row[]> {
   const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
   assertEquals(torn, 0, `${dir}/metrics.jsonl has a torn line after the run finished`);
-  return rows.map(({ step_time: _, ...r }) => r);
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
 }
 
 let baseline: Promise<string> | null = null;

@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import { readJsonLines } from "../lib/util/mod.ts";
+import { isWallClockMetric } from "../lib/grpo/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { loadRuns } from "../lib/analysis/mod.ts";
 import { findAdapters, onPath } from "../lib/study/mod.ts";
@@ -169,10 +170,10 @@ Deno.test({
   },
 });
 
-/** Metrics rows without the wall-clock fields (`step_time`, `step_time/…`). */
+/** Metrics rows without the wall-clock fields. */
 const metrics = async (dir: string) =>
   (await readJsonLines<Record<string, number>>(join(dir, "metrics.jsonl"))).rows.map((r) =>
-    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("step_time")))
+    Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k)))
   );
 
 /** The task record of run `id`. */

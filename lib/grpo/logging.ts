@@ -19,6 +19,14 @@ import type { GrpoConfig } from "./config_table.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import type { StepResult } from "./step.ts";
 
+/**
+ * Whether a metric is a wall-clock measurement (`step_time`, `step_time/…`, `timing/…`): the only
+ * values a resumed or repeated run may log differently from an uninterrupted one.
+ */
+export function isWallClockMetric(name: string): boolean {
+  return name === "step_time" || name.startsWith("step_time/") || name.startsWith("timing/");
+}
+
 /** One logged row: `step` plus metrics by TRL name. */
 export type MetricsRow = { step: number } & Record<string, number>;
 

@@ -54,7 +54,8 @@ Deno.test("probeMasterKeys: runs against the local LM judge on the embedded mode
     threads: 1,
   });
   try {
-    const local = localJudgeFallback(model);
+    // A short rubric: the embedded model's context is small.
+    const local = localJudgeFallback(model, { rubric: "Score the response from 0 to 10." });
     const judge = createGeminiJudge({ apiKey: "", fallback: local, log: () => {} });
     const p = await probeMasterKeys(judge, PROMPTS, { maxPrompts: 1 });
     assertEquals(p.n, MASTER_KEYS.length + 1);
