@@ -24,6 +24,7 @@ export type FindingCode =
   | "all_zero_reward"
   | "high_zero_std_fraction"
   | "judge_fallback"
+  | "judge_master_key"
   | "length_blowup"
   | "saturated_reward"
   | "settings_differ"
@@ -37,6 +38,7 @@ export const SEVERITY: Readonly<Record<FindingCode, Severity>> = {
   all_zero_reward: "error",
   constant_reward: "error",
   judge_fallback: "error",
+  judge_master_key: "error",
   identical_reward_columns: "warning",
   high_zero_std_fraction: "warning",
   saturated_reward: "warning",
@@ -81,6 +83,8 @@ export interface IntegrityOptions {
   lengthRatio?: number;
   /** Steps in the start/end windows (default 10; at most half the run). */
   window?: number;
+  /** Mean master-key score (0–10, `judge/master_key_score`) above which the judge is fooled (default 2). */
+  masterKeyScore?: number;
   /** Mean within-group reward std (`reward_std`, above 0) below which a reward is saturated (default 0.01). */
   saturatedStd?: number;
 }
@@ -214,6 +218,19 @@ function checkRun(run: Run, opts: IntegrityOptions, withSeed: boolean): Finding[
       "judge_fallback",
       `the judge fell back to a default score for ${pct(mean(fb.values))} of calls on average (max ` +
         `${pct(Math.max(...fb.values))} in one step), above the ${pct(fbMax)} threshold.`,
+    );
+  }
+
+  const mk = run.metrics.get("judge/master_key_score");
+  const mkMax = opts.masterKeyScore ?? 2;
+  if (mk?.values.length && Math.max(...mk.values) > mkMax) {
+    add(
+      "judge_master_key",
+      `the judge paid answers that say nothing (":", "Thought process:", the question restated) ${
+        fmt(Math.max(...mk.values))
+      }/10 on average in its master-key audit, above the ${
+        fmt(mkMax)
+      }/10 threshold: its scores can be gamed.`,
     );
   }
 

@@ -176,3 +176,22 @@ Deno.test("integrity: findings sorted error, warning, info; judge-fallback cavea
     "judge fallback: 100% of training judge calls and 100% of held-out judge scores came from the local fallback, not Gemini",
   );
 });
+
+Deno.test("integrity: a judge that pays master keys above the threshold is an error; a sober one is not flagged", () => {
+  const run = (score: number) =>
+    check({
+      experiment: "dialogue_hard",
+      seed: 1,
+      noise: 0.1,
+      rewards: { j: (s) => 1 + 0.01 * s },
+      evalMetric: "eval/judge_score",
+      extra: { "judge/master_key_score": () => score },
+    });
+  const fooled = run(6.5).filter((x) => x.code === "judge_master_key");
+  assertEquals(fooled.map((x) => x.severity), ["error"]);
+  assert(
+    fooled[0].message.includes("6.50/10") && fooled[0].message.includes("2.00/10 threshold"),
+    fooled[0].message,
+  );
+  assertEquals(run(0.5).filter((x) => x.code === "judge_master_key"), []);
+});
