@@ -9,26 +9,10 @@
  */
 import { type CI, distinguishable, type McNemar, mcnemar, pairedBootstrap } from "./bootstrap.ts";
 import { experimentOrder, groupLabel, type RunKey, type Source } from "./table.ts";
+import type { EvalCompletion } from "../util/mod.ts";
 
-/** One logged held-out completion (the fields analysis reads). */
-export interface EvalRecord {
-  /** Step whose policy answered (0: the base model). */
-  step: number;
-  /** Index in the run's held-out split. */
-  id: number;
-  /** The problem or instruction. */
-  prompt: string;
-  /** The greedy completion. */
-  completion: string;
-  /** Gold answer or reference. */
-  gold: string;
-  /** Math: right or wrong. */
-  correct?: boolean;
-  /** Dialogue: judge score 0–10. */
-  score?: number;
-  /** Where a judge score came from (`fallback`: the local fallback, not the judge). */
-  source?: string;
-}
+/** One logged held-out completion (the run folder's `EvalCompletion`). */
+export type EvalRecord = EvalCompletion;
 
 /** The evaluation log of one run. */
 export interface RunEval extends RunKey {

@@ -7,6 +7,7 @@
  */
 import {
   appendJsonLine,
+  type EvalCompletion,
   mean,
   readJsonLines,
   RUN_FILES,
@@ -212,28 +213,10 @@ export interface CompletionRecord {
   gold?: string;
 }
 
+export type { EvalCompletion } from "../util/mod.ts";
+
 /** File of the held-out evaluation completions in a run folder: one line per problem per evaluation. */
 export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
-
-/** One held-out evaluation completion as logged in {@linkcode EVAL_COMPLETIONS_FILE}. */
-export interface EvalCompletion {
-  /** The step whose policy answered (0: the base model before training). */
-  step: number;
-  /** Index of the problem in the run's held-out split. */
-  id: number;
-  /** The problem or instruction (the user turn). */
-  prompt: string;
-  /** The greedy completion. */
-  completion: string;
-  /** The gold answer (math) or reference response (dialogue). */
-  gold: string;
-  /** Math: whether the extracted answer equals the gold one. */
-  correct?: boolean;
-  /** A score (dialogue: the judge's 0–10). */
-  score?: number;
-  /** Where a judge score came from: `judge`, `cache` or `fallback` (the local fallback, not the judge). */
-  source?: string;
-}
 
 /** The completions of a rollout batch as log records; `examples` supplies each sample's gold answer. */
 export function completionRecords(

@@ -192,3 +192,23 @@ export async function assertNoEarlierRun(
       "or give another output_dir",
   );
 }
+
+/** One held-out evaluation completion as logged in `eval_completions.jsonl` (`RUN_FILES.evalCompletions`). */
+export interface EvalCompletion {
+  /** The step whose policy answered (0: the base model before training). */
+  step: number;
+  /** Index of the problem in the run's held-out split. */
+  id: number;
+  /** The problem or instruction (the user turn). */
+  prompt: string;
+  /** The greedy completion. */
+  completion: string;
+  /** The gold answer (math) or reference response (dialogue). */
+  gold: string;
+  /** Math: whether the extracted answer equals the gold one. */
+  correct?: boolean;
+  /** A score (dialogue: the judge's 0–10). */
+  score?: number;
+  /** Where a judge score came from: `judge`, `cache` or `fallback` (the local fallback, not the judge). */
+  source?: string;
+}
