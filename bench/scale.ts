@@ -10,6 +10,7 @@ import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.t
 import { CausalLM, estimateGrpoMemory, initLora, LORA_TARGETS } from "../lib/model/mod.ts";
 import { Rng, UserError } from "../lib/util/mod.ts";
 import { peakRssBytes } from "./limits.ts";
+import { SMOL135M } from "./workload.ts";
 
 /** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
 function resetPeakRss(): boolean {
@@ -33,15 +34,7 @@ export interface ScaleShape {
 export const SCALE_SHAPES: ScaleShape[] = [
   {
     name: "SmolLM2-135M",
-    config: {
-      vocab_size: 49152,
-      hidden_size: 576,
-      intermediate_size: 1536,
-      num_hidden_layers: 30,
-      num_attention_heads: 9,
-      num_key_value_heads: 3,
-      tie_word_embeddings: true,
-    },
+    config: { ...SMOL135M },
     checkpointing: false,
   },
   {

@@ -17,6 +17,35 @@ export function findChromium(): string | undefined {
   );
 }
 
+/**
+ * Loads `file://<html>` in headless Chromium (as root, offline, with a fresh profile in `profileDir`),
+ * lets its scripts run for `budgetMs` of virtual time, and returns the rendered DOM and the process outcome.
+ */
+export async function chromiumDumpDom(
+  chromium: string,
+  html: string,
+  options: { profileDir: string; budgetMs: number },
+): Promise<{ success: boolean; dom: string; stderr: string }> {
+  const res = await new Deno.Command(chromium, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      `--user-data-dir=${options.profileDir}`,
+      `--virtual-time-budget=${options.budgetMs}`,
+      "--dump-dom",
+      `file://${html}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { success: res.success, dom: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
+}
+
 /** Options of {@linkcode exportFigures}. */
 export interface ExportOptions {
   /** Chromium binary (default: {@linkcode findChromium}). */
@@ -73,28 +102,16 @@ export async function exportFigures(
       html,
       page(figures, { width: opts.width ?? 1000, scale: opts.scale ?? 2 }, opts.library ?? plotlySource()),
     );
-    const res = await new Deno.Command(chromium, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        `--user-data-dir=${join(tmp, "profile")}`,
-        `--virtual-time-budget=${20_000 + 3_000 * figures.length}`,
-        "--dump-dom",
-        `file://${html}`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dom = new TextDecoder().decode(res.stdout);
+    const res = await chromiumDumpDom(chromium, html, {
+      profileDir: join(tmp, "profile"),
+      budgetMs: 20_000 + 3_000 * figures.length,
+    });
+    const dom = res.dom;
     const m = /RESULT:([A-Za-z0-9+/=]+)/.exec(dom);
     if (!res.success || !m) {
       throw new UserError(
         `--figures: headless Chromium did not render the figures (${
-          new TextDecoder().decode(res.stderr).trim().split("\n").pop() ?? "no output"
+          res.stderr.trim().split("\n").pop() ?? "no output"
         })`,
       );
     }

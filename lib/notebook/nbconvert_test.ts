@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { assert } from "../util/assert.ts";
+import { chromiumDumpDom } from "../analysis/mod.ts";
 import { makeNotebook, writeNotebook } from "./nbformat.ts";
 import { runNotebook } from "./runner.ts";
 
@@ -22,24 +23,12 @@ async function toHtmlDom(ipynb: string, dir: string): Promise<string> {
   }).output();
   assert(conv.success, new TextDecoder().decode(conv.stderr).slice(-800));
   const name = ipynb.slice(ipynb.lastIndexOf("/") + 1).replace(/\.ipynb$/, ".html");
-  const dom = await new Deno.Command(CHROMIUM!, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      `--user-data-dir=${join(dir, "profile")}`,
-      "--virtual-time-budget=10000",
-      "--dump-dom",
-      `file://${join(dir, "html", name)}`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(dom.success, new TextDecoder().decode(dom.stderr).slice(-500));
-  return new TextDecoder().decode(dom.stdout);
+  const dom = await chromiumDumpDom(CHROMIUM!, join(dir, "html", name), {
+    profileDir: join(dir, "profile"),
+    budgetMs: 10_000,
+  });
+  assert(dom.success, dom.stderr.slice(-500));
+  return dom.dom;
 }
 
 Deno.test({
@@ -77,24 +66,12 @@ await showFigure({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { 
       }).output();
       assert(conv.success, new TextDecoder().decode(conv.stderr).slice(-800));
       const html = join(dir, "html", "Figures.html");
-      const dom = await new Deno.Command(CHROMIUM!, {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--no-first-run",
-          `--user-data-dir=${join(dir, "profile")}`,
-          "--virtual-time-budget=8000",
-          "--dump-dom",
-          `file://${html}`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(dom.stdout);
-      assert(dom.success, new TextDecoder().decode(dom.stderr).slice(-500));
+      const dom = await chromiumDumpDom(CHROMIUM!, html, {
+        profileDir: join(dir, "profile"),
+        budgetMs: 8000,
+      });
+      const text = dom.dom;
+      assert(dom.success, dom.stderr.slice(-500));
       const svgs = (text.match(/class="main-svg"/g) ?? []).length;
       const plots = (text.match(/class="[^"]*js-plotly-plot/g) ?? []).length;
       assert(plots === 2, `expected 2 drawn plotly figures in the nbconvert HTML, found ${plots}`);
