@@ -16,3 +16,4 @@ export { parseKeyValues } from "./cli.ts";
 export { badOption, checkOptionValues, formatOptionHelp, opt, optionDefaults } from "./option_table.ts";
 export type { OptionValues } from "./option_table.ts";
 export * from "./binomial.ts";
+export * from "./metric_names.ts";
