@@ -6,7 +6,11 @@
  * @module
  */
 export * from "./config.ts";
-export * from "./math.ts";
+export * from "./advantages.ts";
+export * from "./losses.ts";
+export * from "./token_stats.ts";
+export { grpoLoss, grpoStep } from "./loss_graph.ts";
+export type { GrpoLossSpec, GrpoObjective, GrpoStepInputs, GrpoStepResult } from "./loss_graph.ts";
 export * from "./schedule.ts";
 export * from "./stop.ts";
 export * from "./rollout.ts";

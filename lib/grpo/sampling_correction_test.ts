@@ -4,8 +4,9 @@
  * policy loss, β·KL added unweighted as in TRL (the weight computed independently in float64 in Python from
  * the same log-probs).
  */
-import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./math.ts";
+import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./token_stats.ts";
 import { microBatchWeights, objectiveInputs } from "./step.ts";
+import { grpoStep } from "./loss_graph.ts";
 import { resolveConfig } from "./config.ts";
 import { readOracleCase } from "./oracle_case.ts";
 import {
@@ -143,8 +144,9 @@ run("policy", 0.0, cm)
         baseModel: "",
         tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
       };
-      const out = await model.grpoStep(batch, {
+      const out = await grpoStep(model, {
         ...extra,
+        batch,
         lora,
         tokenWeights: weights,
         advantages: c.advantages,

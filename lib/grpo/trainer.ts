@@ -304,7 +304,7 @@ async function runLoop(
     });
     const batch = s.buffer.batch;
     const t1 = performance.now();
-    const result = await optimizerStep(model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
+    const result = await optimizerStep(model, batch, { lora: s.lora, config: cfg, state: s.optimizer, lr });
     const trainS = (performance.now() - t1) / 1000;
     s.buffer.uses++;
     s.step = step;
