@@ -5,41 +5,17 @@
  */
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
-import { weightShapes } from "./llama.ts";
+import { type LlamaShape, weightShapes } from "./llama.ts";
 import type { Llama3RopeScaling } from "./inputs.ts";
 
 /** The architectures the graph builders implement. */
 export type Architecture = "llama" | "qwen2" | "qwen3";
 
-/** A validated, normalized model configuration. */
-export interface ModelConfig {
+/** A validated, normalized model configuration: the graphs' {@linkcode LlamaShape} plus what the loader reads. */
+export interface ModelConfig extends LlamaShape {
   /** "llama" (Llama, SmolLM), "qwen2" (Qwen2, Qwen2.5) or "qwen3" (Qwen3 dense). */
   architecture: Architecture;
-  /** Rows of the embedding matrix. */
-  vocabSize: number;
-  /** Model width. */
-  hiddenSize: number;
-  /** MLP width. */
-  intermediateSize: number;
-  /** Decoder layers. */
-  numLayers: number;
-  /** Query heads. */
-  numHeads: number;
-  /** Key/value heads (grouped-query attention when fewer than `numHeads`). */
-  numKvHeads: number;
-  /** Width of one head (`head_dim`, else hidden / heads). */
-  headDim: number;
-  /** RoPE base. */
-  ropeTheta: number;
-  /** Llama 3 RoPE frequency scaling (`rope_type: "llama3"`), when the config has it. */
-  ropeScaling?: Llama3RopeScaling;
-  /** RMSNorm epsilon. */
-  rmsNormEps: number;
-  /** The LM head reuses the embedding matrix. */
-  tieWordEmbeddings: boolean;
-  /** q/k/v projections have biases (Qwen2 always; Llama and Qwen3 with `attention_bias`). */
-  qkvBias: boolean;
-  /** Per-head RMSNorm of queries and keys over `head_dim`, before RoPE (`q_norm`/`k_norm`: Qwen3). */
+  /** Per-head RMSNorm of queries and keys (always set here; see {@linkcode LlamaShape.qkNorm}). */
   qkNorm: boolean;
   /** `max_position_embeddings`. */
   maxPositions: number;

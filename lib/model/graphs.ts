@@ -35,7 +35,8 @@ export interface LoraSpec {
 }
 
 /** Base weights as graph initializers (frozen; they stay inside the session, on the device). */
-export function initializerParams(g: Graph, weights: Map<string, Weight>, dtype: DType): ParamFn {
+export function initializerParams(g: Graph, o: { weights: Map<string, Weight>; dtype: DType }): ParamFn {
+  const { weights, dtype } = o;
   const made = new Map<string, Tensor>();
   return (name) => {
     let t = made.get(name);
@@ -54,7 +55,11 @@ export function initializerParams(g: Graph, weights: Map<string, Weight>, dtype:
 }
 
 /** Every weight as a graph input (trainable). Returns the param function and the inputs in creation order. */
-export function inputParams(g: Graph, cfg: LlamaShape, dtype: DType): { fn: ParamFn; inputs: Tensor[] } {
+export function inputParams(
+  g: Graph,
+  o: { cfg: LlamaShape; dtype: DType },
+): { fn: ParamFn; inputs: Tensor[] } {
+  const { cfg, dtype } = o;
   const shapes = weightShapes(cfg);
   const inputs: Tensor[] = [];
   for (const [name, shape] of shapes) inputs.push(g.input(name, dtype, shape));
@@ -125,12 +130,13 @@ export interface GraphOptions {
  * `target_ids` [M]; `hiddenAt` gives the final-norm hidden rows [M, H] at those positions, `head` the [V, H]
  * output weight.
  */
-export function scored(cfg: LlamaShape, p: ParamFn, g: Graph, dtype: DType): ScoredRows {
-  const inp = decoderInputs(g, cfg, dtype);
+export function scored(g: Graph, o: { cfg: LlamaShape; params: ParamFn; dtype: DType }): ScoredRows {
+  const { cfg, params: p, dtype } = o;
+  const inp = decoderInputs(g, { cfg, dtype });
   const positions = g.input("positions", "int64", ["M"]);
   const targets = g.input("target_ids", "int64", ["M"]);
-  const hiddenAt = (l: LoraParams | null, o: DecoderOptions) =>
-    op.gather(decoder(cfg, p, l, inp, o).hidden, positions); // [M, H]
+  const hiddenAt = (l: LoraParams | null, d: DecoderOptions) =>
+    op.gather(decoder(cfg, { ...d, params: p, lora: l, inputs: inp }).hidden, positions); // [M, H]
   const head = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight");
   return { inp, targets, hiddenAt, head };
 }
@@ -143,8 +149,12 @@ export function buildLogprobGraph(
 ): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("logprobs");
-  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const { hiddenAt, head, targets } = scored(cfg, initializerParams(g, weights, dtype), g, dtype);
+  const lora = o.lora ? loraInputs(g, { cfg, spec: o.lora, dtype }) : null;
+  const { hiddenAt, head, targets } = scored(g, {
+    cfg,
+    params: initializerParams(g, { weights, dtype }),
+    dtype,
+  });
   const hidden = hiddenAt(lora, { fused: true });
   if (o.vocabChunk === 0) {
     const logits = op.gemm(hidden, head, { transB: true });
@@ -168,16 +178,16 @@ export function buildLogprobGraph(
 export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GraphOptions = {}): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("decode");
-  const inp = decoderInputs(g, cfg, dtype, "S");
+  const inp = decoderInputs(g, { cfg, dtype, keyLen: "S" });
   inp.past = Array.from({ length: cfg.numLayers }, (_, i) => ({
     k: g.input(`past.${i}.key`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
     v: g.input(`past.${i}.value`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
   }));
   const positions = g.input("positions", "int64", ["B"]);
-  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const p = initializerParams(g, weights, dtype);
-  const { hidden, present } = decoder(cfg, p, lora, inp, { fused: true });
-  g.output(lmHead(cfg, p, op.gather(hidden, positions)), "logits");
+  const lora = o.lora ? loraInputs(g, { cfg, spec: o.lora, dtype }) : null;
+  const p = initializerParams(g, { weights, dtype });
+  const { hidden, present } = decoder(cfg, { params: p, lora, inputs: inp, fused: true });
+  g.output(lmHead(op.gather(hidden, positions), { cfg, params: p }), "logits");
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);
     g.output(kv.v, `present.${i}.value`);

@@ -61,9 +61,9 @@ export function buildLoraTrainGraph(
 ): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("lora_train");
-  const lora = loraInputs(g, cfg, o.lora, dtype);
-  const p = initializerParams(g, weights, dtype);
-  const { targets, hiddenAt, head } = scored(cfg, p, g, dtype);
+  const lora = loraInputs(g, { cfg, spec: o.lora, dtype });
+  const params = initializerParams(g, { weights, dtype });
+  const { targets, hiddenAt, head } = scored(g, { cfg, params, dtype });
   // a differentiated entropy needs the [M, V] logits (the chunked path has no gradient through its entropy)
   const chunk = o.loss.fullLogits ? 0 : (o.vocabChunk ?? 8192);
   const train: DecoderOptions = { recompute: o.recompute, checkpoint: o.gradientCheckpointing };
@@ -80,11 +80,11 @@ export function buildLoraTrainGraph(
     // gradient-free: fused kernels
     base ??= op.stopGradient(logprobsOf(hiddenAt(null, { fused: true }), false));
   const loss = o.loss.build({ graph: g, dtype, logp, logits, lse: full?.lse, baseLogprobs });
-  const params = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
-  const grads = gradients(loss, params);
+  const factors = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
+  const grads = gradients(loss, factors);
   g.output(loss, "loss");
   g.output(logp, "logprobs");
-  params.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
+  factors.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
   return g;
 }
 
@@ -96,8 +96,8 @@ export function buildLoraTrainGraph(
 export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("lm_train");
-  const { fn, inputs } = inputParams(g, cfg, dtype);
-  const { targets, hiddenAt, head } = scored(cfg, fn, g, dtype);
+  const { fn, inputs } = inputParams(g, { cfg, dtype });
+  const { targets, hiddenAt, head } = scored(g, { cfg, params: fn, dtype });
   // every weight is trained, the head too: the unchunked head (the chunked one has no weight gradient)
   const logits = op.gemm(hiddenAt(null, { recompute: true }), head, { transB: true });
   const w = g.input("token_weights", dtype, ["M"]);
