@@ -124,8 +124,12 @@ function editDistance(a: string, b: string): number {
   return d[b.length];
 }
 
-/** Throws a UserError naming `key` when it is not a known option (with a suggestion). */
-export function checkOptionName(key: string, known: readonly string[] = CONFIG_KEYS, where = "option"): void {
+/**
+ * Throws a UserError naming `key` when it is not one of `o.known` (default: the option names), with a
+ * suggestion; `o.where` names the kind of name in the message (default "option").
+ */
+export function checkOptionName(key: string, o: { known?: readonly string[]; where?: string } = {}): void {
+  const known = o.known ?? CONFIG_KEYS, where = o.where ?? "option";
   if (known.includes(key)) return;
   const hint = closest(key, known);
   throw new UserError(`unknown ${where} "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
@@ -158,7 +162,9 @@ export function resolveConfig(
     if (typeof l !== "object" || l === null || Array.isArray(l)) {
       throw new UserError(`option lora must be an object like {"r": 16}, got ${JSON.stringify(l)}`);
     }
-    for (const k of Object.keys(l)) checkOptionName(k, Object.keys(GRPO_DEFAULTS.lora), "option lora.");
+    for (const k of Object.keys(l)) {
+      checkOptionName(k, { known: Object.keys(GRPO_DEFAULTS.lora), where: "option lora." });
+    }
     cfg.lora = { ...base.lora, ...structuredClone(l as Partial<LoraConfig>) };
   }
   checkOptionValues(GRPO_OPTIONS, flatten(cfg));
@@ -225,7 +231,8 @@ function checkObjective(cfg: GrpoConfig): void {
 }
 
 /** Checks the options that depend on the model: lengths against `max_position_embeddings`. */
-export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, source = "the model"): void {
+export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, o: { source?: string } = {}): void {
+  const source = o.source ?? "the model";
   const max = model.maxPositions;
   const why = cfg.rollout_quantization !== "none" ? fastDecodeUnsupported(model) : null;
   if (why) {

@@ -151,7 +151,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
   const stop = options.stop ?? new StopSignal();
   const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};
   try {
-    checkConfigForModel(cfg, model.config, model.dir);
+    checkConfigForModel(cfg, model.config, { source: model.dir });
     return await runLoop(cfg, model, stop, { ...options, log });
   } finally {
     removeSigint();
