@@ -178,8 +178,8 @@ const clipRow = (aggregation: Aggregation, help: string): LossTypeRow => ({
   },
 });
 
-/** The loss types, one row each (in `--help` order). */
-export const LOSS_TABLE: Record<string, LossTypeRow> = {
+/** TRL's loss types, one row each (in `--help` order). */
+const TRL_LOSS_TYPES = {
   grpo: clipRow(AGGREGATIONS.sequence_mean, "clipped surrogate, mean of per-sequence token means"),
   bnpo: clipRow(AGGREGATIONS.micro_token_mean, "clipped surrogate, token mean per micro-batch"),
   dr_grpo: clipRow(AGGREGATIONS.fixed_length, "clipped surrogate, token sum / (sequences · max length)"),
@@ -204,10 +204,13 @@ export const LOSS_TABLE: Record<string, LossTypeRow> = {
     aggregation: AGGREGATIONS.sequence_mean,
     options: ["sapo_temperature_pos", "sapo_temperature_neg"],
   },
-};
+} satisfies Record<string, LossTypeRow>;
 
-/** The loss types TRL has (the rows {@linkcode LOSS_TABLE} is declared with). */
-export type LossType = "grpo" | "bnpo" | "dr_grpo" | "dapo" | "cispo" | "sapo";
+/** The loss types declared in the table (`loss_type` values; {@linkcode registerLossType} adds others). */
+export type LossType = keyof typeof TRL_LOSS_TYPES;
+
+/** The loss types, one row each: TRL's, plus any added with {@linkcode registerLossType}. */
+export const LOSS_TABLE: Record<string, LossTypeRow> = { ...TRL_LOSS_TYPES };
 
 /** The accepted `loss_type` values: the table's rows, kept in step by {@linkcode registerLossType}. */
 export const LOSS_TYPES: readonly LossType[] = Object.keys(LOSS_TABLE) as LossType[];

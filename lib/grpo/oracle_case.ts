@@ -77,7 +77,7 @@ export async function runOracleCase(
 ): Promise<Map<string, { shape: number[]; data: Float64Array }>> {
   const config = await loadModelConfig(modelDir);
   const weights = await loadModelWeights(modelDir) as unknown as Map<string, Weight>;
-  const model = new CausalLM(modelDir, config, weights, null, { device: options.device ?? "cpu" });
+  const model = new CausalLM({ dir: modelDir, config, weights }, { device: options.device ?? "cpu" });
   const c = await readOracleCase(casePath);
   const read = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
   const lora: LoraAdapter = {

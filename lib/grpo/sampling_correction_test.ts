@@ -131,13 +131,11 @@ run("policy", 0.0, cm)
       const { correction, ...extra } = objectiveInputs(mb, { config, globalTokens: 0, accumulation: 1 });
       assert(correction !== undefined && extra.policyMask !== undefined, "no correction computed");
       const cfg = await loadModelConfig(`${dir}/m`);
-      const model = new CausalLM(
-        `${dir}/m`,
-        cfg,
-        await loadModelWeights(`${dir}/m`) as unknown as Map<string, Weight>,
-        null,
-        { device: "cpu" },
-      );
+      const model = new CausalLM({
+        dir: `${dir}/m`,
+        config: cfg,
+        weights: await loadModelWeights(`${dir}/m`) as unknown as Map<string, Weight>,
+      }, { device: "cpu" });
       const read = await readSafetensors(`${dir}/case.lora.safetensors`);
       const lora: LoraAdapter = {
         spec: c.lora,

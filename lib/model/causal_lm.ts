@@ -65,6 +65,16 @@ export interface ModelLoadOptions {
   gradientCheckpointing?: boolean;
 }
 
+/** What a {@linkcode CausalLM} is made of. */
+export interface ModelParts {
+  /** Where it came from (a folder, or a name for messages). */
+  dir: string;
+  config: ModelConfig;
+  weights: Map<string, Weight>;
+  /** Absent or null: no tokenizer. */
+  tokenizer?: Tokenizer | null;
+}
+
 /** Options of {@linkcode CausalLM.trainStep}. */
 export interface TrainStepOptions {
   /** The adapter trained. */
@@ -102,18 +112,12 @@ export class CausalLM {
   readonly options: ModelLoadOptions;
   #sessions = new Map<string, Promise<Session>>();
 
-  /** Use {@linkcode CausalLM.load} or {@linkcode CausalLM.fromParts}. */
-  constructor(
-    dir: string,
-    config: ModelConfig,
-    weights: Map<string, Weight>,
-    tokenizer: Tokenizer | null,
-    options: ModelLoadOptions,
-  ) {
-    this.dir = dir;
-    this.config = config;
-    this.weights = weights;
-    this.tokenizer = tokenizer;
+  /** A model from parts already loaded (a folder: {@linkcode CausalLM.load}). */
+  constructor(parts: ModelParts, options: ModelLoadOptions = {}) {
+    this.dir = parts.dir;
+    this.config = parts.config;
+    this.weights = parts.weights;
+    this.tokenizer = parts.tokenizer ?? null;
     this.options = options;
   }
 
@@ -127,7 +131,10 @@ export class CausalLM {
       notice(`model ${dir}: ignoring ${unexpected.length} unused tensor(s), e.g. ${unexpected[0]}`);
     }
     const tokenizer = options.tokenizer === false ? null : await loadTokenizer(dir);
-    return new CausalLM(dir, config, weights as unknown as Map<string, Weight>, tokenizer, options);
+    return new CausalLM(
+      { dir, config, weights: weights as unknown as Map<string, Weight>, tokenizer },
+      options,
+    );
   }
 
   /** The tokenizer, or an error when the model was loaded without one. */

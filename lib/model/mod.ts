@@ -10,6 +10,7 @@ export type {
   GenerateOptions,
   GenerateResult,
   ModelLoadOptions,
+  ModelParts,
   TokenBatch,
   TrainStepOptions,
   TrainStepResult,
