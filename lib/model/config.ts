@@ -8,8 +8,42 @@ import { UserError } from "../util/mod.ts";
 import { type LlamaShape, weightShapes } from "./llama.ts";
 import type { Llama3RopeScaling } from "./inputs.ts";
 
-/** The architectures the graph builders implement. */
-export type Architecture = "llama" | "qwen2" | "qwen3";
+/** What distinguishes one architecture of the Llama family in `config.json` and in the graphs. */
+export interface ArchitectureRow {
+  /** Its Hugging Face `architectures` entry. */
+  hfClass: string;
+  /** `max_position_embeddings` when the config has none. */
+  defaultMaxPositions: number;
+  /** q/k/v projection biases: always, or as the config's `attention_bias` says. */
+  qkvBias: "always" | "attention_bias";
+  /** Per-head RMSNorm of queries and keys before RoPE. */
+  qkNorm: boolean;
+}
+
+/**
+ * The architectures the graph builders implement, one row each, keyed by `model_type`: a new member of the
+ * Llama family is one row here (plus, when it needs new graph pieces, a flag read by `llama.ts`).
+ */
+export const ARCHITECTURE_TABLE = Object.freeze(
+  {
+    llama: {
+      hfClass: "LlamaForCausalLM",
+      defaultMaxPositions: 2048,
+      qkvBias: "attention_bias",
+      qkNorm: false,
+    },
+    qwen2: { hfClass: "Qwen2ForCausalLM", defaultMaxPositions: 32768, qkvBias: "always", qkNorm: false },
+    qwen3: {
+      hfClass: "Qwen3ForCausalLM",
+      defaultMaxPositions: 40960,
+      qkvBias: "attention_bias",
+      qkNorm: true,
+    },
+  } as const satisfies Record<string, ArchitectureRow>,
+);
+
+/** The architectures the graph builders implement (the `model_type` of each row of the table). */
+export type Architecture = keyof typeof ARCHITECTURE_TABLE;
 
 /** A validated, normalized model configuration: the graphs' {@linkcode LlamaShape} plus what the loader reads. */
 export interface ModelConfig extends LlamaShape {
@@ -29,20 +63,14 @@ export interface ModelConfig extends LlamaShape {
   raw: Record<string, unknown>;
 }
 
-const ARCHITECTURES: Record<string, Architecture> = {
-  LlamaForCausalLM: "llama",
-  Qwen2ForCausalLM: "qwen2",
-  Qwen3ForCausalLM: "qwen3",
-};
-const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2", qwen3: "qwen3" };
-const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768, qwen3: 40960 };
+const ROWS = Object.entries(ARCHITECTURE_TABLE) as [Architecture, ArchitectureRow][];
+const ARCHITECTURES: Record<string, Architecture> = Object.fromEntries(ROWS.map(([a, r]) => [r.hfClass, a]));
+const MODEL_TYPES: Record<string, Architecture> = Object.fromEntries(ROWS.map(([a]) => [a, a]));
 
 /** The Hugging Face `architectures` entry of each architecture (for configs this project writes). */
-export const HF_ARCHITECTURE: Record<Architecture, string> = {
-  llama: "LlamaForCausalLM",
-  qwen2: "Qwen2ForCausalLM",
-  qwen3: "Qwen3ForCausalLM",
-};
+export const HF_ARCHITECTURE: Record<Architecture, string> = Object.fromEntries(
+  ROWS.map(([a, r]) => [a, r.hfClass]),
+) as Record<Architecture, string>;
 
 /** Reads `dir/config.json` and validates it with {@linkcode parseModelConfig}. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
@@ -147,7 +175,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
   if (c.mlp_bias === true) throw new UserError(`${src}: mlp_bias = true is not supported`);
   if (c.quantization_config != null) throw new UserError(`${src}: quantized models are not supported`);
 
-  const qkvBias = architecture === "qwen2" ? true : bool("attention_bias", false);
+  const row: ArchitectureRow = ARCHITECTURE_TABLE[architecture];
+  const qkvBias = row.qkvBias === "always" ? true : bool("attention_bias", false);
   const bos = tokenId("bos_token_id"), pad = tokenId("pad_token_id");
   return {
     architecture,
@@ -163,8 +192,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
     rmsNormEps: num("rms_norm_eps", 1e-6),
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias,
-    qkNorm: architecture === "qwen3",
-    maxPositions: int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
+    qkNorm: row.qkNorm,
+    maxPositions: int("max_position_embeddings", row.defaultMaxPositions),
     ...(bos.length ? { bosTokenId: bos[0] } : {}),
     eosTokenIds: tokenId("eos_token_id"),
     ...(pad.length ? { padTokenId: pad[0] } : {}),

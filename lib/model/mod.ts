@@ -16,13 +16,14 @@ export type {
   TrainStepResult,
 } from "./causal_lm.ts";
 export {
+  ARCHITECTURE_TABLE,
   checkWeightsFit,
   expectedWeightShapes,
   HF_ARCHITECTURE,
   loadModelConfig,
   parseModelConfig,
 } from "./config.ts";
-export type { Architecture, ModelConfig } from "./config.ts";
+export type { Architecture, ArchitectureRow, ModelConfig } from "./config.ts";
 export { hubCacheDir, resolveModelDir } from "./hub.ts";
 export { loadTokenizer, tokenizerFromJson } from "./tokenizer.ts";
 export type { ChatMessage, Tokenizer } from "./tokenizer.ts";
