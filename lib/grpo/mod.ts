@@ -2,8 +2,9 @@
  * GRPO training: `GrpoConfig` (TRL's option names) with validation and a `--help` table, the loss table
  * (`losses.ts`: one row per `loss_type`) and the GRPO loss graph the model's generic training step minimizes
  * (`loss_graph.ts`), the GRPO math as small pure functions, rollouts, the optimizer step, the training loop
- * with TRL-named logs, checkpoints and resume, and graceful Ctrl-C. It depends only on lib/model, lib/rewards, lib/onnx and
- * lib/util: data, evaluation and judges come in through the trainer's options (lib/study wires them).
+ * with TRL-named logs, checkpoints and resume, and graceful Ctrl-C. It depends only on lib/model, lib/rewards,
+ * lib/onnx and lib/util: data, evaluation and judges come in through the trainer's options (lib/study wires
+ * them).
  * @module
  */
 export * from "./config.ts";
