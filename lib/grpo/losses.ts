@@ -16,6 +16,7 @@
  */
 import { clamp, op, type Tensor } from "../onnx/mod.ts";
 import { badOption } from "../util/mod.ts";
+import type { ImportanceSamplingLevel } from "./objective.ts";
 
 /** The per-token tensors an objective reads, all `[M]` over the scored positions. */
 export interface ObjectiveTerms {
@@ -143,7 +144,7 @@ export interface LossOptionValues {
   delta: number | null;
   sapo_temperature_pos: number;
   sapo_temperature_neg: number;
-  importance_sampling_level: "token" | "sequence";
+  importance_sampling_level: ImportanceSamplingLevel;
   allow_sequence_token_sum: boolean;
 }
 
