@@ -26,7 +26,7 @@ import {
   readSafetensors,
   type RolloutQuantization,
 } from "../lib/model/mod.ts";
-import { readOracleCase, shiftToNext, tokenWeights } from "../lib/grpo/mod.ts";
+import { grpoStep, readOracleCase, shiftToNext, tokenWeights } from "../lib/grpo/mod.ts";
 import { median, parseFlags, Rng, runMain, UserError, writeJsonAtomic } from "../lib/util/mod.ts";
 import type { Device } from "../lib/onnx/mod.ts";
 import { machineVerdict, readLoad } from "./machine.ts";
@@ -58,7 +58,8 @@ async function timeTrainStep(
   for (let i = 0; i <= repeat; i++) {
     const t0 = performance.now();
     // no `ref`: the reference pass runs inside the GRPO graph (one session, one copy of the weights)
-    const { grads } = await model.grpoStep(batch, {
+    const { grads } = await grpoStep(model, {
+      batch,
       lora,
       tokenWeights: w,
       advantages: c.advantages,

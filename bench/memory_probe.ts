@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { prepareWorkload, SMOL135M } from "./workload.ts";
 import { peakRssBytes } from "./limits.ts";
 import { CausalLM, readSafetensors } from "../lib/model/mod.ts";
-import { readOracleCase, shiftToNext, tokenWeights } from "../lib/grpo/mod.ts";
+import { grpoStep, readOracleCase, shiftToNext, tokenWeights } from "../lib/grpo/mod.ts";
 import { parseFlags, runMain } from "../lib/util/mod.ts";
 
 const rss = () => {
@@ -57,7 +57,8 @@ await runMain(async () => {
   );
   for (let i = 0; i < Number(values.steps); i++) {
     const t0 = performance.now();
-    const r = await model.grpoStep(batch, {
+    const r = await grpoStep(model, {
+      batch,
       lora,
       tokenWeights: w,
       advantages: c.advantages,

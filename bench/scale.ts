@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.ts";
 import { CausalLM, estimateGrpoMemory, initLora, LORA_TARGETS } from "../lib/model/mod.ts";
+import { grpoStep } from "../lib/grpo/mod.ts";
 import { Rng, UserError } from "../lib/util/mod.ts";
 import { peakRssBytes } from "./limits.ts";
 import { SMOL135M } from "./workload.ts";
@@ -178,7 +179,8 @@ export async function runScaleShape(
   let stepS = 0;
   for (let i = 0; i < options.steps; i++) {
     const ts = performance.now();
-    await model.grpoStep({ ids, mask, batch: B, length: T }, {
+    await grpoStep(model, {
+      batch: { ids, mask, batch: B, length: T },
       lora: adapter,
       tokenWeights: weights,
       advantages,

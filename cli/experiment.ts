@@ -28,14 +28,14 @@ export function parseParams(items: readonly string[]): Record<string, unknown> {
     const dot = key.indexOf(".");
     if (dot > 0) {
       const head = key.slice(0, dot);
-      checkOptionName(head, CONFIG_KEYS);
+      checkOptionName(head, { known: CONFIG_KEYS });
       if (head !== "lora") {
         throw new UserError(`--param ${key}: only lora.<field> can be set by a dotted name`);
       }
       const sub = (out.lora ??= {}) as Record<string, unknown>;
       sub[key.slice(dot + 1)] = value;
     } else {
-      checkOptionName(key, CONFIG_KEYS);
+      checkOptionName(key, { known: CONFIG_KEYS });
       out[key] = value;
     }
   }

@@ -121,7 +121,7 @@ await runMain(async () => {
   const tok = await loadTokenizer(stage);
   const config = await loadModelConfig(stage);
   const threads = num(values.threads, "threads");
-  const model = new CausalLM(stage, config, weights, tok, { device: "cpu", threads });
+  const model = new CausalLM({ dir: stage, config, weights, tokenizer: tok }, { device: "cpu", threads });
   const data = corpus.map((p) => tokenizePair(tok, p));
   const lens = data.map((d) => d.ids.length);
   console.error(

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { fastDecodeUnsupported, type ModelConfig } from "../model/mod.ts";
 import { REWARDS } from "../rewards/mod.ts";
 import { badOption, checkOptionValues, formatOptionHelp, optionDefaults, UserError } from "../util/mod.ts";
-import { TOKEN_SUM_LOSS_TYPES } from "./math.ts";
+import { checkLossOptions } from "./losses.ts";
 import { GRPO_OPTIONS, type GrpoConfig, type LoraConfig, type SchedulerType } from "./config_table.ts";
 
 export type { GrpoConfig, LoraConfig, SchedulerType };
@@ -124,8 +124,12 @@ function editDistance(a: string, b: string): number {
   return d[b.length];
 }
 
-/** Throws a UserError naming `key` when it is not a known option (with a suggestion). */
-export function checkOptionName(key: string, known: readonly string[] = CONFIG_KEYS, where = "option"): void {
+/**
+ * Throws a UserError naming `key` when it is not one of `o.known` (default: the option names), with a
+ * suggestion; `o.where` names the kind of name in the message (default "option").
+ */
+export function checkOptionName(key: string, o: { known?: readonly string[]; where?: string } = {}): void {
+  const known = o.known ?? CONFIG_KEYS, where = o.where ?? "option";
   if (known.includes(key)) return;
   const hint = closest(key, known);
   throw new UserError(`unknown ${where} "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
@@ -158,7 +162,9 @@ export function resolveConfig(
     if (typeof l !== "object" || l === null || Array.isArray(l)) {
       throw new UserError(`option lora must be an object like {"r": 16}, got ${JSON.stringify(l)}`);
     }
-    for (const k of Object.keys(l)) checkOptionName(k, Object.keys(GRPO_DEFAULTS.lora), "option lora.");
+    for (const k of Object.keys(l)) {
+      checkOptionName(k, { known: Object.keys(GRPO_DEFAULTS.lora), where: "option lora." });
+    }
     cfg.lora = { ...base.lora, ...structuredClone(l as Partial<LoraConfig>) };
   }
   checkOptionValues(GRPO_OPTIONS, flatten(cfg));
@@ -196,50 +202,13 @@ function checkCombinations(cfg: GrpoConfig, knownRewards: readonly string[]): vo
   }
 }
 
-/** The loss-family combinations TRL rejects, warns about, or silently ignores (each a one-line error here). */
+/**
+ * The combinations TRL rejects, warns about, or silently ignores (each a one-line error here); the loss
+ * type's own (its scoped options, its checks, GSPO with a token-summing aggregation) come from its row in
+ * the loss table.
+ */
 function checkObjective(cfg: GrpoConfig): void {
-  const lt = cfg.loss_type, epsHigh = cfg.epsilon_high ?? cfg.epsilon;
-  if (cfg.delta !== null && (lt === "cispo" || lt === "sapo")) {
-    throw badOption(
-      "delta",
-      { value: cfg.delta, why: `has no effect with loss_type "${lt}" (only grpo, bnpo, dr_grpo, dapo)` },
-    );
-  }
-  if (cfg.delta !== null && cfg.delta <= 1 + epsHigh) {
-    throw badOption("delta", {
-      value: cfg.delta,
-      why: `must be > 1 + epsilon_high (${1 + epsHigh}), as TRL recommends`,
-    });
-  }
-  if (lt === "cispo" && epsHigh < 1) {
-    throw badOption(
-      "epsilon_high",
-      {
-        value: cfg.epsilon_high,
-        why: `with loss_type "cispo" it caps the ratio itself and must be ≥ 1 (ScaleRL/TRL recommend 5.0)`,
-      },
-    );
-  }
-  if (
-    cfg.importance_sampling_level === "sequence" && TOKEN_SUM_LOSS_TYPES.includes(lt) &&
-    !cfg.allow_sequence_token_sum
-  ) {
-    throw badOption(
-      "importance_sampling_level",
-      {
-        value: "sequence",
-        why:
-          `with loss_type "${lt}" weights each sequence by its length, not GSPO's objective: use loss_type "grpo" or "sapo", or set allow_sequence_token_sum = true`,
-      },
-    );
-  }
-  if (lt !== "sapo") {
-    for (const k of ["sapo_temperature_pos", "sapo_temperature_neg"] as const) {
-      if (cfg[k] !== GRPO_OPTIONS[k].default) {
-        throw badOption(k, { value: cfg[k], why: `only applies to loss_type "sapo" (loss_type is "${lt}")` });
-      }
-    }
-  }
+  checkLossOptions(cfg, { isDefault: (k) => cfg[k] === GRPO_OPTIONS[k].default });
   if (cfg.multi_objective_aggregation === "normalize_then_sum" && cfg.scale_rewards !== "group") {
     throw badOption(
       "multi_objective_aggregation",
@@ -262,7 +231,8 @@ function checkObjective(cfg: GrpoConfig): void {
 }
 
 /** Checks the options that depend on the model: lengths against `max_position_embeddings`. */
-export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, source = "the model"): void {
+export function checkConfigForModel(cfg: GrpoConfig, model: ModelConfig, o: { source?: string } = {}): void {
+  const source = o.source ?? "the model";
   const max = model.maxPositions;
   const why = cfg.rollout_quantization !== "none" ? fastDecodeUnsupported(model) : null;
   if (why) {

@@ -8,7 +8,9 @@
  */
 import { LORA_TARGETS, type LoraTarget, ROLLOUT_QUANTIZATIONS } from "../model/mod.ts";
 import { opt, type OptionValues } from "../util/mod.ts";
-import { LOSS_TYPES, SAMPLING_CORRECTION_MODES, type ScaleRewards } from "./math.ts";
+import type { ScaleRewards } from "./advantages.ts";
+import { LOSS_TYPES } from "./losses.ts";
+import { SAMPLING_CORRECTION_MODES } from "./token_stats.ts";
 import { IMPORTANCE_SAMPLING_LEVELS, MULTI_OBJECTIVE_AGGREGATIONS } from "./objective.ts";
 
 /** Learning-rate schedules (HF `lr_scheduler_type`); all of them warm up linearly over `warmup_ratio`. */

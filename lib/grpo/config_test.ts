@@ -86,7 +86,7 @@ Deno.test("checkConfigForModel: completion (and prompt + completion) must fit ma
   });
   checkConfigForModel(resolveConfig({ max_prompt_length: 64, max_completion_length: 64 }), model);
   assertThrows(
-    () => checkConfigForModel(resolveConfig({ max_completion_length: 200 }), model, "m"),
+    () => checkConfigForModel(resolveConfig({ max_completion_length: 200 }), model, { source: "m" }),
     UserError,
     "max_completion_length = 200 is above m's max_position_embeddings (128)",
   );

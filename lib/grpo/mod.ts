@@ -1,12 +1,18 @@
 /**
- * GRPO training: `GrpoConfig` (TRL's option names) with validation and a `--help` table, the GRPO math
- * as small pure functions, rollouts, the optimizer step, the training loop with TRL-named logs,
- * checkpoints and resume, and graceful Ctrl-C. It depends only on lib/model, lib/rewards, lib/onnx and
- * lib/util: data, evaluation and judges come in through the trainer's options (lib/study wires them).
+ * GRPO training: `GrpoConfig` (TRL's option names) with validation and a `--help` table, the loss table
+ * (`losses.ts`: one row per `loss_type`) and the GRPO loss graph the model's generic training step minimizes
+ * (`loss_graph.ts`), the GRPO math as small pure functions, rollouts, the optimizer step, the training loop
+ * with TRL-named logs, checkpoints and resume, and graceful Ctrl-C. It depends only on lib/model, lib/rewards,
+ * lib/onnx and lib/util: data, evaluation and judges come in through the trainer's options (lib/study wires
+ * them).
  * @module
  */
 export * from "./config.ts";
-export * from "./math.ts";
+export * from "./advantages.ts";
+export * from "./losses.ts";
+export * from "./token_stats.ts";
+export { grpoLoss, grpoStep } from "./loss_graph.ts";
+export type { GrpoLossSpec, GrpoObjective, GrpoStepInputs, GrpoStepResult } from "./loss_graph.ts";
 export * from "./schedule.ts";
 export * from "./stop.ts";
 export * from "./rollout.ts";

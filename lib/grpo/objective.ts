@@ -1,13 +1,11 @@
 /**
- * The newer parts of TRL's GRPO objective as small pure functions: which graph objective a `loss_type`
- * means ({@linkcode policyObjective}), the top-entropy token mask ({@linkcode entropyMask}), the entropy
- * bonus weights ({@linkcode entropyWeights}), multi-reward aggregation with "not applicable" (null)
- * scores ({@linkcode combineRewards}, GDPO's `normalize_then_sum`), and the group filter of DAPO's
- * dynamic sampling ({@linkcode groupsWithSpread}).
+ * The newer parts of TRL's GRPO objective that are not a loss type (those are rows of `losses.ts`), as small
+ * pure functions: the top-entropy token mask ({@linkcode entropyMask}), multi-reward aggregation with "not
+ * applicable" (null) scores ({@linkcode combineRewards}, GDPO's `normalize_then_sum`), and the group filter
+ * of DAPO's dynamic sampling ({@linkcode groupsWithSpread}).
  * @module
  */
-import type { PolicyLossOptions } from "../model/mod.ts";
-import { groupAdvantages, type LossType, type ScaleRewards } from "./math.ts";
+import { groupAdvantages, type ScaleRewards } from "./advantages.ts";
 
 /** How rewards of several functions become one advantage (TRL's `multi_objective_aggregation`). */
 export type MultiObjectiveAggregation = "sum_then_normalize" | "normalize_then_sum";
@@ -23,25 +21,6 @@ export type ImportanceSamplingLevel = "token" | "sequence";
 
 /** The accepted `importance_sampling_level` values. */
 export const IMPORTANCE_SAMPLING_LEVELS: readonly ImportanceSamplingLevel[] = ["token", "sequence"];
-
-/** The graph objective (everything but ε) of a loss type and the options that shape it. */
-export function policyObjective(o: {
-  lossType: LossType;
-  importanceSamplingLevel: ImportanceSamplingLevel;
-  delta: number | null;
-  sapoTemperaturePos: number;
-  sapoTemperatureNeg: number;
-}): Omit<PolicyLossOptions, "epsilon" | "epsilonHigh"> {
-  const out: Omit<PolicyLossOptions, "epsilon" | "epsilonHigh"> = {};
-  if (o.lossType === "cispo") out.objective = "cispo";
-  else if (o.lossType === "sapo") {
-    out.objective = "sapo";
-    out.sapoTemperaturePos = o.sapoTemperaturePos;
-    out.sapoTemperatureNeg = o.sapoTemperatureNeg;
-  } else if (o.delta !== null) out.delta = o.delta;
-  if (o.importanceSamplingLevel === "sequence") out.sequenceLevel = true;
-  return out;
-}
 
 /** torch.quantile's default (linear interpolation between order statistics). */
 export function quantile(values: readonly number[], q: number): number {
@@ -68,24 +47,6 @@ export function entropyMask(
   const threshold = quantile(on, 1 - o.quantile);
   for (let i = 0; i < mask.length; i++) out[i] = mask[i] && entropy[i] >= threshold ? 1 : 0;
   return out;
-}
-
-/**
- * Per-token weights of the entropy bonus (TRL: the bonus is the mean per-token entropy over the
- * effective mask, whatever the loss type): for dapo/cispo the micro-batch's entropy sum over the global
- * token count; otherwise the micro-batch mean over `accumulation` micro-batches.
- * @param effective [B·T] the loss mask times the entropy mask
- */
-export function entropyWeights(
-  effective: ArrayLike<number>,
-  o: { lossType: LossType; globalTokens: number; accumulation: number },
-): Float64Array {
-  let n = 0;
-  for (let i = 0; i < effective.length; i++) n += effective[i] ? 1 : 0;
-  const w = o.lossType === "dapo" || o.lossType === "cispo"
-    ? 1 / Math.max(o.globalTokens, 1)
-    : 1 / Math.max(n, 1) / o.accumulation;
-  return Float64Array.from(effective, (m) => (m ? w : 0));
 }
 
 function nanMean(xs: readonly number[]): number {

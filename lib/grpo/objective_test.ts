@@ -1,33 +1,8 @@
 import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
-import { groupAdvantages } from "./math.ts";
+import { groupAdvantages } from "./advantages.ts";
 import { sampleStd as std } from "../util/mod.ts";
-import {
-  combineRewards,
-  entropyMask,
-  entropyWeights,
-  groupsWithSpread,
-  policyObjective,
-  quantile,
-} from "./objective.ts";
-
-const base = {
-  importanceSamplingLevel: "token",
-  delta: null,
-  sapoTemperaturePos: 1,
-  sapoTemperatureNeg: 1.05,
-} as const;
-
-Deno.test("policyObjective: loss types map to the graph objective; delta only for the clipped surrogate", () => {
-  assertEquals(policyObjective({ ...base, lossType: "dapo" }), {});
-  assertEquals(policyObjective({ ...base, lossType: "grpo", delta: 4 }), { delta: 4 });
-  assertEquals(policyObjective({ ...base, lossType: "cispo", delta: 4 }), { objective: "cispo" });
-  assertEquals(policyObjective({ ...base, lossType: "sapo", importanceSamplingLevel: "sequence" }), {
-    objective: "sapo",
-    sapoTemperaturePos: 1,
-    sapoTemperatureNeg: 1.05,
-    sequenceLevel: true,
-  });
-});
+import { entropyWeights } from "./losses.ts";
+import { combineRewards, entropyMask, groupsWithSpread, quantile } from "./objective.ts";
 
 Deno.test("quantile interpolates linearly like torch.quantile; entropyMask keeps the top-q tokens of the mask", () => {
   assertEquals(quantile([4, 1, 3, 2], 0), 1);

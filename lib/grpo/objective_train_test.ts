@@ -3,10 +3,11 @@
  * and `--preset trl`: each must train with finite loss and gradients and log what it promises.
  */
 import { join } from "node:path";
-import { buildGrpoGraph, CausalLM } from "../model/mod.ts";
+import { buildLoraTrainGraph, CausalLM } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import type { RewardFunction } from "../rewards/mod.ts";
 import { configPreset, resolveConfig } from "./config.ts";
+import { grpoLoss, type GrpoLossSpec } from "./loss_graph.ts";
 import type { GrpoConfig } from "./config_table.ts";
 import { tinyMathExamples, writeTinyChatModel } from "./testing.ts";
 import { train } from "./trainer.ts";
@@ -103,12 +104,23 @@ for (const [name, extra] of OPTIONS) {
 Deno.test("β = 0: the training graph holds no reference pass (half the matmuls of β > 0 with an in-graph reference)", () => {
   const weights = model.weights;
   const lora = { r: 2, alpha: 4, targets: ["q_proj", "v_proj"] as const };
+  const spec: GrpoLossSpec = {
+    objective: {},
+    beta: 0,
+    epsilon: 0.2,
+    epsilonHigh: 0.2,
+    useOld: false,
+    computeRef: true,
+    policyMask: false,
+    entropyCoef: 0,
+  };
+  const graph = (s: Partial<GrpoLossSpec>) =>
+    buildLoraTrainGraph(model.config, weights, { lora, loss: grpoLoss({ ...spec, ...s }) });
   const count = (beta: number) =>
-    buildGrpoGraph(model.config, weights, { lora, beta, epsilon: 0.2, useOld: false, computeRef: true }).nodes
-      .filter((n) => n.opType === "MatMul" || n.opType === "Gemm").length;
+    graph({ beta }).nodes.filter((n) => n.opType === "MatMul" || n.opType === "Gemm").length;
   const [zero, pos] = [count(0), count(0.04)];
   assert(pos > zero, `β > 0 adds the reference pass (${pos} vs ${zero} matmuls)`);
-  const g = buildGrpoGraph(model.config, weights, { lora, beta: 0, epsilon: 0.2, useOld: false });
+  const g = graph({ beta: 0, computeRef: false });
   assert(!g.inputs.some((t) => t.name === "ref_logprobs"), "no ref_logprobs input at β = 0");
 });
 

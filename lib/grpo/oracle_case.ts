@@ -14,9 +14,10 @@ import {
   type Weight,
 } from "../model/mod.ts";
 import type { Device } from "../onnx/mod.ts";
-import { LOSS_TYPES, type LossType, shiftFromNext, shiftToNext, tokenWeights } from "./math.ts";
+import { LOSS_TYPES, type LossType, tokenWeights } from "./losses.ts";
+import { grpoStep } from "./loss_graph.ts";
+import { shiftFromNext, shiftToNext } from "./token_stats.ts";
 import { UserError } from "../util/mod.ts";
-import { policyObjective } from "./objective.ts";
 
 /** The oracle's case file. */
 export interface OracleCase {
@@ -76,7 +77,7 @@ export async function runOracleCase(
 ): Promise<Map<string, { shape: number[]; data: Float64Array }>> {
   const config = await loadModelConfig(modelDir);
   const weights = await loadModelWeights(modelDir) as unknown as Map<string, Weight>;
-  const model = new CausalLM(modelDir, config, weights, null, { device: options.device ?? "cpu" });
+  const model = new CausalLM({ dir: modelDir, config, weights }, { device: options.device ?? "cpu" });
   const c = await readOracleCase(casePath);
   const read = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
   const lora: LoraAdapter = {
@@ -93,7 +94,8 @@ export async function runOracleCase(
     maxCompletionLength: c.max_completion_length,
   });
   const ref = c.beta && options.ref === "separate" ? (await model.logprobs(batch, null)).logprobs : undefined;
-  const out = await model.grpoStep(batch, {
+  const out = await grpoStep(model, {
+    batch,
     lora,
     tokenWeights: shiftToNext(w, B),
     advantages: c.advantages,
@@ -102,13 +104,13 @@ export async function runOracleCase(
     beta: c.beta,
     epsilon: c.epsilon,
     epsilonHigh: c.epsilon_high ?? c.epsilon,
-    objective: policyObjective({
+    objective: {
       lossType: c.loss_type,
-      importanceSamplingLevel: c.importance_sampling_level ?? "token",
       delta: c.delta ?? null,
       sapoTemperaturePos: c.sapo_temperature_pos ?? 1,
       sapoTemperatureNeg: c.sapo_temperature_neg ?? 1.05,
-    }),
+      sequenceLevel: (c.importance_sampling_level ?? "token") === "sequence",
+    },
   });
   // Log-probs of every real token (the oracle's alignment): one more pass with the adapter.
   const all = (await model.logprobs(batch, lora)).logprobs;

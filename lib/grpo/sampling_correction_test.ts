@@ -4,8 +4,9 @@
  * policy loss, β·KL added unweighted as in TRL (the weight computed independently in float64 in Python from
  * the same log-probs).
  */
-import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./math.ts";
+import { samplingCorrection, type SamplingCorrectionMode, shiftToNext } from "./token_stats.ts";
 import { microBatchWeights, objectiveInputs } from "./step.ts";
+import { grpoStep } from "./loss_graph.ts";
 import { resolveConfig } from "./config.ts";
 import { readOracleCase } from "./oracle_case.ts";
 import {
@@ -130,21 +131,20 @@ run("policy", 0.0, cm)
       const { correction, ...extra } = objectiveInputs(mb, { config, globalTokens: 0, accumulation: 1 });
       assert(correction !== undefined && extra.policyMask !== undefined, "no correction computed");
       const cfg = await loadModelConfig(`${dir}/m`);
-      const model = new CausalLM(
-        `${dir}/m`,
-        cfg,
-        await loadModelWeights(`${dir}/m`) as unknown as Map<string, Weight>,
-        null,
-        { device: "cpu" },
-      );
+      const model = new CausalLM({
+        dir: `${dir}/m`,
+        config: cfg,
+        weights: await loadModelWeights(`${dir}/m`) as unknown as Map<string, Weight>,
+      }, { device: "cpu" });
       const read = await readSafetensors(`${dir}/case.lora.safetensors`);
       const lora: LoraAdapter = {
         spec: c.lora,
         baseModel: "",
         tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
       };
-      const out = await model.grpoStep(batch, {
+      const out = await grpoStep(model, {
         ...extra,
+        batch,
         lora,
         tokenWeights: weights,
         advantages: c.advantages,

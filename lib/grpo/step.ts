@@ -1,8 +1,8 @@
 /**
- * One optimizer step on a batch of rollouts: per micro-batch token weights (`tokenWeights` with the
- * accumulated batch's sequence and token counts, shifted to next-token alignment), `grpoStep` for the
- * loss and LoRA gradients, gradients summed over micro-batches, global-norm clipping, and AdamW on
- * the LoRA tensors. Also the per-step token statistics (KL, clip ratios, entropy).
+ * One optimizer step on a batch of rollouts: per micro-batch token weights (the loss type's aggregation with
+ * the accumulated batch's sequence and token counts, shifted to next-token alignment), `grpoStep` for the loss
+ * and LoRA gradients, gradients summed over micro-batches, global-norm clipping, and AdamW on the LoRA
+ * tensors. The per-step token statistics (KL, clip ratios, entropy, sampling) are summed in `step_stats.ts`.
  * @module
  */
 import {
@@ -14,34 +14,19 @@ import {
   type Tensors,
 } from "../model/mod.ts";
 import type { GrpoConfig } from "./config_table.ts";
-import {
-  type SamplingCorrection,
-  samplingCorrection,
-  shiftToNext,
-  tokenStats,
-  tokenWeights,
-} from "./math.ts";
-import { entropyMask, entropyWeights, policyObjective } from "./objective.ts";
+import { entropyWeights, tokenWeights } from "./losses.ts";
+import { type GrpoObjective, grpoStep } from "./loss_graph.ts";
+import { entropyMask } from "./objective.ts";
 import type { MicroBatch, RolloutBatch } from "./rollout.ts";
+import { StepStats, type StepStatsResult } from "./step_stats.ts";
+import { type SamplingCorrection, samplingCorrection, shiftToNext } from "./token_stats.ts";
 
 /** What one optimizer step measured. */
-export interface StepResult {
+export interface StepResult extends StepStatsResult {
   /** The accumulated loss (equal to the full-batch loss). */
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Mean k3 KL to the reference over completion tokens (null when beta = 0). */
-  kl: number | null;
-  /** Mean policy entropy over completion tokens at rollout time (null without the policy pass). */
-  entropy: number | null;
-  /** Share of tokens clipped below (TRL clip_ratio/low_mean). */
-  clipLow: number;
-  /** Share clipped above (clip_ratio/high_mean). */
-  clipHigh: number;
-  /** Share clipped either way (clip_ratio/region_mean). */
-  clipRegion: number;
-  /** TRL's `sampling/*` statistics when quantized rollouts were corrected (else absent). */
-  sampling?: { ratioMin: number; ratioMean: number; ratioMax: number; diffMean: number; diffMax: number };
 }
 
 /** Sums `add` into `acc` (copying on first use). */
@@ -51,6 +36,17 @@ export function accumulateGrads(acc: Tensors, add: Tensors): void {
     if (!a) acc.set(k, { data: Float32Array.from(g.data) });
     else for (let i = 0; i < a.data.length; i++) a.data[i] += g.data[i];
   }
+}
+
+/** The objective of a config: its loss type and the options that shape it beyond ε. */
+export function objectiveOf(cfg: GrpoConfig): GrpoObjective {
+  return {
+    lossType: cfg.loss_type,
+    delta: cfg.delta,
+    sapoTemperaturePos: cfg.sapo_temperature_pos,
+    sapoTemperatureNeg: cfg.sapo_temperature_neg,
+    sequenceLevel: cfg.importance_sampling_level === "sequence",
+  };
 }
 
 /** The token weights one micro-batch feeds to the GRPO graph (next-token aligned). */
@@ -78,20 +74,14 @@ export function objectiveInputs(
   mb: MicroBatch,
   o: { config: GrpoConfig; globalTokens: number; accumulation: number },
 ): {
-  objective: ReturnType<typeof policyObjective>;
+  objective: GrpoObjective;
   policyMask?: Float64Array;
   entropyCoef?: number;
   entropyWeights?: Float64Array;
   correction?: SamplingCorrection;
 } {
   const cfg = o.config, B = mb.batch.batch;
-  const objective = policyObjective({
-    lossType: cfg.loss_type,
-    importanceSamplingLevel: cfg.importance_sampling_level,
-    delta: cfg.delta,
-    sapoTemperaturePos: cfg.sapo_temperature_pos,
-    sapoTemperatureNeg: cfg.sapo_temperature_neg,
-  });
+  const objective = objectiveOf(cfg);
   const mask = shiftToNext(mb.completionMask, B);
   let entropyOnly: Float64Array | undefined;
   if (cfg.top_entropy_quantile < 1) {
@@ -138,132 +128,68 @@ export function samplingCorrectionOf(mb: MicroBatch, cfg: GrpoConfig): SamplingC
   );
 }
 
-/**
- * Loss and summed LoRA gradients of the rollouts, without updating anything. `useOld` feeds the
- * rollout-time log-probs as the old policy (num_iterations > 1).
- */
-export async function lossAndGrads(
-  model: CausalLM,
-  lora: LoraAdapter,
-  rollouts: RolloutBatch,
-  o: { config: GrpoConfig },
-): Promise<{ loss: number; grads: Tensors; stats: Omit<StepResult, "loss" | "gradNorm"> }> {
-  const cfg = o.config;
-  const useOld = cfg.num_iterations > 1;
+/** Sequences and loss tokens of the whole accumulated batch (what the aggregations divide by). */
+export function batchCounts(rollouts: RolloutBatch): { globalSequences: number; globalTokens: number } {
   let globalTokens = 0, globalSequences = 0;
   for (const mb of rollouts.micro) {
     globalSequences += mb.batch.batch;
     for (const v of mb.completionMask) globalTokens += v;
   }
+  return { globalSequences, globalTokens };
+}
+
+/**
+ * Loss and summed LoRA gradients of the rollouts, without updating anything. With num_iterations > 1 the
+ * rollout-time log-probs are the old policy.
+ */
+export async function lossAndGrads(
+  model: CausalLM,
+  rollouts: RolloutBatch,
+  o: { lora: LoraAdapter; config: GrpoConfig },
+): Promise<{ loss: number; grads: Tensors; stats: StepStatsResult }> {
+  const cfg = o.config;
+  const useOld = cfg.num_iterations > 1;
+  const counts = { ...batchCounts(rollouts), accumulation: rollouts.micro.length };
   const grads: Tensors = new Map();
-  let loss = 0, n = 0, kl = 0, low = 0, high = 0, region = 0, ent = 0, entN = 0;
-  const is = { n: 0, sum: 0, min: Infinity, max: -Infinity, tokens: 0, dSum: 0, dMax: 0 };
-  const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
+  const stats = new StepStats(cfg);
+  let loss = 0;
   for (const mb of rollouts.micro) {
-    const B = mb.batch.batch;
-    const weights = microBatchWeights(mb, {
-      config: cfg,
-      globalSequences,
-      globalTokens,
-      accumulation: rollouts.micro.length,
-    });
-    const { correction: c, ...extra } = objectiveInputs(mb, {
-      config: cfg,
-      globalTokens,
-      accumulation: rollouts.micro.length,
-    });
-    if (c) {
-      let tok = 0;
-      for (const v of shiftToNext(mb.completionMask, B)) tok += v;
-      is.n += c.count;
-      is.sum += c.ratioMean * c.count;
-      if (c.count) is.min = Math.min(is.min, c.ratioMin), is.max = Math.max(is.max, c.ratioMax);
-      is.tokens += tok;
-      is.dSum += c.diffMean * tok;
-      is.dMax = Math.max(is.dMax, c.diffMax);
-    }
-    const res = await model.grpoStep(mb.batch, {
+    const { correction, ...extra } = objectiveInputs(mb, { config: cfg, ...counts });
+    const res = await grpoStep(model, {
       ...extra,
-      lora,
-      tokenWeights: weights,
+      batch: mb.batch,
+      lora: o.lora,
+      tokenWeights: microBatchWeights(mb, { config: cfg, ...counts }),
       advantages: mb.advantages,
       old: useOld ? mb.old : undefined,
       ref: cfg.beta > 0 ? mb.ref : undefined,
       beta: cfg.beta,
       epsilon: cfg.epsilon,
-      epsilonHigh,
+      epsilonHigh: cfg.epsilon_high ?? cfg.epsilon,
     });
     if (!Number.isFinite(res.loss)) {
       throw new Error(`GRPO loss is ${res.loss} (diverged; lower learning_rate)`);
     }
     loss += res.loss;
     accumulateGrads(grads, res.grads);
-    const mask = shiftToNext(mb.completionMask, B);
-    let count = 0;
-    for (const v of mask) count += v;
-    const st = tokenStats(
-      {
-        mask,
-        logprobs: res.logprobs,
-        old: useOld ? mb.old : undefined,
-        ref: mb.ref,
-        advantages: mb.advantages,
-      },
-      {
-        batch: B,
-        epsilon: cfg.epsilon,
-        epsilonHigh,
-        sequenceLevel: cfg.importance_sampling_level === "sequence",
-      },
-    );
-    kl += st.kl * count;
-    low += st.clipLow * count;
-    high += st.clipHigh * count;
-    region += st.clipRegion * count;
-    n += count;
-    if (mb.entropy) {
-      for (let i = 0; i < mask.length; i++) if (mask[i]) ent += mb.entropy[i], entN++;
-    }
+    stats.add(mb, { logprobs: res.logprobs, old: useOld ? mb.old : undefined, correction });
   }
-  const d = Math.max(n, 1);
-  return {
-    loss,
-    grads,
-    stats: {
-      kl: cfg.beta > 0 ? kl / d : null,
-      entropy: entN ? ent / entN : null,
-      clipLow: low / d,
-      clipHigh: high / d,
-      clipRegion: region / d,
-      ...(is.n
-        ? {
-          sampling: {
-            ratioMin: is.min,
-            ratioMean: is.sum / is.n,
-            ratioMax: is.max,
-            diffMean: is.dSum / Math.max(is.tokens, 1),
-            diffMax: is.dMax,
-          },
-        }
-        : {}),
-    },
-  };
+  return { loss, grads, stats: stats.result() };
 }
 
 /** One optimizer step: loss and gradients, clipping to `max_grad_norm`, AdamW with learning rate `lr`. */
 export async function optimizerStep(
   model: CausalLM,
-  lora: LoraAdapter,
   rollouts: RolloutBatch,
-  o: { config: GrpoConfig; state: AdamWState; lr: number },
+  o: { lora: LoraAdapter; config: GrpoConfig; state: AdamWState; lr: number },
 ): Promise<StepResult> {
   const cfg = o.config;
-  const { loss, grads, stats } = await lossAndGrads(model, lora, rollouts, { config: cfg });
+  const { loss, grads, stats } = await lossAndGrads(model, rollouts, { lora: o.lora, config: cfg });
   const gradNorm = clipGradNorm(grads, cfg.max_grad_norm);
   if (!Number.isFinite(gradNorm)) {
     throw new Error(`gradient norm is ${gradNorm} (diverged; lower learning_rate)`);
   }
-  adamwStep(lora.tensors, grads, {
+  adamwStep(o.lora.tensors, grads, {
     beta1: cfg.adam_beta1,
     beta2: cfg.adam_beta2,
     eps: cfg.adam_epsilon,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { adamwInit, CausalLM, gradNorm, initLora } from "../model/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { resolveConfig } from "./config.ts";
-import type { LossType } from "./math.ts";
+import type { LossType } from "./losses.ts";
 import { assembleBatch, type MicroBatch, type RolloutBatch } from "./rollout.ts";
 import { accumulateGrads, lossAndGrads, optimizerStep } from "./step.ts";
 import { writeTinyChatModel } from "./testing.ts";
@@ -48,8 +48,8 @@ async function withRef(mbs: MicroBatch[]): Promise<RolloutBatch> {
 for (const loss_type of ["dapo", "grpo", "dr_grpo"] as LossType[]) {
   Deno.test(`accumulation (${loss_type}): 2 micro-batches × 2 rows give the 1 × 4 batch loss and gradient`, async () => {
     const config = resolveConfig({ loss_type, beta: 0.04, num_iterations: 2, max_completion_length: 6 });
-    const full = await lossAndGrads(model, lora, await withRef([micro([0, 1, 2, 3])]), { config });
-    const split = await lossAndGrads(model, lora, await withRef([micro([0, 1]), micro([2, 3])]), { config });
+    const full = await lossAndGrads(model, await withRef([micro([0, 1, 2, 3])]), { lora, config });
+    const split = await lossAndGrads(model, await withRef([micro([0, 1]), micro([2, 3])]), { lora, config });
     assert(Math.abs(full.loss - split.loss) < 1e-5, `loss ${full.loss} vs ${split.loss}`);
     assert(gradNorm(full.grads) > 1e-4, "gradient is not zero");
     let maxDiff = 0;
@@ -80,7 +80,8 @@ Deno.test("accumulateGrads sums and copies; optimizerStep clips to max_grad_norm
   for (const [k, t] of lora.tensors) copy.tensors.get(k)!.data.set(t.data);
   const before = [...copy.tensors.values()].map((t) => Float32Array.from(t.data));
   const state = adamwInit(copy.tensors);
-  const res = await optimizerStep(model, copy, { micro: [micro([0, 1, 2, 3])] } as unknown as RolloutBatch, {
+  const res = await optimizerStep(model, { micro: [micro([0, 1, 2, 3])] } as unknown as RolloutBatch, {
+    lora: copy,
     config,
     state,
     lr: 1e-2,
@@ -108,7 +109,7 @@ Deno.test("optimizer steps on fixed rollouts raise the advantage-weighted log-li
   const state = adamwInit(policy.tensors);
   const values = [await objective()];
   for (let k = 0; k < 3; k++) {
-    await optimizerStep(model, policy, rollouts, { config, state, lr: 1e-2 });
+    await optimizerStep(model, rollouts, { lora: policy, config, state, lr: 1e-2 });
     values.push(await objective());
   }
   for (let k = 1; k < values.length; k++) {

@@ -151,7 +151,7 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
   const stop = options.stop ?? new StopSignal();
   const removeSigint = options.handleSigint ?? true ? installSigintHandler(stop, { log }) : () => {};
   try {
-    checkConfigForModel(cfg, model.config, model.dir);
+    checkConfigForModel(cfg, model.config, { source: model.dir });
     return await runLoop(cfg, model, stop, { ...options, log });
   } finally {
     removeSigint();
@@ -304,7 +304,7 @@ async function runLoop(
     });
     const batch = s.buffer.batch;
     const t1 = performance.now();
-    const result = await optimizerStep(model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
+    const result = await optimizerStep(model, batch, { lora: s.lora, config: cfg, state: s.optimizer, lr });
     const trainS = (performance.now() - t1) / 1000;
     s.buffer.uses++;
     s.step = step;

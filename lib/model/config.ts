@@ -5,41 +5,51 @@
  */
 import { join } from "node:path";
 import { UserError } from "../util/mod.ts";
-import { weightShapes } from "./llama.ts";
+import { type LlamaShape, weightShapes } from "./llama.ts";
 import type { Llama3RopeScaling } from "./inputs.ts";
 
-/** The architectures the graph builders implement. */
-export type Architecture = "llama" | "qwen2" | "qwen3";
+/** What distinguishes one architecture of the Llama family in `config.json` and in the graphs. */
+export interface ArchitectureRow {
+  /** Its Hugging Face `architectures` entry. */
+  hfClass: string;
+  /** `max_position_embeddings` when the config has none. */
+  defaultMaxPositions: number;
+  /** q/k/v projection biases: always, or as the config's `attention_bias` says. */
+  qkvBias: "always" | "attention_bias";
+  /** Per-head RMSNorm of queries and keys before RoPE. */
+  qkNorm: boolean;
+}
 
-/** A validated, normalized model configuration. */
-export interface ModelConfig {
+/**
+ * The architectures the graph builders implement, one row each, keyed by `model_type`: a new member of the
+ * Llama family is one row here (plus, when it needs new graph pieces, a flag read by `llama.ts`).
+ */
+export const ARCHITECTURE_TABLE = Object.freeze(
+  {
+    llama: {
+      hfClass: "LlamaForCausalLM",
+      defaultMaxPositions: 2048,
+      qkvBias: "attention_bias",
+      qkNorm: false,
+    },
+    qwen2: { hfClass: "Qwen2ForCausalLM", defaultMaxPositions: 32768, qkvBias: "always", qkNorm: false },
+    qwen3: {
+      hfClass: "Qwen3ForCausalLM",
+      defaultMaxPositions: 40960,
+      qkvBias: "attention_bias",
+      qkNorm: true,
+    },
+  } as const satisfies Record<string, ArchitectureRow>,
+);
+
+/** The architectures the graph builders implement (the `model_type` of each row of the table). */
+export type Architecture = keyof typeof ARCHITECTURE_TABLE;
+
+/** A validated, normalized model configuration: the graphs' {@linkcode LlamaShape} plus what the loader reads. */
+export interface ModelConfig extends LlamaShape {
   /** "llama" (Llama, SmolLM), "qwen2" (Qwen2, Qwen2.5) or "qwen3" (Qwen3 dense). */
   architecture: Architecture;
-  /** Rows of the embedding matrix. */
-  vocabSize: number;
-  /** Model width. */
-  hiddenSize: number;
-  /** MLP width. */
-  intermediateSize: number;
-  /** Decoder layers. */
-  numLayers: number;
-  /** Query heads. */
-  numHeads: number;
-  /** Key/value heads (grouped-query attention when fewer than `numHeads`). */
-  numKvHeads: number;
-  /** Width of one head (`head_dim`, else hidden / heads). */
-  headDim: number;
-  /** RoPE base. */
-  ropeTheta: number;
-  /** Llama 3 RoPE frequency scaling (`rope_type: "llama3"`), when the config has it. */
-  ropeScaling?: Llama3RopeScaling;
-  /** RMSNorm epsilon. */
-  rmsNormEps: number;
-  /** The LM head reuses the embedding matrix. */
-  tieWordEmbeddings: boolean;
-  /** q/k/v projections have biases (Qwen2 always; Llama and Qwen3 with `attention_bias`). */
-  qkvBias: boolean;
-  /** Per-head RMSNorm of queries and keys over `head_dim`, before RoPE (`q_norm`/`k_norm`: Qwen3). */
+  /** Per-head RMSNorm of queries and keys (always set here; see {@linkcode LlamaShape.qkNorm}). */
   qkNorm: boolean;
   /** `max_position_embeddings`. */
   maxPositions: number;
@@ -53,20 +63,14 @@ export interface ModelConfig {
   raw: Record<string, unknown>;
 }
 
-const ARCHITECTURES: Record<string, Architecture> = {
-  LlamaForCausalLM: "llama",
-  Qwen2ForCausalLM: "qwen2",
-  Qwen3ForCausalLM: "qwen3",
-};
-const MODEL_TYPES: Record<string, Architecture> = { llama: "llama", qwen2: "qwen2", qwen3: "qwen3" };
-const DEFAULT_MAX_POSITIONS: Record<Architecture, number> = { llama: 2048, qwen2: 32768, qwen3: 40960 };
+const ROWS = Object.entries(ARCHITECTURE_TABLE) as [Architecture, ArchitectureRow][];
+const ARCHITECTURES: Record<string, Architecture> = Object.fromEntries(ROWS.map(([a, r]) => [r.hfClass, a]));
+const MODEL_TYPES: Record<string, Architecture> = Object.fromEntries(ROWS.map(([a]) => [a, a]));
 
 /** The Hugging Face `architectures` entry of each architecture (for configs this project writes). */
-export const HF_ARCHITECTURE: Record<Architecture, string> = {
-  llama: "LlamaForCausalLM",
-  qwen2: "Qwen2ForCausalLM",
-  qwen3: "Qwen3ForCausalLM",
-};
+export const HF_ARCHITECTURE: Record<Architecture, string> = Object.fromEntries(
+  ROWS.map(([a, r]) => [a, r.hfClass]),
+) as Record<Architecture, string>;
 
 /** Reads `dir/config.json` and validates it with {@linkcode parseModelConfig}. */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
@@ -171,7 +175,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
   if (c.mlp_bias === true) throw new UserError(`${src}: mlp_bias = true is not supported`);
   if (c.quantization_config != null) throw new UserError(`${src}: quantized models are not supported`);
 
-  const qkvBias = architecture === "qwen2" ? true : bool("attention_bias", false);
+  const row: ArchitectureRow = ARCHITECTURE_TABLE[architecture];
+  const qkvBias = row.qkvBias === "always" ? true : bool("attention_bias", false);
   const bos = tokenId("bos_token_id"), pad = tokenId("pad_token_id");
   return {
     architecture,
@@ -187,8 +192,8 @@ export function parseModelConfig(raw: unknown, options: ParseModelConfigOptions 
     rmsNormEps: num("rms_norm_eps", 1e-6),
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias,
-    qkNorm: architecture === "qwen3",
-    maxPositions: int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
+    qkNorm: row.qkNorm,
+    maxPositions: int("max_position_embeddings", row.defaultMaxPositions),
     ...(bos.length ? { bosTokenId: bos[0] } : {}),
     eosTokenIds: tokenId("eos_token_id"),
     ...(pad.length ? { padTokenId: pad[0] } : {}),

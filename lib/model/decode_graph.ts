@@ -112,7 +112,7 @@ export function buildFastDecodeGraph(
     k: g.input(`past.${i}.key`, "float32", ["B", nkv, "M", hd]),
     v: g.input(`past.${i}.value`, "float32", ["B", nkv, "M", hd]),
   }));
-  const lora = o.lora ? loraInputs(g, cfg, o.lora, "float32") : null;
+  const lora = o.lora ? loraInputs(g, { cfg, spec: o.lora, dtype: "float32" }) : null;
   const rope = ropeCache(cfg, cfgMaxPositions(cfg));
   const cos = g.initializer("rope_cos_cache", rope.cos, [rope.cos.length / (hd / 2), hd / 2]);
   const sin = g.initializer("rope_sin_cache", rope.sin, [rope.sin.length / (hd / 2), hd / 2]);

@@ -141,9 +141,10 @@ export function buildTransformersJsGraph(cfg: ModelConfig, weights: Map<string, 
     shape: ["batch_size", "sequence_length", "total_sequence_length"],
   }])[0];
   const bias = op.where(blocked, g.scalar("float32", MASKED), 0);
-  const p = initializerParams(g, weights, "float32");
-  const { hidden, present } = decoder(cfg, p, null, { ids, cos, sin, bias, past }, { recompute: false });
-  const logits2d = lmHead(cfg, p, hidden); // [B·T, V]
+  const p = initializerParams(g, { weights, dtype: "float32" });
+  const inputs = { ids, cos, sin, bias, past };
+  const { hidden, present } = decoder(cfg, { params: p, inputs, recompute: false });
+  const logits2d = lmHead(hidden, { cfg, params: p }); // [B·T, V]
   const bt = op.shapeOf(ids);
   const logits = g.node("Reshape", [logits2d, op.concat([bt, g.ints([cfg.vocabSize])], 0)], [{
     dtype: "float32",

@@ -1,17 +1,15 @@
 /**
- * The model graphs: next-token log-probs (policy with LoRA, or reference without), the GRPO training graph
- * (loss + LoRA gradients), the language-model training graph (loss + gradients of every weight, for
- * pretraining), and one KV-cache decoding step.
+ * The inference graphs: next-token log-probs (policy with LoRA, or reference without) and one KV-cache decoding
+ * step, and the pieces the training graphs (`train_graph.ts`) share with them.
  *
  * The graphs score only the positions they are given (`positions`: flat indices b·T + t, each scoring
- * log p(token t+1 | tokens ≤ t)), so the LM head never runs on prompt or padding rows. Loss aggregation
- * (grpo, bnpo, dr_grpo, dapo) is folded into per-token weights computed on the host (`lib/grpo/math.ts`), so
- * one graph serves every loss type and gradient accumulation.
+ * log p(token t+1 | tokens ≤ t)), so the LM head never runs on prompt or padding rows.
  * @module
  */
-import { chunkedTokenLogprobs, type DType, gradients, Graph, op, type Tensor } from "../onnx/mod.ts";
+import { chunkedTokenLogprobs, type DType, Graph, op, type Tensor } from "../onnx/mod.ts";
 import {
   decoder,
+  type DecoderInputs,
   decoderInputs,
   type DecoderOptions,
   type LlamaShape,
@@ -22,7 +20,6 @@ import {
   type ParamFn,
   weightShapes,
 } from "./llama.ts";
-import { perTokenPolicyLoss, type PolicyLossOptions, tokenEntropy } from "./grpo_objective.ts";
 
 /** A float32 (or float64) weight with its HF shape. */
 export interface Weight {
@@ -38,7 +35,8 @@ export interface LoraSpec {
 }
 
 /** Base weights as graph initializers (frozen; they stay inside the session, on the device). */
-export function initializerParams(g: Graph, weights: Map<string, Weight>, dtype: DType): ParamFn {
+export function initializerParams(g: Graph, o: { weights: Map<string, Weight>; dtype: DType }): ParamFn {
+  const { weights, dtype } = o;
   const made = new Map<string, Tensor>();
   return (name) => {
     let t = made.get(name);
@@ -57,7 +55,11 @@ export function initializerParams(g: Graph, weights: Map<string, Weight>, dtype:
 }
 
 /** Every weight as a graph input (trainable). Returns the param function and the inputs in creation order. */
-export function inputParams(g: Graph, cfg: LlamaShape, dtype: DType): { fn: ParamFn; inputs: Tensor[] } {
+export function inputParams(
+  g: Graph,
+  o: { cfg: LlamaShape; dtype: DType },
+): { fn: ParamFn; inputs: Tensor[] } {
+  const { cfg, dtype } = o;
   const shapes = weightShapes(cfg);
   const inputs: Tensor[] = [];
   for (const [name, shape] of shapes) inputs.push(g.input(name, dtype, shape));
@@ -85,6 +87,27 @@ export function tokenLogprobs(logits: Tensor, targets: Tensor): { logp: Tensor; 
   return { logp: op.squeeze(op.sub(picked, lse), [-1]), lse: op.squeeze(lse, [-1]) };
 }
 
+/**
+ * Per-position entropy of the next-token distribution, with its gradient: `lse − Σ softmax·logits`.
+ * @param logits [M, V]
+ * @param lse [M] logsumexp of the logits
+ */
+export function tokenEntropy(logits: Tensor, lse: Tensor): Tensor {
+  const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
+  return op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1]));
+}
+
+/** What {@linkcode scored} declares and gives. */
+export interface ScoredRows {
+  inp: DecoderInputs;
+  /** `target_ids` [M]. */
+  targets: Tensor;
+  /** The final-norm hidden rows [M, H] at `positions`, with or without LoRA. */
+  hiddenAt: (l: LoraParams | null, o: DecoderOptions) => Tensor;
+  /** The [V, H] output weight. */
+  head: Tensor;
+}
+
 /** Options shared by the graph builders. */
 export interface GraphOptions {
   /** Element type (default float32; float64 for reference checks). */
@@ -107,12 +130,13 @@ export interface GraphOptions {
  * `target_ids` [M]; `hiddenAt` gives the final-norm hidden rows [M, H] at those positions, `head` the [V, H]
  * output weight.
  */
-function scored(cfg: LlamaShape, p: ParamFn, g: Graph, dtype: DType) {
-  const inp = decoderInputs(g, cfg, dtype);
+export function scored(g: Graph, o: { cfg: LlamaShape; params: ParamFn; dtype: DType }): ScoredRows {
+  const { cfg, params: p, dtype } = o;
+  const inp = decoderInputs(g, { cfg, dtype });
   const positions = g.input("positions", "int64", ["M"]);
   const targets = g.input("target_ids", "int64", ["M"]);
-  const hiddenAt = (l: LoraParams | null, o: DecoderOptions) =>
-    op.gather(decoder(cfg, p, l, inp, o).hidden, positions); // [M, H]
+  const hiddenAt = (l: LoraParams | null, d: DecoderOptions) =>
+    op.gather(decoder(cfg, { ...d, params: p, lora: l, inputs: inp }).hidden, positions); // [M, H]
   const head = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight");
   return { inp, targets, hiddenAt, head };
 }
@@ -125,128 +149,23 @@ export function buildLogprobGraph(
 ): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("logprobs");
-  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const { hiddenAt, head, targets } = scored(cfg, initializerParams(g, weights, dtype), g, dtype);
+  const lora = o.lora ? loraInputs(g, { cfg, spec: o.lora, dtype }) : null;
+  const { hiddenAt, head, targets } = scored(g, {
+    cfg,
+    params: initializerParams(g, { weights, dtype }),
+    dtype,
+  });
   const hidden = hiddenAt(lora, { fused: true });
   if (o.vocabChunk === 0) {
     const logits = op.gemm(hidden, head, { transB: true });
     const { logp, lse } = tokenLogprobs(logits, targets);
-    // entropy = lse − Σ p·logits  with p = exp(logits − lse)
-    const probs = op.exp(op.sub(logits, op.unsqueeze(lse, [-1])));
     g.output(logp, "logprobs");
-    g.output(op.sub(lse, op.reduceSum(op.mul(probs, logits), [-1])), "entropy");
+    g.output(tokenEntropy(logits, lse), "entropy");
     return g;
   }
   const r = chunkedTokenLogprobs(hidden, head, { targets, chunk: o.vocabChunk, entropy: true });
   g.output(r.logp, "logprobs");
   g.output(r.entropy!, "entropy");
-  return g;
-}
-
-/** Options of the GRPO training graph. */
-export interface GrpoGraphOptions extends GraphOptions {
-  lora: LoraSpec;
-  /** KL coefficient β (0: no reference). */
-  beta: number;
-  /** Lower clip ε. */
-  epsilon: number;
-  /** Upper clip ε_high (defaults to ε). */
-  epsilonHigh?: number;
-  /** Feed `old_logprobs` (else the ratio is 1 with the current log-probs detached). */
-  useOld: boolean;
-  /** The policy objective and its hyper-parameters beyond ε (see `grpo_objective.ts`). */
-  objective?: Omit<PolicyLossOptions, "epsilon" | "epsilonHigh">;
-  /** Multiply the policy term by a `policy_mask` input [M] (top-entropy masking). */
-  policyMask?: boolean;
-  /** Entropy bonus coefficient: `loss −= entropyCoef · Σ entropy_weights · H` (0: off, no entropy here). */
-  entropyCoef?: number;
-  /**
-   * With β > 0: compute the reference log-probs inside this graph (a second, gradient-free pass without
-   * LoRA over the same initializers: one session, one copy of the weights) instead of feeding `ref_logprobs`.
-   */
-  computeRef?: boolean;
-}
-
-/**
- * GRPO training graph on M scored positions. Inputs: decoder inputs, `positions`, `target_ids`,
- * `token_weights` [M], `advantages` [M] (each position's sequence advantage), optional `old_logprobs` and
- * `ref_logprobs` [M], `seq_mean` [S, M] and `seq_index` [M] (sequence-level ratios), `policy_mask` [M],
- * `entropy_weights` [M], LoRA factors. With β = 0 the graph holds no reference pass at all. Outputs: `loss`, `logprobs` [M], `ref_logprobs_out` [M] when computed,
- * and `grad.<PEFT name>` for every LoRA factor.
- */
-export function buildGrpoGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GrpoGraphOptions): Graph {
-  const dtype = o.dtype ?? "float32";
-  const g = new Graph("grpo");
-  const lora = loraInputs(g, cfg, o.lora, dtype);
-  const p = initializerParams(g, weights, dtype);
-  const { targets, hiddenAt, head } = scored(cfg, p, g, dtype);
-  const w = g.input("token_weights", dtype, ["M"]);
-  const adv = g.input("advantages", dtype, ["M"]);
-  // the entropy bonus differentiates the entropy: that needs the [M, V] logits (the chunked path has no
-  // gradient through its entropy), so it takes the unchunked head
-  const chunk = o.entropyCoef ? 0 : (o.vocabChunk ?? 8192);
-  const train: DecoderOptions = { recompute: o.recompute, checkpoint: o.gradientCheckpointing };
-  const logprobsOf = (hidden: Tensor, grad: boolean) =>
-    chunk === 0
-      ? tokenLogprobs(op.gemm(hidden, head, { transB: true }), targets).logp
-      : chunkedTokenLogprobs(hidden, head, { targets, chunk, grad }).logp;
-  const policyHidden = hiddenAt(lora, train);
-  const logits = chunk === 0 ? op.gemm(policyHidden, head, { transB: true }) : null;
-  const full = logits ? tokenLogprobs(logits, targets) : null;
-  const logp = full ? full.logp : logprobsOf(policyHidden, true); // [M]
-  const on = op.greater(w, 0); // positions that enter the loss
-  const detached = op.stopGradient(logp);
-  const old = o.useOld ? op.where(on, g.input("old_logprobs", dtype, ["M"]), detached) : detached;
-  const seq = o.objective?.sequenceLevel
-    ? { seqMean: g.input("seq_mean", dtype, ["S", "M"]), seqIndex: g.input("seq_index", "int64", ["M"]) }
-    : {};
-  const multipliers = o.policyMask ? [g.input("policy_mask", dtype, ["M"])] : [];
-  let perTok = perTokenPolicyLoss( // [M]
-    { logp, old, advantages: adv, ...seq, multipliers },
-    { ...o.objective, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh ?? o.epsilon },
-  );
-  if (o.beta) {
-    const refIn = o.computeRef
-      ? op.stopGradient(logprobsOf(hiddenAt(null, { fused: true }), false)) // gradient-free: fused kernels
-      : g.input("ref_logprobs", dtype, ["M"]);
-    if (o.computeRef) g.output(refIn, "ref_logprobs_out");
-    const ref = op.where(on, refIn, detached);
-    const d = op.sub(ref, logp); // k3 estimator: e^d − d − 1
-    perTok = op.add(perTok, op.mul(op.sub(op.sub(op.exp(d), d), 1), o.beta));
-  }
-  let loss = op.reduceSum(op.mul(perTok, w), [0]);
-  if (o.entropyCoef) {
-    const ew = g.input("entropy_weights", dtype, ["M"]);
-    loss = op.sub(
-      loss,
-      op.mul(op.reduceSum(op.mul(tokenEntropy(logits!, full!.lse), ew), [0]), o.entropyCoef),
-    );
-  }
-  const params = [...lora.modules.values()].flatMap((m) => [m.a, m.b]);
-  const grads = gradients(loss, params);
-  g.output(loss, "loss");
-  g.output(logp, "logprobs");
-  params.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
-  return g;
-}
-
-/**
- * Next-token cross-entropy with gradients of every weight (full fine-tuning). Inputs: decoder inputs,
- * `positions`, `target_ids`, `token_weights` [M]; every weight is an input named as in `model.safetensors`.
- * Outputs: `loss` = −Σ w·log p and `grad.<weight name>`.
- */
-export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): Graph {
-  const dtype = o.dtype ?? "float32";
-  const g = new Graph("lm_train");
-  const { fn, inputs } = inputParams(g, cfg, dtype);
-  const { targets, hiddenAt, head } = scored(cfg, fn, g, dtype);
-  // every weight is trained, the head too: the unchunked head (the chunked one has no weight gradient)
-  const logits = op.gemm(hiddenAt(null, { recompute: true }), head, { transB: true });
-  const w = g.input("token_weights", dtype, ["M"]);
-  const loss = op.neg(op.reduceSum(op.mul(tokenLogprobs(logits, targets).logp, w), [0]));
-  const grads = gradients(loss, inputs);
-  g.output(loss, "loss");
-  inputs.forEach((t, i) => g.output(grads[i], `grad.${t.name}`));
   return g;
 }
 
@@ -259,16 +178,16 @@ export function buildLmTrainGraph(cfg: LlamaShape, o: { dtype?: DType } = {}): G
 export function buildDecodeGraph(cfg: LlamaShape, weights: Map<string, Weight>, o: GraphOptions = {}): Graph {
   const dtype = o.dtype ?? "float32";
   const g = new Graph("decode");
-  const inp = decoderInputs(g, cfg, dtype, "S");
+  const inp = decoderInputs(g, { cfg, dtype, keyLen: "S" });
   inp.past = Array.from({ length: cfg.numLayers }, (_, i) => ({
     k: g.input(`past.${i}.key`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
     v: g.input(`past.${i}.value`, dtype, ["B", cfg.numKvHeads, "P", cfg.headDim]),
   }));
   const positions = g.input("positions", "int64", ["B"]);
-  const lora = o.lora ? loraInputs(g, cfg, o.lora, dtype) : null;
-  const p = initializerParams(g, weights, dtype);
-  const { hidden, present } = decoder(cfg, p, lora, inp, { fused: true });
-  g.output(lmHead(cfg, p, op.gather(hidden, positions)), "logits");
+  const lora = o.lora ? loraInputs(g, { cfg, spec: o.lora, dtype }) : null;
+  const p = initializerParams(g, { weights, dtype });
+  const { hidden, present } = decoder(cfg, { params: p, lora, inputs: inp, fused: true });
+  g.output(lmHead(op.gather(hidden, positions), { cfg, params: p }), "logits");
   present.forEach((kv, i) => {
     g.output(kv.k, `present.${i}.key`);
     g.output(kv.v, `present.${i}.value`);

@@ -6,9 +6,22 @@
 import { CausalLM } from "./causal_lm.ts";
 import { writeRandomModel } from "./testing.ts";
 import { initLora } from "./lora.ts";
-import { buildGrpoGraph, type Weight } from "./graphs.ts";
+import type { Weight } from "./graphs.ts";
+import { buildLoraTrainGraph, type TrainLoss } from "./train_graph.ts";
 import { LORA_TARGETS } from "./llama.ts";
+import { f32, op } from "../onnx/mod.ts";
 import { assert } from "../util/assert.ts";
+
+/** A loss over the generic training graph: Σ w·(−log p + β·KL to the base model), the base pass in the graph. */
+const weightedNll = (beta: number): TrainLoss => ({
+  key: `test_nll|${beta}`,
+  build: ({ graph: g, dtype, logp, baseLogprobs }) => {
+    const w = g.input("token_weights", dtype, ["M"]);
+    const d = op.sub(baseLogprobs(), logp);
+    const kl = op.sub(op.sub(op.exp(d), d), 1);
+    return op.reduceSum(op.mul(op.add(op.neg(logp), op.mul(kl, beta)), w), [0]);
+  },
+});
 
 async function modelDir(): Promise<string> {
   const dir = await Deno.makeTempDir();
@@ -22,7 +35,7 @@ function relError(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
 }
 
-Deno.test("gradient_checkpointing gives the same GRPO loss and LoRA gradients", async () => {
+Deno.test("gradient_checkpointing gives the same training loss and LoRA gradients", async () => {
   const dir = await modelDir();
   const results = [];
   for (const gradientCheckpointing of [false, true]) {
@@ -41,13 +54,11 @@ Deno.test("gradient_checkpointing gives the same GRPO loss and LoRA gradients", 
     const mask = ids.map((_, i) => (i % T < 7 || i < T ? 1 : 0));
     const w = ids.map((_, i) => (i % T >= 3 && mask[i + 1] ? 0.1 : 0));
     results.push(
-      await m.grpoStep({ ids, mask, batch: B, length: T }, {
+      await m.trainStep({ ids, mask, batch: B, length: T }, {
         lora,
-        tokenWeights: w,
-        advantages: [0.7, -1.2],
-        beta: 0.04,
-        epsilon: 0.2,
-        epsilonHigh: 0.28,
+        loss: weightedNll(0.04),
+        scored: w,
+        feeds: (positions) => ({ token_weights: f32(positions.map((i) => w[i]), [positions.length]) }),
       }),
     );
     await m.release();
@@ -63,18 +74,15 @@ Deno.test("gradient_checkpointing gives the same GRPO loss and LoRA gradients", 
   }
 });
 
-Deno.test("the GRPO graph with vocabulary chunks never forms [M, V] logits (the unchunked one does)", async () => {
+Deno.test("the LoRA training graph with vocabulary chunks never forms [M, V] logits (the unchunked one does)", async () => {
   const dir = await modelDir();
   const m = await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 1 });
   const V = m.config.vocabSize;
   const lora = { r: 2, alpha: 4, targets: [...LORA_TARGETS] };
   const widest = (vocabChunk: number) => {
-    const g = buildGrpoGraph(m.config, m.weights as Map<string, Weight>, {
+    const g = buildLoraTrainGraph(m.config, m.weights as Map<string, Weight>, {
       lora,
-      beta: 0.04,
-      epsilon: 0.2,
-      useOld: false,
-      computeRef: true,
+      loss: weightedNll(0.04),
       vocabChunk,
     });
     // tensors with M (scored positions) rows: the logits and everything derived from them

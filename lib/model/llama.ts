@@ -24,20 +24,31 @@ import {
 } from "../onnx/mod.ts";
 import type { Llama3RopeScaling } from "./inputs.ts";
 
-/** The config fields the graph needs (satisfied by `ModelConfig`). */
+/** The config fields the graphs need; `ModelConfig` (`config.ts`) extends it with what the loader reads. */
 export interface LlamaShape {
+  /** Rows of the embedding matrix. */
   vocabSize: number;
+  /** Model width. */
   hiddenSize: number;
+  /** MLP width. */
   intermediateSize: number;
+  /** Decoder layers. */
   numLayers: number;
+  /** Query heads. */
   numHeads: number;
+  /** Key/value heads (grouped-query attention when fewer than `numHeads`). */
   numKvHeads: number;
+  /** Width of one head (`head_dim`, else hidden / heads). */
   headDim: number;
+  /** RoPE base. */
   ropeTheta: number;
   /** Llama 3 RoPE frequency scaling; every RoPE table must come from `ropeInvFreq` in `inputs.ts` with it. */
   ropeScaling?: Llama3RopeScaling;
+  /** RMSNorm epsilon. */
   rmsNormEps: number;
+  /** The LM head reuses the embedding matrix. */
   tieWordEmbeddings: boolean;
+  /** q/k/v projections have biases (Qwen2 always; Llama and Qwen3 with `attention_bias`). */
   qkvBias: boolean;
   /** Qwen3: RMSNorm of each query and key head over `headDim` before RoPE (`self_attn.q_norm`/`k_norm`). */
   qkNorm?: boolean;
@@ -126,10 +137,9 @@ export interface LoraParams {
 /** Declares LoRA inputs named as PEFT does (`base_model.model.<module>.lora_A.weight`). */
 export function loraInputs(
   g: Graph,
-  cfg: LlamaShape,
-  spec: { r: number; alpha: number; targets: readonly LoraTarget[] },
-  dtype: DType,
+  o: { cfg: LlamaShape; spec: { r: number; alpha: number; targets: readonly LoraTarget[] }; dtype: DType },
 ): LoraParams {
+  const { cfg, spec, dtype } = o;
   const modules = new Map<string, { a: Tensor; b: Tensor }>();
   for (let i = 0; i < cfg.numLayers; i++) {
     for (const t of spec.targets) {
@@ -240,17 +250,23 @@ function kernels(o: DecoderOptions): Kernels {
   };
 }
 
+/** What {@linkcode decoder} builds on: the weights, the adapter, the run-time inputs, and how. */
+export interface DecoderCall extends DecoderOptions {
+  /** The weights (initializers or trainable inputs). */
+  params: ParamFn;
+  /** LoRA factors (absent or null: the base model). */
+  lora?: LoraParams | null;
+  /** The run-time inputs. */
+  inputs: DecoderInputs;
+}
+
 /**
  * Builds the decoder stack up to the final norm. Activations stay 2-D, `[N = B·T, H]`, so every projection is
  * one Gemm on the weight as stored.
  */
-export function decoder(
-  cfg: LlamaShape,
-  p: ParamFn,
-  lora: LoraParams | null,
-  inp: DecoderInputs,
-  options: DecoderOptions = {},
-): DecoderOutputs {
+export function decoder(cfg: LlamaShape, o: DecoderCall): DecoderOutputs {
+  const { params: p, inputs: inp, ...options } = o;
+  const lora = o.lora ?? null;
   const { norm, attend, glu } = kernels(options);
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, hiddenSize: H } = cfg;
   const r = nh / nkv;
@@ -303,13 +319,15 @@ export function decoder(
 }
 
 /** Logits `[M, V]` from hidden rows `[M, H]` (tied or untied head, used as stored). */
-export function lmHead(cfg: LlamaShape, p: ParamFn, hidden: Tensor): Tensor {
-  const w = cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight"); // [V, H]
+export function lmHead(hidden: Tensor, o: { cfg: LlamaShape; params: ParamFn }): Tensor {
+  const p = o.params;
+  const w = o.cfg.tieWordEmbeddings ? p("model.embed_tokens.weight") : p("lm_head.weight"); // [V, H]
   return op.gemm(hidden, w, { transB: true });
 }
 
 /** Declares the standard decoder inputs (ids, cos, sin, bias) with symbolic B, T, S. */
-export function decoderInputs(g: Graph, cfg: LlamaShape, dtype: DType, keyLen: Dim = "T"): DecoderInputs {
+export function decoderInputs(g: Graph, o: { cfg: LlamaShape; dtype: DType; keyLen?: Dim }): DecoderInputs {
+  const { cfg, dtype, keyLen = "T" } = o;
   return {
     ids: g.input("input_ids", "int64", ["B", "T"]),
     cos: g.input("rope_cos", dtype, ["B", "T", cfg.headDim]),

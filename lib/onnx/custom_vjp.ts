@@ -2,9 +2,10 @@
  * Composite ops with their own derivative (JAX `custom_vjp` style). A composite records its forward as ordinary
  * nodes (so it may use fused ONNX Runtime kernels that have no VJP rule) and gives a hand-written backward;
  * {@linkcode gradients} (`autodiff.ts`) calls that backward once for the whole group instead of
- * differentiating the nodes inside it. Named composites live in {@linkcode COMPOSITE_RULES} next to the
- * primitive rules, each with a finite-difference test; {@linkcode customVjp} also takes an ad-hoc backward
- * (used by per-layer checkpointing).
+ * differentiating the nodes inside it. Named composites are rules ({@linkcode CompositeRule}) applied with
+ * {@linkcode callComposite}; the ones the graphs use are registered, explicitly, in `COMPOSITE_RULES` at the end
+ * of `fused.ts`, each with a finite-difference test; {@linkcode customVjp} also takes an ad-hoc backward (used
+ * by per-layer recomputation, `recompute.ts`).
  *
  * Only the composite's outputs may be used outside it: the tensors inside are private to the group.
  * @module
@@ -27,12 +28,11 @@ export type CompositeBackward = (ctx: CompositeContext, grads: (Tensor | null)[]
 
 /** A named composite: a forward subgraph plus its VJP. */
 export interface CompositeRule {
+  /** Its name (the key of its `COMPOSITE_RULES` entry). */
+  name: string;
   forward: (inputs: Tensor[], attrs: Record<string, AttrValue>) => Tensor[];
   backward: CompositeBackward;
 }
-
-/** The registered composites, by name (each has a finite-difference test in `fused_test.ts`). */
-export const COMPOSITE_RULES: Record<string, CompositeRule> = {};
 
 /** One recorded use of a composite. */
 export interface CompositeRecord {
@@ -47,23 +47,28 @@ export interface CompositeRecord {
 export const compositeOf: WeakMap<Node, CompositeRecord> = new WeakMap();
 
 /**
- * Records `forward(inputs)` as one differentiable unit whose VJP is `backward`. Returns the outputs.
+ * Records `o.forward(inputs)` as one differentiable unit named `o.name` whose VJP is `o.backward`. Returns the
+ * outputs.
  */
 export function customVjp(
-  name: string,
   inputs: Tensor[],
-  forward: (inputs: Tensor[]) => Tensor[],
-  options: { backward: CompositeBackward; attrs?: Record<string, AttrValue> },
+  o: {
+    name: string;
+    forward: (inputs: Tensor[]) => Tensor[];
+    backward: CompositeBackward;
+    attrs?: Record<string, AttrValue>;
+  },
 ): Tensor[] {
+  const { name } = o;
   const g = inputs[0].graph;
   const start = g.nodes.length;
-  const outputs = forward(inputs);
+  const outputs = o.forward(inputs);
   const rec: CompositeRecord = {
     name,
     inputs,
     outputs,
-    attrs: options.attrs ?? {},
-    backward: options.backward,
+    attrs: o.attrs ?? {},
+    backward: o.backward,
   };
   for (let i = start; i < g.nodes.length; i++) compositeOf.set(g.nodes[i], rec);
   for (const o of outputs) {
@@ -74,15 +79,14 @@ export function customVjp(
   return outputs;
 }
 
-/** Applies the registered composite `name`. */
+/** Applies the composite `rule` to `inputs`, with `attrs` (its attributes, seen by forward and backward). */
 export function callComposite(
-  name: string,
+  rule: CompositeRule,
   inputs: Tensor[],
   attrs: Record<string, AttrValue> = {},
 ): Tensor[] {
-  const rule = COMPOSITE_RULES[name];
-  if (!rule) throw new Error(`unknown composite ${name}`);
-  return customVjp(name, inputs, (xs) => rule.forward(xs, attrs), { backward: rule.backward, attrs });
+  const { name, backward } = rule;
+  return customVjp(inputs, { name, forward: (xs) => rule.forward(xs, attrs), backward, attrs });
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import type { Tensor } from "./graph.ts";
 import * as op from "./ops.ts";
-import { after, callComposite, COMPOSITE_RULES } from "./custom_vjp.ts";
+import { after, callComposite, type CompositeRule } from "./custom_vjp.ts";
 import { unbroadcast } from "./autodiff.ts";
 
 const rowMean = (x: Tensor) => op.div(op.reduceSum(x, [-1], true), x.shape[x.rank - 1] as number);
@@ -23,7 +23,8 @@ function inverseRms(x: Tensor, eps: number): Tensor {
   return op.reciprocal(op.sqrt(op.add(rowMean(op.mul(x, x)), eps)));
 }
 
-COMPOSITE_RULES.RmsNorm = {
+const RMS_NORM: CompositeRule = {
+  name: "RmsNorm",
   forward: ([x, w], { eps }) => {
     if (x.dtype !== "float32") return [op.mul(op.mul(x, inverseRms(x, eps as number)), w)];
     return x.graph.node("SimplifiedLayerNormalization", [x, w], [{ dtype: x.dtype, shape: [...x.shape] }], {
@@ -43,7 +44,7 @@ COMPOSITE_RULES.RmsNorm = {
 
 /** RMSNorm over the last axis with a hand-written VJP (fused kernel forward in float32). */
 export function rmsNormFused(x: Tensor, weight: Tensor, eps: number): Tensor {
-  return callComposite("RmsNorm", [x, weight], { eps })[0];
+  return callComposite(RMS_NORM, [x, weight], { eps })[0];
 }
 
 /**
@@ -54,7 +55,8 @@ function siluOf(x: Tensor): Tensor {
   return x.dtype === "float32" ? op.mul(x, op.sigmoid(x)) : op.div(x, op.add(op.exp(op.neg(x)), 1));
 }
 
-COMPOSITE_RULES.SwiGlu = {
+const SWIGLU: CompositeRule = {
+  name: "SwiGlu",
   forward: ([gate, up]) => [op.mul(siluOf(gate), up)],
   backward: ({ inputs: [gate, up] }, [g]) => {
     const s = op.sigmoid(gate);
@@ -67,14 +69,15 @@ COMPOSITE_RULES.SwiGlu = {
 
 /** silu(gate) · up with a VJP that keeps only `gate` and `up`. */
 export function swiGlu(gate: Tensor, up: Tensor): Tensor {
-  return callComposite("SwiGlu", [gate, up])[0];
+  return callComposite(SWIGLU, [gate, up])[0];
 }
 
 function softmaxKernel(x: Tensor): Tensor {
   return x.graph.node("Softmax", [x], [{ dtype: x.dtype, shape: [...x.shape] }], { axis: -1 })[0];
 }
 
-COMPOSITE_RULES.Attention = {
+const ATTENTION: CompositeRule = {
+  name: "Attention",
   forward: (
     [q, k, v, bias],
   ) => [op.matmul(softmaxKernel(op.add(op.matmul(q, op.transposeLast(k)), bias)), v)],
@@ -97,7 +100,7 @@ COMPOSITE_RULES.Attention = {
  * size-1 axis). The backward recomputes the probabilities.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor {
-  return callComposite("Attention", [q, k, v, bias])[0];
+  return callComposite(ATTENTION, [q, k, v, bias])[0];
 }
 
 /** Column ranges of `size` split into chunks of at most `chunk`. */
@@ -118,7 +121,8 @@ function rowsAt(w: Tensor, s: number, e: number, like: Tensor): Tensor {
   return g.node("Slice", [w, starts, ends, g.ints([0])], [{ dtype: w.dtype, shape: [e - s, w.shape[1]] }])[0];
 }
 
-COMPOSITE_RULES.TokenLogprobs = {
+const TOKEN_LOGPROBS: CompositeRule = {
+  name: "TokenLogprobs",
   forward: ([h, w, targets], { chunk, grad, entropy }) => {
     // h: [M, H]; w: [V, H]; targets: [M] int64
     const V = w.shape[0] as number;
@@ -179,10 +183,18 @@ export function chunkedTokenLogprobs(
   w: Tensor,
   options: { targets: Tensor; chunk?: number; grad?: boolean; entropy?: boolean },
 ): ChunkedLogprobs {
-  const outs = callComposite("TokenLogprobs", [h, w, options.targets], {
+  const outs = callComposite(TOKEN_LOGPROBS, [h, w, options.targets], {
     chunk: options.chunk ?? 8192,
     grad: options.grad ? 1 : 0,
     entropy: options.entropy ? 1 : 0,
   });
   return { logp: outs[0], lse: outs[1], entropy: options.entropy ? outs[2] : undefined };
 }
+
+/**
+ * The registered composites, by name: every composite the graphs use, listed once here (each has a
+ * finite-difference test in `fused_test.ts`, which checks this list).
+ */
+export const COMPOSITE_RULES: Readonly<Record<string, CompositeRule>> = Object.freeze(
+  Object.fromEntries([RMS_NORM, SWIGLU, ATTENTION, TOKEN_LOGPROBS].map((r) => [r.name, r])),
+);

@@ -3,6 +3,10 @@
  * shapes). Every primitive that can carry a gradient has a VJP rule in `autodiff.ts`; composites live in
  * `composites.ts`. Binary ops broadcast numpy-style and accept plain numbers (made constants of the other
  * operand's dtype).
+ *
+ * The argument rule's one exemption: operator builders (here, in `composites.ts` and `fused.ts`) take the
+ * operator's own inputs and attributes positionally, in the operator's order (`slice(x, starts, ends, axes)`,
+ * `where(cond, a, b)`), instead of the project's "at most two positional arguments plus options".
  * @module
  */
 import type { Dim, DType } from "./graph.ts";
@@ -24,10 +28,6 @@ function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   return [ta, tb];
 }
 
-function dimEq(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
 /** Numpy broadcast of two shapes (symbolic dims broadcast only against 1 or themselves). */
 export function broadcastShapes(a: Dim[], b: Dim[]): Dim[] {
   const n = Math.max(a.length, b.length);
@@ -35,7 +35,7 @@ export function broadcastShapes(a: Dim[], b: Dim[]): Dim[] {
   for (let i = 0; i < n; i++) {
     const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
     if (x === 1) out.push(y);
-    else if (y === 1 || dimEq(x, y)) out.push(x);
+    else if (y === 1 || x === y) out.push(x);
     else if (typeof x === "number" && typeof y === "number") {
       throw new Error(`shapes [${a}] and [${b}] do not broadcast`);
     } else out.push(typeof x === "number" ? x : y);
@@ -75,9 +75,6 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => binary("Less", a, 
 export const greater = (a: TensorLike, b: TensorLike): Tensor => binary("Greater", a, b, "bool");
 /** a == b (bool). */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => binary("Equal", a, b, "bool");
-/** a ≥ b (bool). */
-export const greaterOrEqual = (a: TensorLike, b: TensorLike): Tensor =>
-  binary("GreaterOrEqual", a, b, "bool");
 
 /** −x */
 export const neg = (x: Tensor): Tensor => unary("Neg", x);
@@ -260,12 +257,9 @@ export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
 
 /** GatherElements along `axis` (output has the indices' shape). */
 export function gatherElements(data: Tensor, indices: Tensor, axis: number): Tensor {
-  const a = axis < 0 ? axis + data.rank : axis;
-  return data.graph.node("GatherElements", [data, indices], [{
-    dtype: data.dtype,
-    shape: [...indices.shape],
-  }], {
-    axis: a,
+  const out = [{ dtype: data.dtype, shape: [...indices.shape] }];
+  return data.graph.node("GatherElements", [data, indices], out, {
+    axis: axis < 0 ? axis + data.rank : axis,
   })[0];
 }
 
@@ -276,12 +270,10 @@ export function scatterElements(
   updates: Tensor,
   options: { axis: number; reduction?: "none" | "add" },
 ): Tensor {
-  const a = options.axis < 0 ? options.axis + data.rank : options.axis;
-  return data.graph.node("ScatterElements", [data, indices, updates], [{
-    dtype: data.dtype,
-    shape: [...data.shape],
-  }], {
-    axis: a,
+  const axis = options.axis < 0 ? options.axis + data.rank : options.axis;
+  const out = [{ dtype: data.dtype, shape: [...data.shape] }];
+  return data.graph.node("ScatterElements", [data, indices, updates], out, {
+    axis,
     reduction: options.reduction ?? "none",
   })[0];
 }
@@ -293,12 +285,8 @@ export function scatterND(
   updates: Tensor,
   reduction: "none" | "add" = "none",
 ): Tensor {
-  return data.graph.node("ScatterND", [data, indices, updates], [{
-    dtype: data.dtype,
-    shape: [...data.shape],
-  }], {
-    reduction,
-  })[0];
+  const out = [{ dtype: data.dtype, shape: [...data.shape] }];
+  return data.graph.node("ScatterND", [data, indices, updates], out, { reduction })[0];
 }
 
 /** Broadcasts `x` to `shape` (numpy rules; 1 keeps the input's size). */
@@ -371,12 +359,8 @@ export function split(x: Tensor, sizes: number[], axis: number): Tensor[] {
 /** Indices of the `k` largest values along the last axis: `[values, indices]`. */
 export function topK(x: Tensor, k: number): [Tensor, Tensor] {
   const shape = [...x.shape.slice(0, -1), k];
-  const [v, i] = x.graph.node("TopK", [x, x.graph.ints([k])], [{ dtype: x.dtype, shape }, {
-    dtype: "int64",
-    shape,
-  }], {
-    axis: -1,
-  });
+  const out = [{ dtype: x.dtype, shape }, { dtype: "int64" as DType, shape }];
+  const [v, i] = x.graph.node("TopK", [x, x.graph.ints([k])], out, { axis: -1 });
   return [v, i];
 }
 

@@ -65,7 +65,7 @@ export function checkSweepSpec(raw: unknown): SweepSpec {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail("the description must be a JSON object");
   const o = raw as Record<string, unknown>;
   const known = ["experiments", "seeds", "models", "params", "grid", "output_dir"];
-  for (const k of Object.keys(o)) checkOptionName(k, known, "sweep field");
+  for (const k of Object.keys(o)) checkOptionName(k, { known, where: "sweep field" });
   const experiments = stringList(o.experiments ?? [], "experiments");
   if (!experiments.length) {
     fail(`the grid is empty: no experiments given (known: ${EXPERIMENT_IDS.join(", ")})`);
@@ -83,7 +83,7 @@ export function checkSweepSpec(raw: unknown): SweepSpec {
   if (typeof grid !== "object" || Array.isArray(grid)) fail("grid must be an object of option → values");
   for (const [where, obj] of [["params", params], ["grid", grid]] as const) {
     for (const k of Object.keys(obj)) {
-      checkOptionName(k, CONFIG_KEYS, `option in ${where}`);
+      checkOptionName(k, { known: CONFIG_KEYS, where: `option in ${where}` });
       if (PER_RUN.includes(k)) {
         fail(
           `${where}.${k} is set per run by the sweep; give ${k === "seed" ? "seeds" : "output_dir"}`,

@@ -1,6 +1,6 @@
 /**
- * Activation checkpointing (TRL's `gradient_checkpointing`): a function whose forward is recomputed inside the
- * backward, so only its inputs are kept between the two passes.
+ * Activation recomputation (TRL's `gradient_checkpointing`): a function whose forward is recomputed inside the
+ * backward, so only its inputs are kept between the two passes. (Saved training state is `grpo/checkpoint.ts`.)
  * @module
  */
 import type { Tensor } from "./graph.ts";
@@ -13,7 +13,9 @@ import { gradients } from "./autodiff.ts";
  * from its closure are treated as constants unless they are also listed in `inputs`.
  */
 export function checkpoint(fn: (inputs: Tensor[]) => Tensor, inputs: Tensor[]): Tensor {
-  return customVjp("Checkpoint", inputs, (xs) => [fn(xs)], {
+  return customVjp(inputs, {
+    name: "Checkpoint",
+    forward: (xs) => [fn(xs)],
     backward: ({ inputs: xs, needs }, [g]) => {
       const again = xs.map((x, i) => (i === 0 ? after(x, g!) : x));
       const y = fn(again);

@@ -1,4 +1,6 @@
-import { groupAdvantages, shiftFromNext, shiftToNext, tokenStats, tokenWeights } from "./math.ts";
+import { groupAdvantages } from "./advantages.ts";
+import { tokenWeights } from "./losses.ts";
+import { shiftFromNext, shiftToNext, tokenStats } from "./token_stats.ts";
 import { sampleStd as std } from "../util/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../util/assert.ts";
 
