@@ -17,7 +17,7 @@ import type { MetricsRow } from "./logging.ts";
 import { DataOrder, type EncodedPrompt, type TrainExample } from "./rollout.ts";
 import { collectRollouts } from "./rollout_collect.ts";
 import { openRunDir, type RunDir } from "./run_dir.ts";
-import { learningRateAt } from "./schedule.ts";
+import { learningRateAt, scheduleOf } from "./schedule.ts";
 import { optimizerStep } from "./step.ts";
 import { installSigintHandler, StopSignal } from "./stop.ts";
 import { checkpointDue, type StepHooks, trainingHooks } from "./train_hooks.ts";
@@ -202,12 +202,7 @@ async function runSteps(t: Loop, hooks: StepHooks): Promise<void> {
     t.judge.reset();
     const fresh = await nextRollouts(t);
     const judge = t.judge.read();
-    const lr = learningRateAt(step, {
-      learningRate: cfg.learning_rate,
-      maxSteps: cfg.max_steps,
-      warmupRatio: cfg.warmup_ratio,
-      type: cfg.lr_scheduler_type,
-    });
+    const lr = learningRateAt(step, scheduleOf(cfg));
     const batch = s.buffer!.batch, t1 = performance.now();
     const result = await optimizerStep(t.model, s.lora, batch, { config: cfg, state: s.optimizer, lr });
     const train = (performance.now() - t1) / 1000;
