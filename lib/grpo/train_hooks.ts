@@ -73,80 +73,100 @@ export interface HookContext {
 
 /** The hooks that evaluate, log and checkpoint a run as `options` say. */
 export function trainingHooks(ctx: HookContext, options: TrainOptions): StepHooks {
-  const { config: cfg, model, files, state: s, stop } = ctx, o = options;
-  const averager = new RowAverager(), start = s.step;
-  let lastEval: Record<string, number> = {}, lastCheckpoint: string | null = null;
-  let progress: Progress | null = null;
-  const emit = async (row: MetricsRow) => {
-    await files.log(row);
-    o.onLog?.(row);
-  };
-  const evaluate = async (step: number) => {
+  return new TrainingHooks(ctx, options);
+}
+
+class TrainingHooks implements StepHooks {
+  #c: HookContext;
+  #o: TrainOptions;
+  #start: number;
+  #averager = new RowAverager();
+  #lastEval: Record<string, number> = {};
+  #lastCheckpoint: string | null = null;
+  #progress: Progress | null = null;
+
+  constructor(ctx: HookContext, options: TrainOptions) {
+    this.#c = ctx;
+    this.#o = options;
+    this.#start = ctx.state.step;
+  }
+
+  get lastCheckpoint(): string | null {
+    return this.#lastCheckpoint;
+  }
+
+  async begin(): Promise<void> {
+    const { config: cfg, state: s } = this.#c, o = this.#o, start = this.#start;
+    if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
+      const e0 = performance.now();
+      const metrics = await this.evaluate(0);
+      if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", shownEval(metrics)));
+      await this.#emit({ step: 0, ...metrics, "timing/eval_s": (performance.now() - e0) / 1000 });
+    }
+    this.#progress = new Progress(start ? `train from ${start}` : "train", cfg.max_steps - start, {
+      print: o.print ?? true,
+      listeners: o.onProgress ? [o.onProgress] : [],
+    });
+  }
+
+  async evaluate(step: number): Promise<Record<string, number>> {
+    const { config: cfg, model, files, state: s } = this.#c, o = this.#o;
     if (!o.evaluate || cfg.eval_size <= 0) return {};
     const recorded: Omit<EvalCompletion, "step">[] = [];
     const metrics = await o.evaluate(model, s.lora, { step, record: (r) => recorded.push(...r) });
     await files.logEvalCompletions(step, recorded);
     return metrics;
-  };
-  return {
-    get lastCheckpoint() {
-      return lastCheckpoint;
-    },
-    async begin() {
-      if (s.step === 0 && o.evaluate && cfg.eval_size > 0) {
-        const e0 = performance.now();
-        const metrics = await evaluate(0);
-        if (o.print ?? true) console.error(formatFields("[eval] step 0 (base model)", shownEval(metrics)));
-        await emit({ step: 0, ...metrics, "timing/eval_s": (performance.now() - e0) / 1000 });
-      }
-      progress = new Progress(start ? `train from ${start}` : "train", cfg.max_steps - start, {
-        print: o.print ?? true,
-        listeners: o.onProgress ? [o.onProgress] : [],
-      });
-    },
-    evaluate,
-    async record(r) {
-      const timing = {
-        rollout_s: r.fresh ? r.batch.timing.rollout_s : 0,
-        reward_s: r.fresh ? r.batch.timing.reward_s : 0,
-        train_s: r.seconds.train,
-        eval_s: r.seconds.eval,
-      };
-      const row = stepRow(r.step, {
-        rollouts: r.batch,
-        result: r.result,
-        learningRate: r.lr,
-        numTokens: s.numTokens,
-        stepTime: r.seconds.step,
-        epoch: s.position / o.examples.length,
-        judge: r.judge,
-        timing,
-      });
-      if (r.fresh) await files.logCompletions(completionRecords(r.step, r.batch, { examples: o.examples }));
-      averager.add(row);
-      if (r.evaluation) averager.add({ step: r.step, ...(lastEval = r.evaluation) });
-      if (r.evaluation || checkpointDue(r.step, { config: cfg, stop }) || r.step % cfg.logging_steps === 0) {
-        await emit(averager.flush()!);
-      }
-      progress!.update(r.step - start, {
-        reward: row.reward,
-        loss: row.loss,
-        ...headlineEval(lastEval), // their intervals and counts are in metrics.jsonl
-        "tok/s": Math.round(r.batch.tokens / Math.max(row.step_time, 1e-9)),
-        time: timingSplit(timing),
-      });
-    },
-    async checkpoint(step) {
-      if (averager.pending) await emit(averager.flush()!);
-      lastCheckpoint = await saveCheckpoint(files.dir, {
-        lora: s.lora,
-        optimizer: s.optimizer,
-        state: trainingState(s, { experiment: o.experiment, config: cfg }),
-        rows: [...files.rows],
-        trainerState: files.state(step),
-      });
-    },
-  };
+  }
+
+  async record(r: StepRecord): Promise<void> {
+    const { config: cfg, files, state: s, stop } = this.#c, o = this.#o;
+    const timing = {
+      rollout_s: r.fresh ? r.batch.timing.rollout_s : 0,
+      reward_s: r.fresh ? r.batch.timing.reward_s : 0,
+      train_s: r.seconds.train,
+      eval_s: r.seconds.eval,
+    };
+    const row = stepRow(r.step, {
+      rollouts: r.batch,
+      result: r.result,
+      learningRate: r.lr,
+      numTokens: s.numTokens,
+      stepTime: r.seconds.step,
+      epoch: s.position / o.examples.length,
+      judge: r.judge,
+      timing,
+    });
+    if (r.fresh) await files.logCompletions(completionRecords(r.step, r.batch, { examples: o.examples }));
+    this.#averager.add(row);
+    if (r.evaluation) this.#averager.add({ step: r.step, ...(this.#lastEval = r.evaluation) });
+    if (r.evaluation || checkpointDue(r.step, { config: cfg, stop }) || r.step % cfg.logging_steps === 0) {
+      await this.#emit(this.#averager.flush()!);
+    }
+    this.#progress!.update(r.step - this.#start, {
+      reward: row.reward,
+      loss: row.loss,
+      ...headlineEval(this.#lastEval), // their intervals and counts are in metrics.jsonl
+      "tok/s": Math.round(r.batch.tokens / Math.max(row.step_time, 1e-9)),
+      time: timingSplit(timing),
+    });
+  }
+
+  async checkpoint(step: number): Promise<void> {
+    const { config: cfg, files, state: s } = this.#c;
+    if (this.#averager.pending) await this.#emit(this.#averager.flush()!);
+    this.#lastCheckpoint = await saveCheckpoint(files.dir, {
+      lora: s.lora,
+      optimizer: s.optimizer,
+      state: trainingState(s, { experiment: this.#o.experiment, config: cfg }),
+      rows: [...files.rows],
+      trainerState: files.state(step),
+    });
+  }
+
+  async #emit(row: MetricsRow): Promise<void> {
+    await this.#c.files.log(row);
+    this.#o.onLog?.(row);
+  }
 }
 
 /** Evaluation metrics worth a progress line: the judge's call counters stay in the logs only. */
