@@ -170,8 +170,3 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
     await Deno.remove(root, { recursive: true });
   }
 });
-
-Deno.test("the eval-log file name agrees with the trainer's", async () => {
-  const { EVAL_COMPLETIONS_FILE: trainer } = await import("../grpo/mod.ts");
-  assertEquals(EVAL_COMPLETIONS_FILE, trainer);
-});

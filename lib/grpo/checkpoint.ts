@@ -21,6 +21,7 @@ import {
 import {
   checkpointName,
   listCheckpoints,
+  Rng,
   type RngState,
   runFile,
   UserError,
@@ -61,6 +62,53 @@ export interface Checkpoint {
   state: TrainingState;
   /** Logged rows up to `state.step`. */
   rows: MetricsRow[];
+}
+
+/** The training loop's state between steps: what a checkpoint saves and a resume restores. */
+export interface LoopState {
+  /** Optimizer steps done. */
+  step: number;
+  /** The adapter being trained. */
+  lora: LoraAdapter;
+  /** AdamW moments and step. */
+  optimizer: AdamWState;
+  /** The sampling RNG. */
+  rng: Rng;
+  /** Prompts drawn from the data order so far. */
+  position: number;
+  /** Tokens processed so far. */
+  numTokens: number;
+  /** Rollouts generated and how often they were used (reused `num_iterations` times). */
+  buffer: { uses: number; batch: RolloutBatch } | null;
+}
+
+/** The loop state a checkpoint holds. */
+export function restoredState(c: Checkpoint): LoopState {
+  return {
+    step: c.state.step,
+    lora: c.lora,
+    optimizer: c.optimizer,
+    rng: Rng.fromState(c.state.rng),
+    position: c.state.data_position,
+    numTokens: c.state.num_tokens,
+    buffer: c.state.rollouts,
+  };
+}
+
+/** What a checkpoint of `s` saves besides weights and moments (rollouts only while still to be reused). */
+export function trainingState(
+  s: LoopState,
+  o: { experiment: string; config: GrpoConfig },
+): TrainingState {
+  return {
+    experiment: o.experiment,
+    step: s.step,
+    rng: s.rng.state(),
+    data_position: s.position,
+    num_tokens: s.numTokens,
+    rollouts: s.buffer && s.buffer.uses < o.config.num_iterations ? s.buffer : null,
+    config: o.config,
+  };
 }
 
 /** JSON with typed arrays as plain arrays (float32 values round-trip exactly through JSON numbers). */

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { assertEquals } from "../util/assert.ts";
 import { listCheckpoints, removeStaleTemps } from "./checkpoint.ts";
-import { RunFiles } from "./logging.ts";
+import { RunFiles } from "./run_dir.ts";
 
 const STATE = { max_steps: 4, logging_steps: 1, eval_steps: 0, save_steps: 1 };
 

@@ -1,22 +1,11 @@
 /**
  * Training logs in TRL's metric names: the per-step row ({@linkcode stepRow}), averaging over
- * `logging_steps` ({@linkcode RowAverager}), and the run folder's files: `metrics.jsonl` (one line per
- * logged step), `trainer_state.json` (TRL `log_history` layout, rewritten atomically),
- * `completions.jsonl` (every sample with its rewards and advantage) and `run_config.json`.
+ * `logging_steps` ({@linkcode RowAverager}) and the records of `completions.jsonl`
+ * ({@linkcode completionRecords}). The run folder's files are written by `run_dir.ts`.
  * @module
  */
-import {
-  appendJsonLine,
-  type EvalCompletion,
-  mean,
-  readJsonLines,
-  RUN_FILES,
-  runFile,
-  sampleStd as std,
-  writeFileAtomic,
-  writeJsonAtomic,
-} from "../util/mod.ts";
-import type { GrpoConfig } from "./config_table.ts";
+import { mean, sampleStd as std } from "../util/mod.ts";
+import { JUDGE_SUMMED_METRICS, judgeStepMetrics, type JudgeStepStats } from "./judge_accounting.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import type { StepResult } from "./step.ts";
 
@@ -30,24 +19,6 @@ export function isWallClockMetric(name: string): boolean {
 
 /** One logged row: `step` plus metrics by TRL name. */
 export type MetricsRow = { step: number } & Record<string, number>;
-
-/** Judge counters for one step (lib/judge `JudgeStats`). */
-export interface JudgeStepStats {
-  /** Items scored. */
-  calls: number;
-  /** Failed attempts. */
-  errors: number;
-  /** Items scored by the fallback. */
-  fallbacks: number;
-  /** Items scored by a fresh judge answer (so `calls = ok + fallbacks + cacheHits`). */
-  ok?: number;
-  /** Items served from the cache. */
-  cacheHits?: number;
-  /** Attempts repeated after a retryable failure. */
-  retries?: number;
-  /** Mean ms per judged item. */
-  latencyMs: number;
-}
 
 /** The metrics of one optimizer step in TRL's names. */
 export function stepRow(
@@ -113,32 +84,14 @@ export function stepRow(
   if (r.referenceSeconds !== undefined) row["step_time/reference"] = r.referenceSeconds;
   if (parts.timing) { for (const [k, v] of Object.entries(parts.timing)) row[`timing/${k}`] = v; }
   row.epoch = parts.epoch;
-  if (parts.judge) {
-    const j = parts.judge;
-    row["judge/calls"] = j.calls;
-    if (j.ok !== undefined) row["judge/ok"] = j.ok;
-    row["judge/fallbacks"] = j.fallbacks;
-    if (j.cacheHits !== undefined) row["judge/cache_hits"] = j.cacheHits;
-    row["judge/errors"] = j.errors;
-    if (j.retries !== undefined) row["judge/retries"] = j.retries;
-    row["judge/fallback_frac"] = j.calls ? j.fallbacks / j.calls : 0;
-    row["judge/latency_ms"] = j.latencyMs;
-  }
+  if (parts.judge) Object.assign(row, judgeStepMetrics(parts.judge));
   return row;
 }
 
 /** Metrics that are running totals or settings: the last value is logged, not the mean. */
 const LAST_VALUE = new Set(["num_tokens", "learning_rate", "epoch"]);
 /** Metrics summed over the averaged steps. */
-const SUMMED = new Set([
-  "prompts/truncated",
-  "judge/calls",
-  "judge/ok",
-  "judge/fallbacks",
-  "judge/cache_hits",
-  "judge/errors",
-  "judge/retries",
-]);
+const SUMMED = new Set(["prompts/truncated", ...JUDGE_SUMMED_METRICS]);
 
 /** Averages rows over `logging_steps` (TRL/HF style): means, totals summed, running values last. */
 export class RowAverager {
@@ -172,29 +125,6 @@ export class RowAverager {
   }
 }
 
-/** Versions recorded in `run_config.json`. */
-export function versions(): Record<string, string> {
-  let ort = "unknown";
-  try {
-    const lock = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
-    ort = String(lock.imports?.["onnxruntime-node"] ?? "unknown").replace(/^npm:onnxruntime-node@/, "");
-  } catch { /* not readable: unknown */ }
-  return { deno: Deno.version.deno, "onnxruntime-node": ort, project: PROJECT_VERSION };
-}
-
-/** This project's version. */
-export const PROJECT_VERSION = "0.1.0";
-
-/** Keys never written to run_config.json, whatever their value. */
-const SECRET_KEY = /key|token|secret|password/i;
-
-/** A copy of `value` without fields whose names look secret (API keys, tokens). */
-export function withoutSecrets<T>(value: T): T {
-  return JSON.parse(
-    JSON.stringify(value, (k, v) => (k && SECRET_KEY.test(k) && typeof v === "string" ? undefined : v)),
-  );
-}
-
 /** One completion as logged in `completions.jsonl`. */
 export interface CompletionRecord {
   /** The step that generated it. */
@@ -212,11 +142,6 @@ export interface CompletionRecord {
   /** The gold answer (math) or reference response (dialogue) the rewards compared against, when known. */
   gold?: string;
 }
-
-export type { EvalCompletion } from "../util/mod.ts";
-
-/** File of the held-out evaluation completions in a run folder: one line per problem per evaluation. */
-export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
 
 /** The completions of a rollout batch as log records; `examples` supplies each sample's gold answer. */
 export function completionRecords(
@@ -238,121 +163,4 @@ export function completionRecords(
 function goldOf(e: { answer?: string; reference?: string } | undefined): { gold?: string } {
   const g = e?.answer ?? e?.reference;
   return g === undefined ? {} : { gold: g };
-}
-
-/** The files of one run folder. */
-export class RunFiles {
-  /** The output folder. */
-  readonly dir: string;
-  #rows: MetricsRow[] = [];
-  #state: Record<string, unknown>;
-
-  /** Files in `dir`; `state` holds the trainer_state.json fields besides log_history. */
-  constructor(
-    dir: string,
-    state: { max_steps: number; logging_steps: number; eval_steps: number; save_steps: number },
-  ) {
-    this.dir = dir;
-    this.#state = { ...state };
-  }
-
-  /** `metrics.jsonl`. */
-  get metricsPath(): string {
-    return runFile(this.dir, "metrics");
-  }
-
-  /** Rows logged so far. */
-  get rows(): readonly MetricsRow[] {
-    return this.#rows;
-  }
-
-  /** Writes `run_config.json`: experiment, seed, resolved config, versions, start time (no secrets). */
-  async writeRunConfig(
-    experiment: string,
-    config: GrpoConfig,
-    extra: Record<string, unknown> = {},
-  ): Promise<void> {
-    await writeJsonAtomic(
-      runFile(this.dir, "runConfig"),
-      withoutSecrets({
-        experiment,
-        seed: config.seed,
-        config,
-        versions: versions(),
-        started_at: new Date().toISOString(),
-        ...extra,
-      }),
-    );
-  }
-
-  /**
-   * Starts fresh (empty logs) or from `rows` (a resume: logs after the checkpoint are dropped). Returns
-   * how many torn lines (a kill mid-append) were dropped from the kept completions.
-   */
-  async reset(rows: readonly MetricsRow[], keepCompletionsUpTo: number): Promise<number> {
-    this.#rows = rows.map((r) => ({ ...r }));
-    await writeFileAtomic(this.metricsPath, this.#rows.map((r) => JSON.stringify(r) + "\n").join(""));
-    const path = runFile(this.dir, "completions");
-    let kept: unknown[] = [], torn = 0;
-    if (keepCompletionsUpTo > 0) {
-      try {
-        const read = await readJsonLines<CompletionRecord>(path);
-        kept = read.rows.filter((r) => r.step <= keepCompletionsUpTo);
-        torn = read.torn;
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-    }
-    await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-    torn += await trimJsonLines(runFile(this.dir, "evalCompletions"), keepCompletionsUpTo);
-    await this.#writeState();
-    return torn;
-  }
-
-  /** Appends one row to metrics.jsonl and rewrites trainer_state.json. */
-  async log(row: MetricsRow): Promise<void> {
-    this.#rows.push(row);
-    await appendJsonLine(this.metricsPath, row);
-    await this.#writeState();
-  }
-
-  /** Appends completion records. */
-  async logCompletions(records: readonly CompletionRecord[]): Promise<void> {
-    if (!records.length) return;
-    const text = records.map((r) => JSON.stringify(r) + "\n").join("");
-    await Deno.writeTextFile(runFile(this.dir, "completions"), text, { append: true, create: true });
-  }
-
-  /** Appends held-out evaluation completions of `step` to {@linkcode EVAL_COMPLETIONS_FILE}. */
-  async logEvalCompletions(step: number, records: readonly Omit<EvalCompletion, "step">[]): Promise<void> {
-    if (!records.length) return;
-    const text = records.map((r) => JSON.stringify({ step, ...r }) + "\n").join("");
-    await Deno.writeTextFile(runFile(this.dir, "evalCompletions"), text, { append: true, create: true });
-  }
-
-  /** The trainer_state.json object (TRL layout). */
-  state(globalStep: number): Record<string, unknown> {
-    return { global_step: globalStep, ...this.#state, log_history: this.#rows };
-  }
-
-  async #writeState(): Promise<void> {
-    const step = this.#rows.length ? this.#rows[this.#rows.length - 1].step : 0;
-    await writeJsonAtomic(runFile(this.dir, "trainerState"), this.state(step));
-  }
-}
-
-/** Keeps the lines of a JSONL log whose `step` ≤ `upTo` (none when `upTo` is 0); returns torn lines dropped. */
-async function trimJsonLines(path: string, upTo: number): Promise<number> {
-  let kept: { step: number }[] = [], torn = 0;
-  if (upTo > 0) {
-    try {
-      const read = await readJsonLines<{ step: number }>(path);
-      kept = read.rows.filter((r) => r.step <= upTo);
-      torn = read.torn;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-  await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-  return torn;
 }

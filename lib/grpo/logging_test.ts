@@ -1,14 +1,8 @@
 import { join } from "node:path";
 import { readJsonLines } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import {
-  completionRecords,
-  type MetricsRow,
-  RowAverager,
-  RunFiles,
-  stepRow,
-  withoutSecrets,
-} from "./logging.ts";
+import { completionRecords, type MetricsRow, RowAverager, stepRow } from "./logging.ts";
+import { RunFiles, withoutSecrets } from "./run_dir.ts";
 import type { RolloutBatch } from "./rollout.ts";
 import { resolveConfig } from "./config.ts";
 
@@ -74,7 +68,7 @@ Deno.test("run_config.json never holds keys or tokens; RunFiles reset keeps comp
   const dir = await Deno.makeTempDir();
   const files = new RunFiles(dir, { max_steps: 3, logging_steps: 1, eval_steps: 0, save_steps: 0 });
   await files.reset([], 0);
-  await files.writeRunConfig("x", resolveConfig({}), { judge_api_key: "s3cret" });
+  await files.writeRunConfig(resolveConfig({}), { experiment: "x", extra: { judge_api_key: "s3cret" } });
   assert(!(await Deno.readTextFile(join(dir, "run_config.json"))).includes("s3cret"));
   await files.logCompletions(completionRecords(1, rollouts));
   await files.logCompletions(completionRecords(2, rollouts));

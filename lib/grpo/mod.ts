@@ -16,9 +16,13 @@ export type { GrpoLossSpec, GrpoObjective, GrpoStepInputs, GrpoStepResult } from
 export * from "./schedule.ts";
 export * from "./stop.ts";
 export * from "./rollout.ts";
+export * from "./rollout_collect.ts";
 export * from "./step.ts";
 export * from "./logging.ts";
+export * from "./judge_accounting.ts";
+export * from "./run_dir.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
+export { timingSplit } from "./train_hooks.ts";
 export { runOracleCase } from "./oracle_case.ts";
 export { readOracleCase } from "./oracle_case.ts";

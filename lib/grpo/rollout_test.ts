@@ -5,12 +5,12 @@ import { assembleBatch, DataOrder, encodePrompt } from "./rollout.ts";
 import { writeTinyChatModel } from "./testing.ts";
 
 Deno.test("assembleBatch: prompts left-padded, completions right-padded, mask on completion tokens", () => {
-  const { batch, completionMask, promptWidth } = assembleBatch([[1, 2], [3]], [[7], [8, 9, 4]], 0);
+  const { batch, completionMask, promptWidth } = assembleBatch([[1, 2], [3]], [[7], [8, 9, 4]], { pad: 0 });
   assertEquals([batch.batch, batch.length, promptWidth], [2, 5, 2]);
   assertEquals(batch.ids, [1, 2, 7, 0, 0, 0, 3, 8, 9, 4]);
   assertEquals(batch.mask, [1, 1, 1, 0, 0, 0, 1, 1, 1, 1]);
   assertEquals([...completionMask], [0, 0, 1, 0, 0, 0, 0, 1, 1, 1]);
-  const empty = assembleBatch([[1]], [[]], 0);
+  const empty = assembleBatch([[1]], [[]], { pad: 0 });
   assertEquals([empty.batch.length, [...empty.completionMask]], [2, [0, 0]]);
 });
 
@@ -30,10 +30,10 @@ Deno.test("encodePrompt: chat template, left truncation flagged", async () => {
   await writeTinyChatModel(join(dir, "m"));
   const tok = await loadTokenizer(join(dir, "m"));
   const msgs = [{ role: "user", content: "Mia has 5 apples." }];
-  const full = encodePrompt(tok, msgs, 1000);
+  const full = encodePrompt(tok, msgs, { maxLength: 1000 });
   assertEquals(full.text, "<|user|>\nMia has 5 apples.<|end|>\n<|assistant|>\n");
   assertEquals(full.truncated, false);
-  const cut = encodePrompt(tok, msgs, 4);
+  const cut = encodePrompt(tok, msgs, { maxLength: 4 });
   assertEquals([cut.truncated, cut.ids], [true, full.ids.slice(-4)]);
   assertEquals(cut.text, full.text);
   await Deno.remove(dir, { recursive: true });

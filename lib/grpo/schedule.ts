@@ -4,7 +4,7 @@
  * The optimizer update of step `s` (1-based) uses the factor at `s − 1`, as HF's scheduler does.
  * @module
  */
-import type { SchedulerType } from "./config_table.ts";
+import type { GrpoConfig, SchedulerType } from "./config_table.ts";
 
 /** Options of {@linkcode learningRateAt}. */
 export interface ScheduleOptions {
@@ -16,6 +16,18 @@ export interface ScheduleOptions {
   warmupRatio: number;
   /** Shape after warm-up. */
   type: SchedulerType;
+}
+
+/** The schedule a config sets (`learning_rate`, `max_steps`, `warmup_ratio`, `lr_scheduler_type`). */
+export function scheduleOf(
+  config: Pick<GrpoConfig, "learning_rate" | "max_steps" | "warmup_ratio" | "lr_scheduler_type">,
+): ScheduleOptions {
+  return {
+    learningRate: config.learning_rate,
+    maxSteps: config.max_steps,
+    warmupRatio: config.warmup_ratio,
+    type: config.lr_scheduler_type,
+  };
 }
 
 /** Warm-up steps: `ceil(warmup_ratio · max_steps)` (HF `get_warmup_steps`). */

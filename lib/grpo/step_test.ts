@@ -28,7 +28,7 @@ function micro(rows: number[]): MicroBatch {
   const { batch, completionMask } = assembleBatch(
     rows.map((r) => PROMPTS[r]),
     rows.map((r) => COMPLETIONS[r]),
-    0,
+    { pad: 0 },
   );
   return { batch, completionMask, advantages: rows.map((r) => ADV[r]) };
 }

@@ -370,6 +370,7 @@ export async function runExperiment(
   );
   try {
     const result = await train(cfg, {
+      resolved: true,
       experiment: id,
       examples: data.train,
       rewards,

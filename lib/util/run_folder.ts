@@ -179,7 +179,7 @@ export async function describeRun(dir: string): Promise<string> {
 /**
  * Stops a fresh run in `outputDir` when the folder already holds a run (see {@linkcode holdsRun}): a
  * one-line UserError naming that run and the three ways on. `overwrite` (option `overwrite_output_dir`)
- * lets it through.
+ * lets it through. The trainer calls it where it opens a run folder for writing (lib/grpo `openRunDir`).
  */
 export async function assertNoEarlierRun(
   outputDir: string,
