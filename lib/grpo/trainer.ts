@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { adamwInit, type AdamWState, CausalLM, initLora, type LoraAdapter } from "../model/mod.ts";
 import type { RewardFunction } from "../rewards/mod.ts";
 import {
+  acquireFolderLock,
   assertNoEarlierRun,
   checkpointName,
   formatFields,
@@ -138,6 +139,12 @@ export async function train(config: GrpoConfig, options: TrainOptions): Promise<
   if (!options.examples.length) throw new UserError(`experiment ${options.experiment}: no training examples`);
   const log = options.log ?? ((l: string) => console.error(l));
   await checkOutputDir(cfg.output_dir);
+  // One writer per run folder (issue 21): held until train() returns or throws, and released on exit.
+  await using _lock = await acquireFolderLock(resolveOutputDir(cfg.output_dir), {
+    label: "output_dir",
+    what: "run",
+    log,
+  });
   if (cfg.resume_from_checkpoint === null) {
     await assertNoEarlierRun(resolveOutputDir(cfg.output_dir), { overwrite: cfg.overwrite_output_dir });
   }
