@@ -16,7 +16,9 @@ globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: t
 
 /** save_steps 0: the only checkpoint of an interrupted run is the one its SIGTERM wrote. */
 const PARAMS = { ...TINY_PARAMS, max_steps: 4, temperature: 1.5, warmup_ratio: 0, save_steps: 0 };
-const spec = (out: string) => ["--experiments", "math_hard", "--seeds", "1,2", ...paramArgs(PARAMS), "--out", out];
+const spec = (
+  out: string,
+) => ["--experiments", "math_hard", "--seeds", "1,2", ...paramArgs(PARAMS), "--out", out];
 
 type Row = Record<string, number>;
 async function metrics(dir: string): Promise<Row[]> {
@@ -29,7 +31,8 @@ const manifest = async (dir: string): Promise<Manifest> =>
   JSON.parse(await Deno.readTextFile(join(dir, "sweep.json")));
 
 Deno.test({
-  name: "sweep: SIGTERM starts no new run, the running one checkpoints (interrupted); --resume = an uninterrupted sweep",
+  name:
+    "sweep: SIGTERM starts no new run, the running one checkpoints (interrupted); --resume = an uninterrupted sweep",
   sanitizeResources: false,
   fn: async () => {
     const base = join(ROOT, "uninterrupted");
@@ -41,18 +44,26 @@ Deno.test({
     p.child.kill("SIGTERM");
     const r = await p.finish();
     assertEquals(r.code, 143, r.stderr);
-    assert(r.stderr.includes("sweep: SIGTERM: no new run starts; the running runs checkpoint and stop"), r.stderr);
+    assert(
+      r.stderr.includes("sweep: SIGTERM: no new run starts; the running runs checkpoint and stop"),
+      r.stderr,
+    );
     assert(!r.stderr.includes("math_hard_seed2 started"), r.stderr);
     const m = await manifest(out);
     assertEquals(m.runs.map((x) => x.state), ["interrupted", "pending"]);
-    const at = Number(/stopped by SIGTERM at step (\d+) \(resumes from checkpoint-\1\)/.exec(m.runs[0].reason!)?.[1]);
+    const at = Number(
+      /stopped by SIGTERM at step (\d+) \(resumes from checkpoint-\1\)/.exec(m.runs[0].reason!)?.[1],
+    );
     assert(at >= 1 && at < PARAMS.max_steps, `interrupted mid-run with a checkpoint: ${m.runs[0].reason}`);
     assert(r.stdout.includes("2 runs: 0 done, 0 running, 1 pending, 0 failed, 1 interrupted"), r.stdout);
 
     const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
     assertEquals(resumed.code, 0, resumed.stderr);
     const runDir = join(out, "math_hard_seed1");
-    assert(resumed.stderr.includes(`resuming math_hard from ${runDir}/checkpoint-${at} (step ${at} of 4)`), resumed.stderr);
+    assert(
+      resumed.stderr.includes(`resuming math_hard from ${runDir}/checkpoint-${at} (step ${at} of 4)`),
+      resumed.stderr,
+    );
     assertEquals((await manifest(out)).runs.map((x) => x.state), ["done", "done"]);
 
     const u = await uninterrupted;
@@ -79,7 +90,9 @@ Deno.test({
     const lines = second.stderr.trim().split("\n");
     assertEquals(lines.length, 1, second.stderr);
     assert(
-      lines[0].startsWith(`error: sweep folder ${out} is in use by another writer (pid ${first.child.pid} on `),
+      lines[0].startsWith(
+        `error: sweep folder ${out} is in use by another writer (pid ${first.child.pid} on `,
+      ),
       lines[0],
     );
   },

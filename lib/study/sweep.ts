@@ -235,7 +235,7 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
   };
   const listen = !o.runOne && Deno.build.os !== "windows";
   const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => [sig, onSignal(sig)] as const);
-  if (listen) for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  if (listen) { for (const [sig, h] of handlers) Deno.addSignalListener(sig, h); }
   const inProcess = async (r: ManifestRun) => {
     const started = new Date().toISOString();
     let error: string | null = null;
@@ -286,7 +286,7 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
   try {
     await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
   } finally {
-    if (listen) for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    if (listen) { for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h); }
   }
   await writing;
   return stoppedBy;

@@ -195,7 +195,9 @@ export async function requeueSlurmTask(): Promise<string | null> {
   const state = q.out.trim().split("\n")[0];
   if (!q.ok || state !== "RUNNING") return `not requeued (Slurm has job ${id} as ${state || "unknown"})`;
   const r = await run("scontrol", ["requeue", id]);
-  return r.ok ? `requeued job ${id}: it resumes from its checkpoint` : `scontrol requeue ${id} failed: ${r.err}`;
+  return r.ok
+    ? `requeued job ${id}: it resumes from its checkpoint`
+    : `scontrol requeue ${id} failed: ${r.err}`;
 }
 
 /**

@@ -135,6 +135,7 @@ export async function runSweepTask(
     await log.write(enc.encode(`${line}\n`));
     (options.echo === undefined ? (l: string) => console.error(l) : options.echo ?? (() => {}))(line);
   };
+  let removeListeners = () => {};
   try {
     if (skip) {
       Object.assign(record, { state: "done", exit_code: 0, ended: new Date().toISOString() });
@@ -172,6 +173,14 @@ export async function runSweepTask(
       Deno.addSignalListener("SIGTERM", onTerm);
       Deno.addSignalListener("SIGINT", onInt);
     }
+    // The listeners stay until the record is written (and, under Slurm, the requeue asked for).
+    removeListeners = () => {
+      options.forward?.removeEventListener("signal", onForward);
+      if (own) {
+        Deno.removeSignalListener("SIGTERM", onTerm);
+        Deno.removeSignalListener("SIGINT", onInt);
+      }
+    };
     let output = "";
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       let buf = "";
@@ -191,11 +200,6 @@ export async function runSweepTask(
       }
     };
     const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
-    options.forward?.removeEventListener("signal", onForward);
-    if (own) {
-      Deno.removeSignalListener("SIGTERM", onTerm);
-      Deno.removeSignalListener("SIGINT", onInt);
-    }
     const folder = await runFolderState(outDir);
     record.exit_code = status.signal ? null : status.code;
     record.ended = new Date().toISOString();
@@ -226,6 +230,7 @@ export async function runSweepTask(
     }
     return record;
   } finally {
+    removeListeners();
     log.close();
   }
 }
