@@ -233,7 +233,8 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
     stoppedBy ??= sig;
     forward.relay(sig);
   };
-  const listen = !o.runOne && Deno.build.os !== "windows";
+  // In-process runs (runOne) get the signal from the trainer's own handler; this one stops the sweep.
+  const listen = Deno.build.os !== "windows";
   const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => [sig, onSignal(sig)] as const);
   if (listen) { for (const [sig, h] of handlers) Deno.addSignalListener(sig, h); }
   const inProcess = async (r: ManifestRun) => {
@@ -246,13 +247,17 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
       error = (e as Error).message.split("\n")[0];
     }
     const folder = await runFolderState(join(dir, r.dir));
-    const state = folder.complete ? "done" : "failed";
+    const state = folder.complete ? "done" : stoppedBy && !error ? "interrupted" : "failed";
     await writeTaskRecord(dir, {
       id: r.id,
       state,
       attempt: ((await readTaskRecord(dir, r.id))?.attempt ?? 0) + 1,
       exit_code: null,
-      error: state === "done" ? null : error ?? `stopped at step ${folder.step} (the run is incomplete)`,
+      error: state === "done"
+        ? null
+        : state === "interrupted"
+        ? `stopped by ${stoppedBy} at step ${folder.step}`
+        : error ?? `stopped at step ${folder.step} (the run is incomplete)`,
       resumed_from: null,
       job: "local",
       host: hostname(),
