@@ -2,7 +2,9 @@
  * `deno task experiment <id> [--param key=value …] [--help]`: trains one of the experiments.
  * Values are parsed as JSON when they parse (`--param lora={"r":8}`, `--param reward_weights=[1,0.5]`),
  * else taken as strings; `lora.r=8` sets one LoRA field. An unknown option → an error naming it.
- * Ctrl-C finishes the current step, writes a checkpoint and says where it is.
+ * Ctrl-C or SIGTERM finishes the current step, writes a checkpoint, says how to resume and exits 130
+ * (SIGINT) or 143 (SIGTERM); a second signal quits at once. A signal that comes while the model and data
+ * load stops the run before its first step.
  * @module
  */
 import {
@@ -12,6 +14,9 @@ import {
   configPreset,
   formatConfigHelp,
   GRPO_DEFAULTS,
+  installStopHandler,
+  signalExitCode,
+  StopSignal,
 } from "../lib/grpo/mod.ts";
 import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
 import { describeRewards } from "../lib/rewards/mod.ts";
@@ -87,8 +92,13 @@ if (import.meta.main) {
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }
     getExperiment(id);
+    // Signals are handled from here on (not only while training), so a stop never leaves a half-set-up run.
+    const stop = new StopSignal();
+    installStopHandler(stop);
     const result = await runExperiment(id, {
       params: { ...presetValues, ...parseParams(params) } as Record<string, unknown>,
+      stop,
+      handleSigint: false,
     });
     const last = [...result.rows].reverse().find((r) =>
       r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
@@ -117,5 +127,6 @@ if (import.meta.main) {
         result.stopped ? ` (stopped at step ${result.step}; checkpoint ${result.checkpoint})` : ""
       }`,
     );
+    if (result.stopped) Deno.exit(signalExitCode(stop.reason));
   });
 }

@@ -6,7 +6,7 @@
  *   step for step and bit for bit (only `step_time` differs), and no file is torn.
  * - SIGKILL while a checkpoint is being written (a test hook pauses the writer inside its temp folder):
  *   the half-written checkpoint is never used, its temp folder is cleaned up, the resume still matches.
- * - Ctrl-C (SIGINT) finishes the step, writes a checkpoint, says where it is and exits 0; resuming from it
+ * - Ctrl-C (SIGINT) finishes the step, writes a checkpoint, says where it is and exits 130; resuming from it
  *   matches too.
  * @module
  */
@@ -126,7 +126,7 @@ Deno.test({
     await run.waitFor(new RegExp(`\\[train\\] step 1/${MAX}`));
     run.child.kill("SIGINT");
     const r = await run.finish();
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 130, r.stderr);
     const m = r.stderr.match(/stopped after step (\d) \(SIGINT\); checkpoint written to (\S+)/);
     assert(m, `stop notice in stderr:\n${r.stderr}`);
     const [step, ckpt] = [Number(m[1]), m[2]];

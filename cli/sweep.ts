@@ -21,13 +21,14 @@ import {
   sweepStatus,
 } from "../lib/study/mod.ts";
 import { parseParams } from "./experiment.ts";
+import { signalExitCode } from "../lib/grpo/mod.ts";
 
 const USAGE =
   `usage: deno task sweep [SPEC.json] [grid flags] [backend flags] [--resume | --status | --emit k8s]
 
 grid (flags override SPEC.json's fields):
   --experiments a,b        experiment ids (deno task experiment --help lists them)
-  --seeds 1,2,3            seeds
+  --seeds 1,2,3            seeds (default 1,2,3,4,5)
   --models m1,m2           models (folders or hub ids; default: each experiment's default)
   --param key=value        an option for every run (repeatable)
   --grid key=v1,v2         an option swept over values (repeatable; or key=[json list])
@@ -38,12 +39,16 @@ backends:
   --parallel N             local: N runs side by side, threads split between them
   --threads N              local: threads in all (default: every core)
   --partition P --time T --cpus-per-task N --mem M --gres G --max-parallel N
+  --signal-lead S          slurm with --time: SIGTERM S seconds before the limit (default 120); the run
+                           checkpoints and the task requeues itself, resuming from that checkpoint
   --sbatch LINE            an extra #SBATCH line, e.g. --sbatch=--qos=long (repeatable)
   --no-wait                slurm: submit and return (follow later with --status)
   --poll S                 slurm: seconds between squeue/sacct polls (default 5)
   --timeout S              slurm: stop following after S seconds (the jobs keep running)
 
   --resume                 continue the sweep in --out: keeps what is done, restarts the rest from checkpoints
+                           (Ctrl-C or SIGTERM stops a local sweep: no new run starts, the running ones
+                           checkpoint and are marked interrupted)
   --status                 print every run's state (pending, running, done, failed with the reason)
   --emit k8s               write <out>/k8s-job.yaml, a Kubernetes Indexed Job for the grid (not run)
   --image I --claim C      the image and volume claim of the k8s job
@@ -66,6 +71,7 @@ const FLAGS = {
   mem: { type: "string" },
   gres: { type: "string" },
   "max-parallel": { type: "string" },
+  "signal-lead": { type: "string" },
   sbatch: { type: "string", multiple: true },
   "no-wait": { type: "boolean" },
   poll: { type: "string" },
@@ -125,7 +131,7 @@ async function task(args: string[]): Promise<void> {
   const rec = await runSweepTask(resolve(positionals[0]), Number(positionals[1]), {
     threads: positiveInt(values.threads, "threads"),
   });
-  if (rec.state !== "done") Deno.exit(rec.state === "interrupted" ? 143 : 1);
+  if (rec.state !== "done") Deno.exit(rec.state === "interrupted" ? signalExitCode("SIGTERM") : 1);
 }
 
 async function main(): Promise<void> {
@@ -184,12 +190,13 @@ async function main(): Promise<void> {
     gres: f.gres,
     sbatch_lines: f.sbatch,
     max_parallel: positiveInt(f["max-parallel"], "max-parallel"),
+    signal_lead: positiveInt(f["signal-lead"], "signal-lead"),
   };
   const poll = f.poll === undefined ? undefined : Number(f.poll);
   if (poll !== undefined && !(poll > 0)) {
     throw new UserError(`--poll must be a positive number, got "${f.poll}"`);
   }
-  const { dir, manifest, interrupted } = await runSweep(spec, {
+  const { dir, manifest, interrupted, stoppedBy } = await runSweep(spec, {
     backend,
     resume: f.resume,
     parallel: positiveInt(f.parallel, "parallel"),
@@ -201,7 +208,7 @@ async function main(): Promise<void> {
   });
   for (const l of runLines(manifest.runs)) console.log(l);
   console.log(`${summaryLine(manifest.runs)}; sweep folder ${dir}`);
-  if (interrupted) Deno.exit(130);
+  if (interrupted) Deno.exit(signalExitCode(stoppedBy ?? "SIGINT"));
   if (manifest.runs.some((r) => r.state === "failed")) Deno.exit(1);
 }
 

@@ -262,3 +262,69 @@ Deno.test({
     assert(a.some((r) => r.loss !== 0 && r.grad_norm > 1e-3), "the compared run actually learns");
   },
 });
+
+Deno.test({
+  name:
+    "slurm: a task signalled mid-run (scancel --signal=TERM, then scontrol requeue) resumes from its SIGTERM checkpoint, not step 0",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: async () => {
+    const out = join(ROOT, "preempt");
+    // save_steps 0: the only checkpoints are the ones the signals made the run write.
+    const params = { ...TINY, max_steps: 30, temperature: 1.5, threads: 1, save_steps: 0 };
+    const base = join(ROOT, "preempt-uninterrupted");
+    const uninterrupted = runCli("cli/experiment.ts", [
+      "math_hard",
+      ...paramArgs({ ...params, seed: 4, output_dir: base }),
+    ]);
+    const spec = ["--experiments", "math_hard", "--seeds", "4", ...paramArgs(params), "--out", out];
+    const sub = await runCli("cli/sweep.ts", [...SLURM, "--no-wait", ...spec]);
+    assertEquals(sub.code, 0, sub.stderr);
+    const task = `${sub.stderr.match(/submitted job array (\d+)/)?.[1]}_0`;
+    const id = "math_hard_seed4", runDir = join(out, id), logPath = join(out, "logs", `${id}.log`);
+    const logText = () => Deno.readTextFile(logPath).catch(() => "");
+    const startNow = async (attempt: number) => {
+      await until(`attempt ${attempt} started`, async () => {
+        await sh("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
+        return (await record(out, id)).attempt === attempt;
+      }, () => sh("squeue", ["-h", "-t", "all", "-j", task, "-o", "%T %r %S"]).then((q) => q.text));
+    };
+
+    // 1. A signal to the task alone (as `--signal=B:TERM@…` sends ahead of the time limit): the run
+    //    checkpoints, the task records `interrupted` and requeues itself.
+    await until("step 2 of attempt 1", async () => /\[train\] step 2\/30/.test(await logText()));
+    assert((await sh("scancel", ["--signal=TERM", "--batch", task])).ok, "scancel --signal=TERM --batch");
+    await until("attempt 1 interrupted", async () => (await record(out, id)).state === "interrupted");
+    const first = Number(/stopped after step (\d+) \(SIGTERM\)/.exec(await logText())?.[1]);
+    assert(first >= 2 && first < params.max_steps, `attempt 1 stopped mid-run (step ${first})`);
+    await until("the task requeued itself", async () => (await logText()).includes("requeued job"));
+    await startNow(2);
+    assertEquals((await record(out, id)).resumed_from, join(runDir, `checkpoint-${first}`));
+
+    // 2. A requeue by Slurm (preemption): every process of the job gets SIGTERM; the run checkpoints again.
+    await until(`a step after ${first + 1}`, async () => {
+      const { rows } = await readJsonLines<{ step: number }>(join(runDir, "metrics.jsonl"));
+      return Math.max(...rows.map((r) => r.step)) > first + 1;
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // let Slurm's launch bookkeeping settle (see above)
+    assert((await sh("scontrol", ["requeue", task])).ok, "scontrol requeue");
+    await until("attempt 2 interrupted", async () => (await record(out, id)).state === "interrupted");
+    const stops = [...(await logText()).matchAll(/stopped after step (\d+) \(SIGTERM\)/g)].map((m) =>
+      Number(m[1])
+    );
+    const second = stops.at(-1)!;
+    assert(stops.length === 2 && second > first, `attempt 2 stopped with a checkpoint: ${stops}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await startNow(3);
+    assertEquals((await record(out, id)).resumed_from, join(runDir, `checkpoint-${second}`));
+
+    const follow = await runCli("cli/sweep.ts", [...SLURM, "--resume", "--out", out]);
+    assertEquals(follow.code, 0, follow.stderr + follow.stdout);
+    assert(follow.stdout.includes("1 runs: 1 done"), follow.stdout);
+    const u = await uninterrupted;
+    assertEquals(u.code, 0, u.stderr);
+    const [a, b] = [await metrics(base), await metrics(runDir)];
+    assertEquals(b.map((r) => r.step), a.map((r) => r.step), "the same steps are logged");
+    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+  },
+});

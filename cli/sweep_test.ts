@@ -148,7 +148,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "sweep --backend local: Ctrl-C lets the running run finish, starts no other (exit 130); --resume runs the rest",
+    "sweep --backend local: Ctrl-C stops the running run (interrupted), starts no other (exit 130); --resume runs the rest",
   sanitizeResources: false,
   fn: async () => {
     const out = join(ROOT, "sigint");
@@ -166,13 +166,14 @@ Deno.test({
     p.child.kill("SIGINT");
     const r = await p.finish();
     assertEquals(r.code, 130, r.stderr);
-    assert(r.stderr.includes("sweep: interrupted"), r.stderr);
+    assert(r.stderr.includes("sweep: SIGINT: no new run starts"), r.stderr);
     assert(!r.stderr.includes("math_hard_seed2 started"), r.stderr);
     const m = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
-    assertEquals(m.runs.map((x: { state: string }) => x.state), ["done", "pending"]);
+    assertEquals(m.runs.map((x: { state: string }) => x.state), ["interrupted", "pending"]);
+    assert(m.runs[0].reason.startsWith("stopped by SIGINT at step "), m.runs[0].reason);
     const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
     assertEquals(resumed.code, 0, resumed.stderr);
-    assert(!resumed.stderr.includes("math_hard_seed1 started"), "the done run is kept");
+    assert(resumed.stderr.includes("math_hard_seed1 started"), "the interrupted run is continued");
     assert(resumed.stdout.includes("2 runs: 2 done"), resumed.stdout);
   },
 });

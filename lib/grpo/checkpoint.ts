@@ -3,8 +3,10 @@
  * `adapter_model.safetensors`), the AdamW state (`optimizer.safetensors` with `m.<name>` / `v.<name>`
  * and `optimizer.json` with its step), `training_state.json` (experiment, step, RNG state, data
  * position, token count, rollouts still to be reused) and `trainer_state.json` (the metrics so far).
- * Each is written into a temp folder that is renamed into place, so a kill never leaves half a
- * checkpoint.
+ * Each is written into a temp folder that is renamed into place, so a kill or a full disk never leaves
+ * half a checkpoint under a checkpoint's name (a failed write is one line naming the checkpoint). On
+ * load, a checkpoint is checked whole (every file present, JSON parses, safetensors sizes match) and
+ * `latest` passes over one that is not, with a notice.
  * @module
  */
 import { existsSync } from "node:fs";
@@ -15,12 +17,14 @@ import {
   type LoraAdapter,
   type ModelConfig,
   readSafetensors,
+  readSafetensorsHeader,
   saveLora,
   writeSafetensors,
 } from "../model/mod.ts";
 import {
   checkpointName,
   listCheckpoints,
+  osErrorReason,
   Rng,
   type RngState,
   runFile,
@@ -165,9 +169,40 @@ export async function saveCheckpoint(
     if (old) await Deno.remove(old, { recursive: true });
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    const os = osErrorReason(e) ?? osErrorReason((e as Error).cause);
+    if (os) throw new UserError(`cannot write checkpoint ${final}: ${os}`);
     throw e;
   }
   return final;
+}
+
+/** The files every checkpoint holds. */
+const CHECKPOINT_FILES = [
+  "adapter_config.json",
+  "adapter_model.safetensors",
+  "optimizer.safetensors",
+  "optimizer.json",
+  "training_state.json",
+  "trainer_state.json",
+];
+
+/**
+ * Why the checkpoint in `dir` is not whole (a file missing or empty, JSON that does not parse, a
+ * safetensors file shorter than its header says), or null when it is.
+ */
+export async function checkpointProblem(dir: string): Promise<string | null> {
+  for (const f of CHECKPOINT_FILES) {
+    const path = join(dir, f);
+    try {
+      if ((await Deno.stat(path)).size === 0) return `${f} is empty`;
+      if (f.endsWith(".json")) JSON.parse(await Deno.readTextFile(path));
+      else await readSafetensorsHeader(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return `${f} is missing`;
+      return `${f}: ${(e as Error).message.split("\n")[0]}`;
+    }
+  }
+  return null;
 }
 
 /**
@@ -212,14 +247,28 @@ export async function removeStaleTemps(outputDir: string): Promise<string[]> {
 
 export { listCheckpoints } from "../util/mod.ts";
 
-/** The checkpoint folder `spec` names: a path, or "latest" (the highest step in `outputDir`). */
-export async function findCheckpoint(spec: string, outputDir: string): Promise<string> {
+/**
+ * The checkpoint folder `spec` names: a path, or "latest" (the highest step in `outputDir` whose
+ * checkpoint is whole; one that is not is passed over with a notice through `log`).
+ */
+export async function findCheckpoint(
+  spec: string,
+  outputDir: string,
+  options: { log?: (line: string) => void } = {},
+): Promise<string> {
   if (spec === "latest") {
     const steps = await listCheckpoints(outputDir);
     if (!steps.length) {
       throw new UserError(`resume_from_checkpoint = "latest": no checkpoint-<step> folder in ${outputDir}`);
     }
-    return join(outputDir, checkpointName(steps[steps.length - 1]));
+    const log = options.log ?? ((l: string) => console.error(l));
+    for (const step of steps.reverse()) {
+      const dir = join(outputDir, checkpointName(step));
+      const problem = await checkpointProblem(dir);
+      if (problem === null) return dir;
+      log(`notice: ${dir} is incomplete (${problem}); passing over it`);
+    }
+    throw new UserError(`resume_from_checkpoint = "latest": no complete checkpoint in ${outputDir}`);
   }
   const dir = resolve(spec);
   try {
@@ -229,6 +278,12 @@ export async function findCheckpoint(spec: string, outputDir: string): Promise<s
       `resume_from_checkpoint = ${
         JSON.stringify(spec)
       }: ${dir} is not a checkpoint folder (no training_state.json)`,
+    );
+  }
+  const problem = await checkpointProblem(dir);
+  if (problem) {
+    throw new UserError(
+      `resume_from_checkpoint = ${JSON.stringify(spec)}: ${dir} is incomplete (${problem})`,
     );
   }
   return dir;

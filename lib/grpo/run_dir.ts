@@ -10,10 +10,12 @@
 import { join } from "node:path";
 import type { ModelConfig } from "../model/mod.ts";
 import {
+  acquireFolderLock,
   appendJsonLine,
   assertNoEarlierRun,
   checkpointName,
   type EvalCompletion,
+  type FolderLock,
   listCheckpoints,
   readJsonLines,
   runFile,
@@ -52,25 +54,33 @@ export async function openRunDir(cfg: GrpoConfig, options: { log: (line: string)
   await checkWritable(dir, cfg.output_dir);
   // The folder lock is taken here (one writer per run folder), before the guard and the clean-up below,
   // which both assume no other run writes into `dir`; `release()` releases it.
-  if (cfg.resume_from_checkpoint === null) {
-    await assertNoEarlierRun(dir, { overwrite: cfg.overwrite_output_dir });
+  const lock = await acquireFolderLock(dir, { label: "output_dir", what: "run", log: options.log });
+  try {
+    if (cfg.resume_from_checkpoint === null) {
+      await assertNoEarlierRun(dir, { overwrite: cfg.overwrite_output_dir });
+    }
+    const leftovers = await removeStaleTemps(dir);
+    if (leftovers.length) {
+      options.log(`${dir}: cleaned up ${leftovers.length} leftover(s) of an interrupted write`);
+    }
+  } catch (e) {
+    await lock.release();
+    throw e;
   }
-  const leftovers = await removeStaleTemps(dir);
-  if (leftovers.length) {
-    options.log(`${dir}: cleaned up ${leftovers.length} leftover(s) of an interrupted write`);
-  }
-  return new OpenRunDir(dir, { config: cfg, log: options.log });
+  return new OpenRunDir(dir, { config: cfg, log: options.log, lock });
 }
 
 class OpenRunDir implements RunDir {
   readonly dir: string;
   #cfg: GrpoConfig;
   #log: (line: string) => void;
+  #lock: FolderLock;
 
-  constructor(dir: string, o: { config: GrpoConfig; log: (line: string) => void }) {
+  constructor(dir: string, o: { config: GrpoConfig; log: (line: string) => void; lock: FolderLock }) {
     this.dir = dir;
     this.#cfg = o.config;
     this.#log = o.log;
+    this.#lock = o.lock;
   }
 
   async resume(model: ModelConfig, o: { experiment: string }): Promise<Checkpoint | null> {
@@ -110,7 +120,7 @@ class OpenRunDir implements RunDir {
   }
 
   release(): Promise<void> {
-    return Promise.resolve();
+    return this.#lock.release();
   }
 }
 

@@ -6,15 +6,18 @@
  * - `slurm`: one `sbatch` job array, one task per run, followed through `squeue`/`sacct` until every run
  *   is done or failed (see `sweep_slurm.ts`).
  *
- * Both write `<sweep>/sweep.json` with every run's state. `resume` continues a sweep: runs that are done
- * are kept, runs still queued or running are left alone, the rest are (re)started, resuming from their
- * latest checkpoint.
+ * Both write `<sweep>/sweep.json` with every run's state, holding the sweep folder's lock (one sweep per
+ * folder). `resume` continues a sweep: runs that are done are kept, runs still queued or running are left
+ * alone, the rest (failed, interrupted, pending) are (re)started, resuming from their latest checkpoint.
+ *
+ * A local sweep stops on SIGINT (Ctrl-C) and SIGTERM alike: no new run starts, the running runs are told
+ * to stop (they checkpoint), the manifest marks them `interrupted`, and the command exits 130 or 143.
  * @module
  */
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../util/mod.ts";
+import { acquireFolderLock, UserError } from "../util/mod.ts";
 import {
   type ManifestRun,
   newManifest,
@@ -28,7 +31,7 @@ import {
   writeTaskRecord,
 } from "./sweep_manifest.ts";
 import { checkSweepSpec, sweepFolder, type SweepSpec } from "./sweep_spec.ts";
-import { runSweepTask, taskParams } from "./sweep_task.ts";
+import { runSweepTask, SignalRelay, taskParams } from "./sweep_task.ts";
 import {
   requireSlurm,
   SLURM_PENDING,
@@ -80,8 +83,10 @@ export interface SweepResult {
   dir: string;
   /** The manifest as last written. */
   manifest: SweepManifest;
-  /** Local: Ctrl-C stopped the sweep before every run was started. */
+  /** Local: a signal stopped the sweep before every run ended. */
   interrupted?: boolean;
+  /** Local: the signal that stopped it ("SIGINT" or "SIGTERM"). */
+  stoppedBy?: string;
 }
 
 /** JSON with object keys sorted, so two descriptions compare equal whatever order their options came in. */
@@ -176,6 +181,11 @@ async function refreshRun(
     else if (folder.started) r.reason = `stopped at step ${folder.step}`;
     return;
   }
+  if (rec.state === "interrupted") {
+    r.state = "interrupted";
+    r.reason = rec.error ?? "interrupted by a signal";
+    return;
+  }
   if (rec.state === "running") {
     const lost = slurm ? true : rec.host === hostname() && processGone(rec.pid);
     r.state = lost ? "failed" : "running";
@@ -200,23 +210,33 @@ export async function sweepStatus(dir: string): Promise<SweepManifest> {
   return await refreshSweep(dir, await readManifest(dir));
 }
 
-/** Runs the sweep's unfinished runs on this machine; failures are recorded and do not stop the others. */
-async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Promise<boolean> {
+/**
+ * Runs the sweep's unfinished runs on this machine; failures are recorded and do not stop the others. A
+ * signal (SIGINT, SIGTERM) stops it: no new run starts, the running runs are passed SIGTERM (they write a
+ * checkpoint and stop). Returns the signal, or null when every run ran.
+ */
+async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Promise<string | null> {
   const log = o.log ?? ((l: string) => console.error(l));
   const parallel = Math.max(1, Math.floor(o.parallel ?? 1));
   const total = o.threads ?? navigator.hardwareConcurrency ?? 1;
   const threads = parallel > 1 ? Math.max(1, Math.floor(total / parallel)) : o.threads;
   const todo = m.runs.filter((r) => r.state !== "done");
   if (parallel > 1) log(`sweep: ${todo.length} runs, ${parallel} side by side with ${threads} threads each`);
-  let next = 0, writing = Promise.resolve(), stopping = false;
+  let next = 0, writing = Promise.resolve(), stoppedBy: string | null = null;
   const save = () => (writing = writing.then(() => writeManifest(dir, m)));
-  // Ctrl-C: the runs (same process group) checkpoint and stop; no further run starts.
-  const onInt = () => {
-    if (!stopping) log("sweep: interrupted; the running runs checkpoint and stop (continue with --resume)");
-    stopping = true;
+  // Every signal is passed on to the running runs (a run takes repeats within a second as one request).
+  const forward = new SignalRelay();
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (stoppedBy === null) {
+      log(`sweep: ${sig}: no new run starts; the running runs checkpoint and stop (continue with --resume)`);
+    }
+    stoppedBy ??= sig;
+    forward.relay(sig);
   };
-  const listen = !o.runOne && Deno.build.os !== "windows";
-  if (listen) Deno.addSignalListener("SIGINT", onInt);
+  // In-process runs (runOne) get the signal from the trainer's own handler; this one stops the sweep.
+  const listen = Deno.build.os !== "windows";
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => [sig, onSignal(sig)] as const);
+  if (listen) { for (const [sig, h] of handlers) Deno.addSignalListener(sig, h); }
   const inProcess = async (r: ManifestRun) => {
     const started = new Date().toISOString();
     let error: string | null = null;
@@ -227,13 +247,17 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
       error = (e as Error).message.split("\n")[0];
     }
     const folder = await runFolderState(join(dir, r.dir));
-    const state = folder.complete ? "done" : "failed";
+    const state = folder.complete ? "done" : stoppedBy && !error ? "interrupted" : "failed";
     await writeTaskRecord(dir, {
       id: r.id,
       state,
       attempt: ((await readTaskRecord(dir, r.id))?.attempt ?? 0) + 1,
       exit_code: null,
-      error: state === "done" ? null : error ?? `stopped at step ${folder.step} (the run is incomplete)`,
+      error: state === "done"
+        ? null
+        : state === "interrupted"
+        ? `stopped by ${stoppedBy} at step ${folder.step}`
+        : error ?? `stopped at step ${folder.step} (the run is incomplete)`,
       resumed_from: null,
       job: "local",
       host: hostname(),
@@ -243,7 +267,7 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
     });
   };
   const worker = async () => {
-    while (next < todo.length && !stopping) {
+    while (next < todo.length && stoppedBy === null) {
       const r = todo[next++];
       r.state = "running";
       r.job = "local";
@@ -251,7 +275,14 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
       await save();
       log(`sweep: ${r.id} started`);
       if (o.runOne) await inProcess(r);
-      else await runSweepTask(dir, r.index, { threads, job: "local", echo: parallel > 1 ? null : undefined });
+      else {
+        await runSweepTask(dir, r.index, {
+          threads,
+          job: "local",
+          echo: parallel > 1 ? null : undefined,
+          forward,
+        });
+      }
       await refreshRun(dir, r);
       log(`sweep: ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ""} (${summaryLine(m.runs)})`);
       await save();
@@ -260,10 +291,10 @@ async function runLocal(dir: string, m: SweepManifest, o: RunSweepOptions): Prom
   try {
     await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
   } finally {
-    if (listen) Deno.removeSignalListener("SIGINT", onInt);
+    if (listen) { for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h); }
   }
   await writing;
-  return stopping;
+  return stoppedBy;
 }
 
 /** Follows a Slurm sweep until no run is pending or running; prints a line whenever the counts change. */
@@ -298,6 +329,10 @@ export async function runSweep(spec: unknown, options: RunSweepOptions = {}): Pr
   }
   if (asked === "slurm") requireSlurm();
   const log = options.log ?? ((l: string) => console.error(l));
+  const folder = sweepFolder(checkSweepSpec(spec), options.cwd);
+  await prepareSweepFolder(folder);
+  // One sweep per folder: held until the sweep returns (Slurm: after submitting, or after following).
+  await using _lock = await acquireFolderLock(folder, { label: "sweep folder", what: "sweep", log });
   const { dir, manifest } = await openSweep(spec as SweepSpec, options);
   // A resumed sweep keeps its backend unless another is asked for; its runs' states come from the old one.
   await refreshSweep(dir, manifest);
@@ -311,10 +346,13 @@ export async function runSweep(spec: unknown, options: RunSweepOptions = {}): Pr
   }
   manifest.backend = backend;
   if (backend === "local") {
-    const interrupted = await runLocal(dir, manifest, options);
-    return { dir, manifest: await refreshSweep(dir, manifest), interrupted };
+    const stoppedBy = await runLocal(dir, manifest, options);
+    const final = await refreshSweep(dir, manifest);
+    return stoppedBy ? { dir, manifest: final, interrupted: true, stoppedBy } : { dir, manifest: final };
   }
-  const todo = manifest.runs.filter((r) => r.state === "failed" || (r.state === "pending" && !r.job));
+  const todo = manifest.runs.filter((r) =>
+    r.state === "failed" || r.state === "interrupted" || (r.state === "pending" && !r.job)
+  );
   const queued = manifest.runs.filter((r) => r.state === "running" || (r.state === "pending" && r.job));
   if (queued.length) log(`sweep: ${queued.length} runs still queued or running are left alone`);
   if (todo.length) {

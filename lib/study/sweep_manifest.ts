@@ -1,7 +1,8 @@
 /**
  * A sweep's folder and manifest. `<sweep>/sweep.json` lists the description, the backend, every run with
- * its state (`pending`, `running`, `done`, `failed` with a reason) and the scheduler jobs; it is written
- * only by the sweep command, atomically. Each task writes its own record, `<sweep>/logs/<run id>.json`
+ * its state (`pending`, `running`, `done`, `failed` with a reason, `interrupted` by a signal: it resumes
+ * from its checkpoint) and the scheduler jobs; it is written only by the sweep command (which holds the
+ * folder's lock), atomically. Each task writes its own record, `<sweep>/logs/<run id>.json`
  * (state, attempt, exit code, the run's `error:` line), and appends the run's output to
  * `<sweep>/logs/<run id>.log`.
  * @module
@@ -13,7 +14,7 @@ import { UserError } from "../util/mod.ts";
 import { checkSweepSpec, expandSweep, type SweepRun, type SweepSpec } from "./sweep_spec.ts";
 
 /** Where a run stands. */
-export type RunState = "pending" | "running" | "done" | "failed";
+export type RunState = "pending" | "running" | "done" | "failed" | "interrupted";
 
 /** A run in the manifest: the run, its state and where the scheduler has it. */
 export interface ManifestRun extends SweepRun {
@@ -21,7 +22,7 @@ export interface ManifestRun extends SweepRun {
   dir: string;
   /** Where it stands. */
   state: RunState;
-  /** Why it failed, or why it is pending (a scheduler reason); absent otherwise. */
+  /** Why it failed or was interrupted, or why it is pending (a scheduler reason); absent otherwise. */
   reason?: string;
   /** Scheduler id of its latest submission (`<job>_<index>` for Slurm). */
   job?: string;
@@ -178,12 +179,15 @@ export async function writeTaskRecord(sweepDir: string, record: TaskRecord): Pro
   await writeJsonAtomic(taskRecordPath(sweepDir, record.id), record);
 }
 
-/** Counts of runs per state, as one line: `4 runs: 2 done, 1 running, 1 pending, 0 failed`. */
+/**
+ * Counts of runs per state, as one line: `4 runs: 2 done, 1 running, 1 pending, 0 failed` (and
+ * `, 1 interrupted` when a signal stopped some).
+ */
 export function summaryLine(runs: readonly ManifestRun[]): string {
   const n = (s: RunState) => runs.filter((r) => r.state === s).length;
   return `${runs.length} runs: ${n("done")} done, ${n("running")} running, ${n("pending")} pending, ${
     n("failed")
-  } failed`;
+  } failed${n("interrupted") ? `, ${n("interrupted")} interrupted` : ""}`;
 }
 
 /** One line per run: state, id, steps, reason. */

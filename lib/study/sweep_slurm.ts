@@ -2,7 +2,8 @@
  * The Slurm backend: one `sbatch` job array per submission, one array task per run. Each task runs
  * `deno run -A cli/sweep.ts task <sweep folder> $SLURM_ARRAY_TASK_ID` from the repository, which runs
  * `deno task experiment …` into the shared sweep folder and resumes from the run's latest checkpoint when
- * Slurm requeues it (`--requeue`: preemption, node failure). Progress comes from `squeue` (which keeps
+ * Slurm requeues it (`--requeue`: preemption, node failure) or it requeues itself after a signal ahead of
+ * its time limit (`--signal=B:TERM@N` with `time`; see `requeueSlurmTask`). Progress comes from `squeue` (which keeps
  * finished jobs for the controller's MinJobAge) and, when accounting is on, `sacct`.
  * @module
  */
@@ -27,6 +28,11 @@ export interface SlurmOptions {
   sbatch_lines?: string[];
   /** At most this many array tasks at once (`--array=…%N`). */
   max_parallel?: number;
+  /**
+   * Seconds before the time limit at which the task gets SIGTERM (`--signal=B:TERM@N`, default 120 when
+   * `time` is set): the run checkpoints and the task requeues itself, resuming from that checkpoint.
+   */
+  signal_lead?: number;
 }
 
 const SLURM_FIELDS: Record<keyof SlurmOptions, "string" | "number" | "lines"> = {
@@ -37,6 +43,7 @@ const SLURM_FIELDS: Record<keyof SlurmOptions, "string" | "number" | "lines"> = 
   gres: "string",
   sbatch_lines: "lines",
   max_parallel: "number",
+  signal_lead: "number",
 };
 
 /** Checks Slurm options given as plain data (a notebook parameter): unknown fields and bad types → UserError. */
@@ -126,7 +133,11 @@ export function slurmBatchScript(
     "#SBATCH --ntasks=1",
   ];
   if (o.partition) lines.push(`#SBATCH --partition=${o.partition}`);
-  if (o.time) lines.push(`#SBATCH --time=${o.time}`);
+  if (o.time) {
+    lines.push(`#SBATCH --time=${o.time}`);
+    // The batch shell is the sweep task (exec): it passes SIGTERM on to the run, then requeues itself.
+    lines.push(`#SBATCH --signal=B:TERM@${o.signal_lead ?? 120}`);
+  }
   if (o.cpus_per_task) lines.push(`#SBATCH --cpus-per-task=${o.cpus_per_task}`);
   if (o.mem) lines.push(`#SBATCH --mem=${o.mem}`);
   if (o.gres) lines.push(`#SBATCH --gres=${o.gres}`);
@@ -171,9 +182,22 @@ export async function submitSlurm(
   return job;
 }
 
-/** Cancels array tasks (`scancel <job>_<index>` …). */
-export async function cancelSlurm(ids: readonly string[]): Promise<void> {
-  if (ids.length) await run("scancel", [...ids]);
+/**
+ * Inside a Slurm task that a signal stopped: requeues the task (`scontrol requeue $SLURM_JOB_ID`) when Slurm
+ * still has it running (a signal ahead of the time limit, or `scancel --signal=TERM`), so it starts again
+ * and resumes from the checkpoint just written. A task being cancelled, requeued or ended is left alone.
+ * Returns what it did (a line for the task's log), or null outside Slurm.
+ */
+export async function requeueSlurmTask(): Promise<string | null> {
+  const id = Deno.env.get("SLURM_JOB_ID");
+  if (!id || !onPath("scontrol")) return null;
+  const q = await run("squeue", ["-h", "-j", id, "-o", "%T"]);
+  const state = q.out.trim().split("\n")[0];
+  if (!q.ok || state !== "RUNNING") return `not requeued (Slurm has job ${id} as ${state || "unknown"})`;
+  const r = await run("scontrol", ["requeue", id]);
+  return r.ok
+    ? `requeued job ${id}: it resumes from its checkpoint`
+    : `scontrol requeue ${id} failed: ${r.err}`;
 }
 
 /**

@@ -34,6 +34,7 @@ Deno.test("slurmBatchScript: one array task per run, options as #SBATCH lines, r
       "#SBATCH --requeue",
       "#SBATCH --partition=gpu",
       "#SBATCH --time=02:00:00",
+      "#SBATCH --signal=B:TERM@120",
       "#SBATCH --cpus-per-task=4",
       "#SBATCH --mem=16G",
       "#SBATCH --gres=gpu:1",
@@ -48,6 +49,14 @@ Deno.test("slurmBatchScript: one array task per run, options as #SBATCH lines, r
   // Every #SBATCH line comes before the first command, or sbatch ignores it.
   const firstCmd = lines.findIndex((l) => l && !l.startsWith("#"));
   assert(lines.slice(firstCmd).every((l) => !l.startsWith("#SBATCH")), s);
+  const lead = slurmBatchScript("/x", {
+    indices: [0],
+    name: "n",
+    slurm: { time: "1:00:00", signal_lead: 300 },
+  });
+  assert(lead.split("\n").includes("#SBATCH --signal=B:TERM@300"), lead);
+  const none = slurmBatchScript("/x", { indices: [0], name: "n" });
+  assert(!none.includes("--signal"), "no time limit: no early signal");
 });
 
 Deno.test("k8s: an Indexed Job with one completion per run, the task command and the shared volume", () => {

@@ -18,7 +18,7 @@ import { UserError } from "../util/mod.ts";
 export interface SweepSpec {
   /** Experiment ids (from the experiments table). */
   experiments: string[];
-  /** Seeds; every experiment runs once per seed (and model, and grid point). */
+  /** Seeds; every experiment runs once per seed (and model, and grid point). Default {@linkcode DEFAULT_SWEEP_SEEDS}. */
   seeds: number[];
   /** Models (folders or hub ids); empty or absent: each experiment's default model, and no model part in ids. */
   models?: string[];
@@ -46,6 +46,9 @@ export interface SweepRun {
   params: Record<string, unknown>;
 }
 
+/** The seeds of a sweep that names none: five, the study's default (issue 18). */
+export const DEFAULT_SWEEP_SEEDS: readonly number[] = Object.freeze([1, 2, 3, 4, 5]);
+
 /** Options a sweep sets per run itself; they cannot be given as params or grid. */
 const PER_RUN = ["seed", "output_dir", "resume_from_checkpoint"];
 
@@ -71,7 +74,7 @@ export function checkSweepSpec(raw: unknown): SweepSpec {
     fail(`the grid is empty: no experiments given (known: ${EXPERIMENT_IDS.join(", ")})`);
   }
   for (const e of experiments) getExperiment(e);
-  const seeds = o.seeds ?? [];
+  const seeds = o.seeds ?? [...DEFAULT_SWEEP_SEEDS];
   if (!Array.isArray(seeds) || seeds.some((s) => !Number.isInteger(s))) {
     fail(`seeds must be a list of integers, got ${JSON.stringify(o.seeds)}`);
   }

@@ -70,3 +70,9 @@ Deno.test("checkSweepSpec: the experiment list comes from the experiments table"
   const runs = expandSweep(checkSweepSpec({ ...base, experiments: [...EXPERIMENT_IDS], seeds: [1] }));
   assertEquals(runs.map((r) => r.experiment), [...EXPERIMENT_IDS]);
 });
+
+Deno.test("checkSweepSpec: a sweep that names no seeds runs the study's five (1–5)", () => {
+  const spec = checkSweepSpec({ experiments: ["math_hard"], output_dir: "outputs/x" });
+  assertEquals(spec.seeds, [1, 2, 3, 4, 5]);
+  assertEquals(expandSweep(spec).map((r) => r.id).at(-1), "math_hard_seed5");
+});

@@ -6,12 +6,16 @@
  * - a run with a checkpoint resumes from the latest one (`resume_from_checkpoint=latest`), which is what
  *   makes a Slurm requeue (preemption, node failure) or a resubmission continue where it stopped;
  * - the task records its attempt in `logs/<id>.json` (state, exit code, the run's `error:` line) and
- *   appends the run's output to `logs/<id>.log`.
+ *   appends the run's output to `logs/<id>.log`;
+ * - SIGTERM or SIGINT to the task is passed on to the run, which checkpoints and stops; the attempt is
+ *   `interrupted`. Under Slurm a task still running then requeues itself (`scontrol requeue`), so a signal
+ *   ahead of the time limit (`--signal`) or from a preemption continues from that checkpoint; a cancelled
+ *   job (`scancel`) is not requeued.
  * @module
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../grpo/mod.ts";
+import { REPO_ROOT, signalExitCode } from "../grpo/mod.ts";
 import { UserError } from "../util/mod.ts";
 import type { SweepRun } from "./sweep_spec.ts";
 import {
@@ -22,6 +26,7 @@ import {
   type TaskRecord,
   writeTaskRecord,
 } from "./sweep_manifest.ts";
+import { requeueSlurmTask } from "./sweep_slurm.ts";
 
 /** Options of {@linkcode runSweepTask}. */
 export interface SweepTaskOptions {
@@ -31,8 +36,19 @@ export interface SweepTaskOptions {
   job?: string;
   /** Also copy the run's output here, line by line (default: the task's own stderr). */
   echo?: ((line: string) => void) | null;
-  /** Stops the run (SIGTERM to `deno task experiment`) when aborted. */
-  signal?: AbortSignal;
+  /** Signals to pass on to the run (each one sends it SIGTERM); without it the task listens to SIGTERM and SIGINT itself. */
+  forward?: SignalRelay;
+}
+
+/** Signals a sweep passes on to its running tasks: each {@linkcode SignalRelay.relay} reaches every listener. */
+export class SignalRelay extends EventTarget {
+  /** The first signal relayed, or null. */
+  first: string | null = null;
+  /** Passes `signal` on (a `signal` event whose detail is its name). */
+  relay(signal: string): void {
+    this.first ??= signal;
+    this.dispatchEvent(new CustomEvent("signal", { detail: signal }));
+  }
 }
 
 /** `--param key=value` arguments (values as JSON). */
@@ -97,7 +113,8 @@ export async function runSweepTask(
   const outDir = join(sweepDir, run.dir);
   const prev = await readTaskRecord(sweepDir, run.id);
   const { params, resumeFrom, skip } = await taskParams(run, outDir, options);
-  const args = ["task", "experiment", run.experiment, ...paramArgs(params)];
+  // `deno run`, not `deno task`: the signals the task passes on must reach the run itself.
+  const args = ["run", "-A", "cli/experiment.ts", run.experiment, ...paramArgs(params)];
   const record: TaskRecord = {
     id: run.id,
     state: "running",
@@ -118,6 +135,7 @@ export async function runSweepTask(
     await log.write(enc.encode(`${line}\n`));
     (options.echo === undefined ? (l: string) => console.error(l) : options.echo ?? (() => {}))(line);
   };
+  let removeListeners = () => {};
   try {
     if (skip) {
       Object.assign(record, { state: "done", exit_code: 0, ended: new Date().toISOString() });
@@ -139,23 +157,30 @@ export async function runSweepTask(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const kill = (sig: Deno.Signal) => {
+    let stoppedBy: string | null = null;
+    const pass = (sig: string) => {
+      stoppedBy ??= sig;
       try {
-        child.kill(sig);
+        child.kill("SIGTERM");
       } catch { /* already gone */ }
     };
-    const onAbort = () => kill("SIGTERM");
-    options.signal?.addEventListener("abort", onAbort);
-    const onTerm = () => {
-      kill("SIGTERM");
-      Object.assign(record, {
-        state: "interrupted",
-        error: "interrupted by SIGTERM",
-        ended: new Date().toISOString(),
-      });
+    const onForward: EventListener = (e) => pass(String((e as CustomEvent).detail ?? "SIGTERM"));
+    const own = !options.forward && Deno.build.os !== "windows";
+    const onTerm = () => pass("SIGTERM"), onInt = () => pass("SIGINT");
+    options.forward?.addEventListener("signal", onForward);
+    if (options.forward?.first) pass(options.forward.first); // relayed before this run started
+    if (own) {
+      Deno.addSignalListener("SIGTERM", onTerm);
+      Deno.addSignalListener("SIGINT", onInt);
+    }
+    // The listeners stay until the record is written (and, under Slurm, the requeue asked for).
+    removeListeners = () => {
+      options.forward?.removeEventListener("signal", onForward);
+      if (own) {
+        Deno.removeSignalListener("SIGTERM", onTerm);
+        Deno.removeSignalListener("SIGINT", onInt);
+      }
     };
-    const listen = Deno.build.os !== "windows";
-    if (listen) Deno.addSignalListener("SIGTERM", onTerm);
     let output = "";
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       let buf = "";
@@ -175,15 +200,21 @@ export async function runSweepTask(
       }
     };
     const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (listen) Deno.removeSignalListener("SIGTERM", onTerm);
     const folder = await runFolderState(outDir);
     record.exit_code = status.signal ? null : status.code;
     record.ended = new Date().toISOString();
-    if (record.state === "interrupted") { /* SIGTERM: keep */ }
-    else if (status.success && folder.complete) record.state = "done";
-    else {
-      record.state = status.signal ? "interrupted" : "failed";
+    const stops = ["SIGTERM", "SIGINT"];
+    const signalled = stoppedBy !== null || stops.includes(status.signal ?? "") ||
+      stops.some((sig) => status.code === signalExitCode(sig));
+    if (status.success && folder.complete) record.state = "done";
+    else if (signalled) {
+      record.state = "interrupted";
+      const ckpt = folder.checkpoints.at(-1);
+      record.error = `stopped by ${stoppedBy ?? status.signal ?? "a signal"} at step ${folder.step}${
+        ckpt ? ` (resumes from checkpoint-${ckpt})` : " (no checkpoint yet: restarts)"
+      }`;
+    } else {
+      record.state = "failed";
       record.error = errorLine(output) ??
         (status.signal
           ? `killed by ${status.signal}`
@@ -193,8 +224,13 @@ export async function runSweepTask(
     }
     await note(`sweep task ${run.id}: ${record.state}${record.error ? ` (${record.error})` : ""}`);
     await save();
+    if (record.state === "interrupted" && stoppedBy && record.job !== "local") {
+      const requeued = await requeueSlurmTask();
+      if (requeued) await note(`sweep task ${run.id}: ${requeued}`);
+    }
     return record;
   } finally {
+    removeListeners();
     log.close();
   }
 }

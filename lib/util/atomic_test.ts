@@ -1,5 +1,6 @@
-import { appendJsonLine, readJsonLines, writeFileAtomic } from "./atomic.ts";
-import { assertEquals, assertRejects } from "./assert.ts";
+import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
+import { UserError } from "./errors.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 Deno.test("writeFileAtomic leaves no temp file and replaces content", async () => {
   const dir = await Deno.makeTempDir();
@@ -19,4 +20,58 @@ Deno.test("readJsonLines keeps a valid prefix, counts a torn last line, rejects 
   assertEquals(torn, 1);
   await Deno.writeTextFile(`${dir}/bad.jsonl`, '{"a":1}\nnope\n{"a":2}\n');
   await assertRejects(() => readJsonLines(`${dir}/bad.jsonl`), Error, "bad.jsonl:2");
+});
+
+/** Mounts a tmpfs of `size` at `dir` (root on Linux only); false when that is not possible here. */
+function mountTmpfs(dir: string, size: string): boolean {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
+  try {
+    return new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("a failed write is one line naming the file and what it is; no temp file is left", async () => {
+  const dir = await Deno.makeTempDir();
+  const full = `${dir}/full`;
+  await Deno.mkdir(full);
+  const mounted = mountTmpfs(full, "64k");
+  try {
+    if (mounted) {
+      const e = await assertRejects(
+        () => writeFileAtomic(`${full}/big.bin`, new Uint8Array(1 << 20), { what: "checkpoint file" }),
+        UserError,
+      );
+      assertEquals(
+        e.message,
+        `cannot write checkpoint file ${full}/big.bin: No space left on device (os error 28)`,
+      );
+      assertEquals([...Deno.readDirSync(full)].map((x) => x.name), [], "the temp file is removed");
+      await Deno.writeFile(`${full}/filler`, new Uint8Array(60_000)).catch(() => {});
+      const a = await assertRejects(
+        () => appendJsonLine(`${full}/m.jsonl`, { pad: "x".repeat(20_000) }),
+        UserError,
+      );
+      assert(a.message.startsWith(`cannot write ${full}/m.jsonl: No space left on device`), a.message);
+    } else {console.warn(
+        "atomic_test: no tmpfs here (needs root on Linux); checking the one line of another write failure only",
+      );}
+    await Deno.writeTextFile(`${dir}/file`, "");
+    const e = await assertRejects(
+      () => writeJsonAtomic(`${dir}/file/x.json`, {}, { what: "run config" }),
+      UserError,
+    );
+    assert(
+      e.message.startsWith(`cannot write run config ${dir}/file/x.json: `) && !e.message.includes("\n"),
+      e.message,
+    );
+  } finally {
+    if (mounted) new Deno.Command("umount", { args: [full] }).outputSync();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -9,6 +9,7 @@ export * from "./progress.ts";
 export * from "./stats.ts";
 export * from "./notices.ts";
 export * from "./run_folder.ts";
+export * from "./folder_lock.ts";
 export * from "./cache_dir.ts";
 export * from "./jupyter.ts";
 export { numberFlag, parseFlags, parseKeyValue } from "./cli.ts";
