@@ -13,7 +13,13 @@ import {
   formatConfigHelp,
   GRPO_DEFAULTS,
 } from "../lib/grpo/mod.ts";
-import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
+import {
+  defaultOutputDir,
+  describeExperiments,
+  getExperiment,
+  getTask,
+  runExperiment,
+} from "../lib/study/mod.ts";
 import { describeRewards } from "../lib/rewards/mod.ts";
 import { formatValue, parseKeyValue, runMain, UserError } from "../lib/util/mod.ts";
 import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
@@ -86,18 +92,13 @@ if (import.meta.main) {
       if (help) return console.log(text);
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }
-    getExperiment(id);
+    const metrics = getTask(getExperiment(id).task).metrics;
     const result = await runExperiment(id, {
       params: { ...presetValues, ...parseParams(params) } as Record<string, unknown>,
     });
-    const last = [...result.rows].reverse().find((r) =>
-      r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
-    );
+    const last = [...result.rows].reverse().find((r) => metrics.some((k) => r[k] !== undefined));
     if (last) {
-      const keys = last["eval/accuracy"] !== undefined
-        ? ["eval/accuracy", "eval/accuracy_lenient", "eval/format_rate", "eval/mean_at_k"]
-        : ["eval/judge_score", "eval/reference_overlap", "eval/mean_length"];
-      for (const k of keys.filter((k) => last[k] !== undefined)) {
+      for (const k of metrics.filter((k) => last[k] !== undefined)) {
         const first = result.rows.find((r) => r[k] !== undefined)!;
         const ci = (r: Record<string, number>) =>
           r[`${k}_ci_low`] !== undefined

@@ -206,7 +206,10 @@ export interface ResolveRewardsOptions extends RewardDeps {
  * The rewards named in `names`, built from their rows with the dependencies in `options`. An unknown
  * name → UserError listing the known ones; a missing dependency or a repeated name → UserError.
  */
-export function resolveRewards(names: readonly string[], options: ResolveRewardsOptions = {}): RewardFunction[] {
+export function resolveRewards(
+  names: readonly string[],
+  options: ResolveRewardsOptions = {},
+): RewardFunction[] {
   const table = options.table ?? REWARD_TABLE;
   const known = () => table.map((r) => r.name).join(", ");
   if (names.length === 0) throw new UserError(`no rewards given; known rewards: ${known()}`);

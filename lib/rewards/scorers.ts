@@ -24,11 +24,11 @@
 import {
   CausalLM,
   type LoraAdapter,
-  type Tokenizer,
   openTransformersJs,
   type TfjsCausalLM,
   tfjsInt64,
   type TfjsTokenizer,
+  type Tokenizer,
 } from "../model/mod.ts";
 import type { Device } from "../onnx/mod.ts";
 import { UserError } from "../util/mod.ts";

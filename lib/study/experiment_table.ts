@@ -117,7 +117,12 @@ const ROWS: ExperimentRow[] = [
     description: "dialogue, 2 points when the judge gives ≥ 7/10",
     rewards: ["gemini_hard"],
   },
-  { id: "dialogue_soft", task: "dialogue", description: "dialogue, judge score / 5", rewards: ["gemini_soft"] },
+  {
+    id: "dialogue_soft",
+    task: "dialogue",
+    description: "dialogue, judge score / 5",
+    rewards: ["gemini_soft"],
+  },
   {
     id: "dialogue_perplexity",
     task: "dialogue",
@@ -134,7 +139,8 @@ const ROWS: ExperimentRow[] = [
   {
     id: "dialogue_refprob",
     task: "dialogue",
-    description: "dialogue, 2 × the policy's mean token probability of the reference response after its own answer",
+    description:
+      "dialogue, 2 × the policy's mean token probability of the reference response after its own answer",
     rewards: ["reference_likelihood"],
   },
   {

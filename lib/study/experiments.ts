@@ -30,7 +30,12 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "../grpo/mod.ts";
-import { type Experiment, experimentConfig, type ExperimentTables, getExperiment } from "./experiment_table.ts";
+import {
+  type Experiment,
+  experimentConfig,
+  type ExperimentTables,
+  getExperiment,
+} from "./experiment_table.ts";
 import { getTask, type Task } from "./tasks.ts";
 import { splitRows } from "./task_data.ts";
 
@@ -68,7 +73,9 @@ export type FrozenScorer = PerplexityScorer & { release?: () => Promise<void> };
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunExperimentOptions
-  extends Pick<TrainOptions, "onLog" | "onProgress" | "print" | "stop" | "handleSigint" | "log">, ExperimentTables {
+  extends
+    Pick<TrainOptions, "onLog" | "onProgress" | "print" | "stop" | "handleSigint" | "log">,
+    ExperimentTables {
   /** Option values over the experiment's defaults (unknown names → UserError). */
   params?: Record<string, unknown>;
   /** A loaded model to train (default: load `model`). */
@@ -96,7 +103,9 @@ export function rewardSpecs(names: readonly string[], extra: readonly RewardSpec
   const table = [...REWARD_TABLE, ...extra];
   return names.map((n) => {
     const s = findReward(n, { table });
-    if (!s) throw new UserError(`unknown reward "${n}"; known rewards: ${table.map((r) => r.name).join(", ")}`);
+    if (!s) {
+      throw new UserError(`unknown reward "${n}"; known rewards: ${table.map((r) => r.name).join(", ")}`);
+    }
     return s;
   });
 }
@@ -127,7 +136,8 @@ async function perplexityScorer(c: NeedContext): Promise<PerplexityScorer> {
   }
   const ref = cfg.perplexity_model ?? resolveModelPath(cfg.model);
   const make = options.frozenScorer ??
-    ((x: string, o: GrpoConfig) => lmPerplexityScorer(x, { device: o.device, threads: o.threads ?? undefined }));
+    ((x: string, o: GrpoConfig) =>
+      lmPerplexityScorer(x, { device: o.device, threads: o.threads ?? undefined }));
   const frozen = await make(ref, cfg);
   if (frozen.release) c.cleanup.push(frozen.release);
   return frozen;

@@ -73,7 +73,12 @@ export const MATH_TASK: Task<MathExample> = {
   perplexity: "policy",
   needsJudge: false,
   defaults: MATH_DEFAULTS,
-  metrics: [EVAL_METRICS.accuracy, EVAL_METRICS.accuracyLenient, EVAL_METRICS.formatRate, EVAL_METRICS.meanAtK],
+  metrics: [
+    EVAL_METRICS.accuracy,
+    EVAL_METRICS.accuracyLenient,
+    EVAL_METRICS.formatRate,
+    EVAL_METRICS.meanAtK,
+  ],
   evaluator: (problems, { cfg }) => async (model, lora, ctx) => {
     const r = await evaluateMath(model, problems, {
       lora,
@@ -120,10 +125,18 @@ export function evalJudgeCounts(
   };
 }
 
-function dialogueEvaluator(examples: readonly DialogueExample[], judge: GeminiJudge, cfg: GrpoConfig): Evaluator {
+function dialogueEvaluator(
+  examples: readonly DialogueExample[],
+  judge: GeminiJudge,
+  cfg: GrpoConfig,
+): Evaluator {
   return async (model, lora, ctx) => {
     const before = judge.stats();
-    const r = await evaluateDialogue(model, examples, { judge, lora, maxNewTokens: cfg.max_completion_length });
+    const r = await evaluateDialogue(model, examples, {
+      judge,
+      lora,
+      maxNewTokens: cfg.max_completion_length,
+    });
     const after = judge.stats();
     // The judge audit: what it pays for answers that say nothing (cached after the first eval; not
     // counted in eval/judge_*, and the trainer has already read this step's judge counters).
@@ -171,7 +184,9 @@ export const DIALOGUE_TASK: Task<DialogueExample> = {
   defaults: {},
   metrics: [EVAL_METRICS.judgeScore, EVAL_METRICS.referenceOverlap, EVAL_METRICS.meanLength],
   evaluator: (examples, { cfg, judge }) => {
-    if (!judge) throw new UserError(`task dialogue: the held-out evaluation needs a judge, and none was given`);
+    if (!judge) {
+      throw new UserError(`task dialogue: the held-out evaluation needs a judge, and none was given`);
+    }
     return dialogueEvaluator(examples, judge, cfg);
   },
 };
