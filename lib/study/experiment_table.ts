@@ -132,8 +132,8 @@ const ROWS: ExperimentRow[] = [
   {
     id: "math_refprob",
     task: "math",
-    description: "math, RLPR's debiased reward: 2 × (the policy's mean token probability of the gold " +
-      "answer after its own reasoning − with no reasoning), clipped at 0, + format",
+    description: "math, RLPR's debiased reward (the policy's probability of the gold answer after its own " +
+      "reasoning, minus without it, clipped at 0) + format",
     rewards: ["reference_likelihood_debiased", "format"],
   },
   {
