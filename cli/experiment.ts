@@ -18,7 +18,13 @@ import {
   signalExitCode,
   StopSignal,
 } from "../lib/grpo/mod.ts";
-import { defaultOutputDir, describeExperiments, getExperiment, runExperiment } from "../lib/study/mod.ts";
+import {
+  defaultOutputDir,
+  describeExperiments,
+  getExperiment,
+  getTask,
+  runExperiment,
+} from "../lib/study/mod.ts";
 import { describeRewards } from "../lib/rewards/mod.ts";
 import { formatValue, parseKeyValue, runMain, UserError } from "../lib/util/mod.ts";
 import { loadEvalRecords, loadRuns, pairedSentence, pairedVsBase } from "../lib/analysis/mod.ts";
@@ -91,7 +97,7 @@ if (import.meta.main) {
       if (help) return console.log(text);
       throw new UserError(`no experiment given; ${USAGE} (known: see --help)`);
     }
-    getExperiment(id);
+    const metrics = getTask(getExperiment(id).task).metrics;
     // Signals are handled from here on (not only while training), so a stop never leaves a half-set-up run.
     const stop = new StopSignal();
     installStopHandler(stop);
@@ -100,14 +106,9 @@ if (import.meta.main) {
       stop,
       handleSigint: false,
     });
-    const last = [...result.rows].reverse().find((r) =>
-      r["eval/accuracy"] !== undefined || r["eval/judge_score"] !== undefined
-    );
+    const last = [...result.rows].reverse().find((r) => metrics.some((k) => r[k] !== undefined));
     if (last) {
-      const keys = last["eval/accuracy"] !== undefined
-        ? ["eval/accuracy", "eval/accuracy_lenient", "eval/format_rate", "eval/mean_at_k"]
-        : ["eval/judge_score", "eval/reference_overlap", "eval/mean_length"];
-      for (const k of keys.filter((k) => last[k] !== undefined)) {
+      for (const k of metrics.filter((k) => last[k] !== undefined)) {
         const first = result.rows.find((r) => r[k] !== undefined)!;
         const ci = (r: Record<string, number>) =>
           r[`${k}_ci_low`] !== undefined

@@ -160,7 +160,7 @@ const training = (name: string, id: string, rewards: string[], extra: Record<str
 training("MathHard", "math_hard", ["math_hard", "format"]);
 training("MathPerplexity", "math_perplexity", ["perplexity", "format"]);
 training("DialogueHard", "dialogue_hard", ["gemini_hard"], { use_gemini: false });
-training("DialoguePerplexity", "dialogue_perplexity", ["perplexity", "format"], { use_gemini: false });
+training("DialoguePerplexity", "dialogue_perplexity", ["perplexity"], { use_gemini: false });
 
 Deno.test({
   name: "Soft.ipynb runs math_soft then dialogue_soft and compares them",
@@ -187,7 +187,7 @@ Deno.test({
   fn: async () => {
     const res = await run("ReferenceLikelihood", { ...SMALL, output_dir: OUT, use_gemini: false });
     const math = await lastRow(join(OUT, "math_refprob_seed42"));
-    assertRewards(math, ["reference_likelihood", "format"], "math_refprob");
+    assertRewards(math, ["reference_likelihood_debiased", "format"], "math_refprob");
     assertRewards(
       await lastRow(join(OUT, "dialogue_refprob_seed42")),
       ["reference_likelihood"],

@@ -3,13 +3,10 @@
  * @module
  */
 
-/** One chat message. */
-export interface ChatMessage {
-  /** Who speaks. */
-  role: "system" | "user" | "assistant";
-  /** What is said. */
-  content: string;
-}
+import type { ChatMessage } from "../model/mod.ts";
+
+/** One chat message: the model layer's type (one type for the tokenizer, the trainer and the prompts). */
+export type { ChatMessage };
 
 /** The seed study's math system prompt (TRL/Unsloth GSM8K recipe). */
 export const MATH_SYSTEM_PROMPT =

@@ -14,14 +14,14 @@ import {
   type MathExample,
   mathMessages,
 } from "../data/mod.ts";
-import type { Tokenizer } from "../model/mod.ts";
+import type { ChatMessage, Tokenizer } from "../model/mod.ts";
 import { Rng } from "../util/mod.ts";
 
 /** One training example: the chat-formatted prompt and the assistant completion (with its end marker). */
 export interface TextPair {
   kind: "math" | "dialogue";
   /** Plain messages, rendered later with the tokenizer's chat template. */
-  messages: { role: "system" | "user" | "assistant"; content: string }[];
+  messages: ChatMessage[];
   /** The assistant's answer. */
   completion: string;
 }

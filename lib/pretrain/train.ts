@@ -7,7 +7,7 @@
 import { adamwInit, adamwStep, type CausalLM, clipGradNorm } from "../model/mod.ts";
 import type { TokenizedPair } from "./corpus.ts";
 import type { MathExample } from "../data/mod.ts";
-import { Progress, Rng } from "../util/mod.ts";
+import { EVAL_METRICS, Progress, Rng } from "../util/mod.ts";
 
 /** Options of {@linkcode pretrain}. */
 export interface PretrainOptions {
@@ -85,11 +85,11 @@ export interface PretrainLog {
   grad_norm: number;
   tokens_per_s: number;
   /** Strict greedy accuracy (the `<answer>` slot only). */
-  "eval/accuracy"?: number;
+  [EVAL_METRICS.accuracy]?: number;
   /** Lenient greedy accuracy (the fallback chain). */
-  "eval/accuracy_lenient"?: number;
+  [EVAL_METRICS.accuracyLenient]?: number;
   /** Share of greedy answers in the requested format. */
-  "eval/format_rate"?: number;
+  [EVAL_METRICS.formatRate]?: number;
 }
 
 /** Trains every weight of `model` in place; returns the log. */
@@ -121,9 +121,9 @@ export async function pretrain(
     if (o.evalEvery && ((step + 1) % o.evalEvery === 0 || last)) {
       if (!o.evaluate) throw new Error("pretrain: evalEvery > 0 needs an evaluate function");
       const r = await o.evaluate(model, o.evalProblems);
-      row["eval/accuracy"] = r.accuracy;
-      row["eval/accuracy_lenient"] = r.lenient.rate;
-      row["eval/format_rate"] = r.format.rate;
+      row[EVAL_METRICS.accuracy] = r.accuracy;
+      row[EVAL_METRICS.accuracyLenient] = r.lenient.rate;
+      row[EVAL_METRICS.formatRate] = r.format.rate;
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       console.error(
         `[pretrain] step ${step + 1}: held-out accuracy strict ${pct(r.accuracy)}, lenient ${
@@ -136,11 +136,11 @@ export async function pretrain(
     if ((step + 1) % 10 === 0 || last) {
       progress.update(step + 1, { loss: emaLoss, lr, "tok/s": Math.round(row.tokens_per_s) });
     }
-    if (o.stopAtAccuracy !== undefined && (row["eval/accuracy_lenient"] ?? -1) >= o.stopAtAccuracy) {
+    if (o.stopAtAccuracy !== undefined && (row[EVAL_METRICS.accuracyLenient] ?? -1) >= o.stopAtAccuracy) {
       console.error(
-        `[pretrain] reached ${(100 * row["eval/accuracy_lenient"]!).toFixed(1)}% ≥ target; stopping at step ${
-          step + 1
-        }`,
+        `[pretrain] reached ${
+          (100 * row[EVAL_METRICS.accuracyLenient]!).toFixed(1)
+        }% ≥ target; stopping at step ${step + 1}`,
       );
       break;
     }

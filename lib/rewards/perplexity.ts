@@ -1,7 +1,9 @@
 /**
  * Perplexity reward: `2 / (1 + PPL / 50)` from a scorer the model engine provides. A non-finite
  * (or negative) perplexity scores 0 and is counted on the returned reward object; the first one is
- * also printed as a warning line.
+ * also printed as a warning line. With `userTurnPrompts` (dialogue: the prompts are the plain user turn),
+ * each prompt is first put in the scorer's chat layout ({@linkcode PerplexityScorer.layout}), so the
+ * completion is scored as the answer of a turn laid out as the scoring model was trained on.
  * @module
  */
 import { UserError } from "../util/mod.ts";
@@ -13,6 +15,11 @@ export interface PerplexityScorer {
   name: string;
   /** One perplexity per (prompt, completion) pair. */
   perplexities(prompts: string[], completions: string[]): Promise<number[]>;
+  /**
+   * The scoring model's chat layout of a plain user turn (its prompt up to the assistant's answer);
+   * absent: the model has no chat layout, and plain prompts are scored as they are.
+   */
+  layout?: (userTurn: string) => string;
 }
 
 /** Options of {@linkcode perplexityReward}. */
@@ -21,6 +28,8 @@ export interface PerplexityRewardOptions {
   name?: string;
   /** Where the one-time warning goes (default console.warn). */
   warn?: (line: string) => void;
+  /** `ctx.prompts` are plain user turns: render each with `scorer.layout` before scoring (default false). */
+  userTurnPrompts?: boolean;
 }
 
 /** A perplexity reward with its counters. */
@@ -43,13 +52,14 @@ export function perplexityReward(
 ): PerplexityReward {
   const name = options.name ?? "perplexity";
   const warn = options.warn ?? console.warn;
+  const render = options.userTurnPrompts && scorer.layout ? scorer.layout : (p: string) => p;
   const reward: PerplexityReward = {
     name,
     nonFinite: 0,
     scored: 0,
     fn: async (ctx: RewardContext) => {
       checkContext(ctx, { reward: name });
-      const ppl = await scorer.perplexities(ctx.prompts, ctx.completions);
+      const ppl = await scorer.perplexities(ctx.prompts.map(render), ctx.completions);
       if (!Array.isArray(ppl) || ppl.length !== ctx.completions.length) {
         throw new UserError(
           `reward "${name}": scorer ${scorer.name} returned ${ppl?.length} perplexities for ${ctx.completions.length} completions`,

@@ -44,3 +44,12 @@ Deno.test("perplexityReward: a scorer answering the wrong number of values → U
     "1 perplexities for 2",
   );
 });
+
+Deno.test("perplexityReward with userTurnPrompts: each plain user turn is scored in the scorer's chat layout", async () => {
+  const scorer = Object.assign(fake([50]), { layout: (u: string) => `<user>${u}<assistant>` });
+  await perplexityReward(scorer, { userTurnPrompts: true }).fn({ prompts: ["Hi?"], completions: ["Hello."] });
+  await perplexityReward(scorer).fn({ prompts: ["<user>Hi?<assistant>"], completions: ["Hello."] });
+  assertEquals(scorer.calls, [[["<user>Hi?<assistant>"], ["Hello."]], [["<user>Hi?<assistant>"], [
+    "Hello.",
+  ]]]);
+});

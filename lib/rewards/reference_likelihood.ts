@@ -4,17 +4,20 @@
  * verifier and works on math and free text alike.
  *
  * - Math: the reasoning is the completion up to its first `<answer>` (all of it when there is
- *   none); the scored text is `prompt + reasoning + "\n<answer>\n"` → `gold`.
+ *   none); the scored text is `prompt + reasoning + "\n<answer>"` → `gold`, the layout the embedded
+ *   model's corpus writes (`</reasoning>\n<answer>N</answer>`, the answer inline in the slot).
  * - Dialogue: the completion is the reasoning; the scored text is `prompt + completion + "\n\n"` →
- *   the reference response (its first `maxTargetTokens` tokens, counted in `truncated`).
+ *   the reference response (its first `maxTargetTokens` tokens, counted in `truncated`). The prompt is
+ *   in the scorer's chat layout: with `userTurnPrompts` (the study's dialogue rewards see the plain user
+ *   turn) each prompt is rendered with {@linkcode TargetScorer.layout} first.
  *
  * The reward is `2 · p̄` with `p̄ = exp(log p)` averaged over the reference's tokens (RLPR's
  * "probability reward": the mean of token probabilities, not of log-probabilities, which is bounded
  * and far less dominated by one unlikely token). `2·` puts it on `math_hard`'s 0–2 scale.
  *
  * `debias: true` (the `reference_likelihood_debiased` reward) is RLPR's debiasing: subtract the
- * probability of the reference with no reasoning at all (`prompt + "<answer>\n"` for math, the
- * bare prompt for dialogue) and clip to [0, 1] before scaling, so a completion is paid only for what
+ * probability of the reference with no reasoning at all (`prompt + "<answer>"` for math, the
+ * prompt alone for dialogue) and clip to [0, 1] before scaling, so a completion is paid only for what
  * its reasoning adds. Under GRPO's group normalisation the subtraction alone cancels (it is one
  * constant per prompt); what remains is the clip, which zeroes reasoning that makes the reference
  * less likely. RLPR's other ingredient, dropping prompts whose rewards barely vary, is the trainer's
@@ -37,6 +40,8 @@ export interface TargetScorer {
     targets: string[],
     options?: { maxTargetTokens?: number },
   ): Promise<number[][]>;
+  /** The scoring model's chat layout of a plain user turn (absent: plain prompts are scored as they are). */
+  layout?: (userTurn: string) => string;
 }
 
 /** Which kind of reference is scored. */
@@ -52,6 +57,8 @@ export interface ReferenceLikelihoodOptions {
   maxTargetTokens?: number;
   /** Log name (default `"reference_likelihood"`, or `"reference_likelihood_debiased"` with `debias`). */
   name?: string;
+  /** `ctx.prompts` are plain user turns: render each with `scorer.layout` first (default false). */
+  userTurnPrompts?: boolean;
 }
 
 /** A reference-likelihood reward with its counters. */
@@ -85,8 +92,8 @@ export function referencePair(
   if (task === "math") {
     const reasoning = mathReasoning(item.completion);
     return {
-      context: `${item.prompt}${reasoning}${reasoning ? "\n" : ""}<answer>\n`,
-      baseline: `${item.prompt}<answer>\n`,
+      context: `${item.prompt}${reasoning}${reasoning ? "\n" : ""}<answer>`,
+      baseline: `${item.prompt}<answer>`,
       target: item.reference.trim(),
     };
   }
@@ -105,6 +112,7 @@ export function referenceLikelihoodReward(
   const debias = options.debias ?? false;
   const name = options.name ?? (debias ? "reference_likelihood_debiased" : "reference_likelihood");
   const maxTarget = options.maxTargetTokens ?? 64;
+  const render = options.userTurnPrompts && scorer.layout ? scorer.layout : (p: string) => p;
   if (!(Number.isInteger(maxTarget) && maxTarget >= 1)) {
     throw new UserError(`reward "${name}": maxTargetTokens must be a positive integer, got ${maxTarget}`);
   }
@@ -118,7 +126,7 @@ export function referenceLikelihoodReward(
       checkContext(ctx, { reward: name, needs: field });
       const refs = ctx[field]!;
       const pairs = ctx.completions.map((completion, i) =>
-        referencePair(task, { prompt: ctx.prompts[i], completion, reference: refs[i] })
+        referencePair(task, { prompt: render(ctx.prompts[i]), completion, reference: refs[i] })
       );
       const score = async (contexts: string[], targets: string[]) => {
         const lps = await scorer.targetLogprobs(contexts, targets, { maxTargetTokens: maxTarget });

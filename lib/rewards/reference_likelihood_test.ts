@@ -25,14 +25,15 @@ function fake(table: (context: string, target: string) => number[]): TargetScore
   };
 }
 
-Deno.test("mathReasoning and referencePair: the gold answer goes into the completion's own <answer> slot", () => {
+Deno.test("mathReasoning and referencePair: the gold answer goes inline into the completion's own <answer> slot", () => {
   const c = "<reasoning>\n3 + 4 = 7\n</reasoning>\n<answer>\n8\n</answer>\n";
   assertEquals(mathReasoning(c), "<reasoning>\n3 + 4 = 7\n</reasoning>");
   assertEquals(mathReasoning("no tags, so 7  \n"), "no tags, so 7");
   const p = referencePair("math", { prompt: "P:", completion: c, reference: " 7 " });
   assertEquals(p, {
-    context: "P:<reasoning>\n3 + 4 = 7\n</reasoning>\n<answer>\n",
-    baseline: "P:<answer>\n",
+    // the embedded model's corpus writes `</reasoning>\n<answer>N</answer>`: the answer right after the tag
+    context: "P:<reasoning>\n3 + 4 = 7\n</reasoning>\n<answer>",
+    baseline: "P:<answer>",
     target: "7",
   });
   const d = referencePair("dialogue", { prompt: "Q?", completion: "Sure. ", reference: "Yes." });
@@ -66,7 +67,7 @@ Deno.test("referenceLikelihoodReward: 2·mean probability; reasoning that names 
 
 Deno.test("referenceLikelihoodReward debiased: clip(p − p(no reasoning), 0, 1), one baseline per prompt", async () => {
   const scorer = fake((c, t) =>
-    t.split("").map(() => Math.log(c.endsWith("Q1 <answer>\n") ? 0.5 : c.includes("good") ? 0.9 : 0.3))
+    t.split("").map(() => Math.log(c.endsWith("Q1 <answer>") ? 0.5 : c.includes("good") ? 0.9 : 0.3))
   );
   const r = referenceLikelihoodReward(scorer, { debias: true });
   assertEquals(r.name, "reference_likelihood_debiased");
@@ -80,6 +81,17 @@ Deno.test("referenceLikelihoodReward debiased: clip(p − p(no reasoning), 0, 1)
   assertAlmostEquals(out[2], 2 * 0.4);
   // the baseline of the shared prompt is scored once
   assertEquals(scorer.calls.map((c) => c.length), [3, 1]);
+});
+
+Deno.test("userTurnPrompts: a plain user turn is put in the scorer's chat layout before the pair is built", async () => {
+  const scorer = Object.assign(fake((_, t) => t.split("").map(() => Math.log(0.5))), {
+    layout: (u: string) => `<u>${u}</u><a>`,
+  });
+  const ctx = { prompts: ["Hi?"], completions: ["Hello."], references: ["Hey."] };
+  await referenceLikelihoodReward(scorer, { userTurnPrompts: true, debias: true }).fn(ctx);
+  assertEquals(scorer.calls, [["<u>Hi?</u><a>Hello.\n\n"], ["<u>Hi?</u><a>"]]);
+  await referenceLikelihoodReward(scorer).fn(ctx);
+  assertEquals(scorer.calls[2], ["Hi?Hello.\n\n"], "prompts already rendered are scored as they are");
 });
 
 Deno.test("referenceLikelihoodReward: dialogue uses references; bad scorer answers and inputs are one-line errors", async () => {

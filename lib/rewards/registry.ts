@@ -1,5 +1,6 @@
 /**
- * Reward names → factories, name resolution with one-line errors, the unique-name guard (the seed
+ * The reward table (one row per reward: name, description, what it needs, how it is made), name
+ * resolution with one-line errors, the unique-name guard (the seed
  * study logged two rewards under one name, `wrapped_func`; here that is an error), and
  * `computeRewards`, which runs a set of rewards on one batch and checks every score.
  * @module
@@ -13,9 +14,9 @@ import { perplexityReward, type PerplexityScorer } from "./perplexity.ts";
 import { geminiHardReward, geminiSoftReward, type RewardJudge } from "./judge.ts";
 import { referenceLikelihoodReward, type TargetScorer } from "./reference_likelihood.ts";
 
-/** What some rewards need: a perplexity scorer (model engine) or a judge (lib/judge). */
+/** What some rewards need: a perplexity scorer (model engine), a judge (lib/judge), the policy, a seed. */
 export interface RewardDeps {
-  /** For `"perplexity"`. */
+  /** For `"perplexity"`: a scorer LM (the policy, or a frozen LM). */
   scorer?: PerplexityScorer;
   /** For `"gemini_hard"` / `"gemini_soft"`. */
   judge?: RewardJudge;
@@ -23,66 +24,162 @@ export interface RewardDeps {
   targetScorer?: TargetScorer;
   /** For `"random"`: the seed of its draws (default 0; a run passes its `seed`). */
   seed?: number;
+  /**
+   * Whether `ctx.prompts` are the plain user turn (dialogue, so the judge reads the instruction) rather
+   * than the rendered chat prompt; model-scored rewards then render each one with their scorer's `layout`.
+   */
+  userTurnPrompts?: boolean;
+}
+
+/** A dependency a reward row can need; the study builds exactly the ones its rewards' rows list. */
+export type RewardNeed = "scorer" | "judge" | "targetScorer";
+
+/** How each need is named in messages. */
+export const REWARD_NEEDS: Readonly<Record<RewardNeed, string>> = Object.freeze({
+  scorer: "a perplexity scorer",
+  judge: "a judge",
+  targetScorer: "a reference scorer",
+});
+
+/** One reward: its name, what it pays, what it needs and how it is made. */
+export interface RewardSpec {
+  /** Its name in `reward_funcs` and in the logs (`rewards/<name>/…`). */
+  name: string;
+  /** One line for `--help`: what it pays, and how it reads the answer. */
+  description: string;
+  /** The dependencies it cannot be made without (checked before `make` runs). */
+  needs: readonly RewardNeed[];
+  /** Builds it from its dependencies (the listed needs are present). */
+  make: (deps: RewardDeps) => RewardFunction;
 }
 
 /** Builds a named reward from its dependencies. */
 export type RewardFactory = (deps: RewardDeps) => RewardFunction;
 
-function need<T>(dep: T | undefined, reward: string, what: string): T {
-  if (dep === undefined) throw new UserError(`reward "${reward}" needs ${what}, and none was given`);
-  return dep;
+const plain = (name: string, fn: RewardFunction["fn"]) => () => ({ name, fn });
+
+/** Every known reward, one row each (a new reward is a new row here, plus its scoring function). */
+export const REWARD_TABLE: readonly RewardSpec[] = Object.freeze([
+  {
+    name: "math_hard",
+    description: "2 when the answer in the <answer>…</answer> slot equals the gold answer, else 0 (strict: " +
+      "no slot, no points; the seed study's rule)",
+    needs: [],
+    make: plain("math_hard", mathHard),
+  },
+  {
+    name: "math_hard_lenient",
+    description: "math_hard with the lenient reading: the last <answer> (closed or not), else #### N, " +
+      "else the last number",
+    needs: [],
+    make: plain("math_hard_lenient", mathHardLenient),
+  },
+  {
+    name: "math_soft",
+    description:
+      "2·(1 − min(relative error, 1)) for the number in the <answer>…</answer> slot (strict, as math_hard)",
+    needs: [],
+    make: plain("math_soft", mathSoft),
+  },
+  {
+    name: "random",
+    description: "control: 2 with probability 1/2 per completion, seeded by the run's seed, blind to the " +
+      "text (Spurious Rewards, 2025)",
+    needs: [],
+    make: (d) => randomReward({ seed: d.seed ?? 0 }),
+  },
+  {
+    name: "format",
+    description: "0.25 per closed <reasoning>…</reasoning> and <answer>…</answer> pair (max 0.5; math only)",
+    needs: [],
+    make: plain("format", formatReward),
+  },
+  {
+    name: "strict_format",
+    description:
+      "0.5 when the whole completion is exactly <reasoning>\\n…\\n</reasoning>\\n<answer>\\n…\\n</answer>\\n",
+    needs: [],
+    make: plain("strict_format", strictFormatReward),
+  },
+  {
+    name: "soft_format",
+    description: "0.5 when <reasoning>…</reasoning> is followed by <answer>…</answer> anywhere",
+    needs: [],
+    make: plain("soft_format", softFormatReward),
+  },
+  {
+    name: "xml_count",
+    description: "Unsloth's count_xml: 0.125 per well-placed tag, minus 0.001 per trailing character",
+    needs: [],
+    make: plain("xml_count", xmlCountReward),
+  },
+  {
+    name: "perplexity",
+    description: "2/(1 + PPL/50) of the completion under a scorer LM (the policy, or a frozen LM), the " +
+      "prompt in that LM's chat layout",
+    needs: ["scorer"],
+    make: (d) => perplexityReward(d.scorer!, { userTurnPrompts: d.userTurnPrompts }),
+  },
+  {
+    name: "gemini_hard",
+    description: "2 when the judge (Gemini, or its counted local fallback) scores the answer ≥ 7/10, else 0",
+    needs: ["judge"],
+    make: (d) => geminiHardReward(d.judge!),
+  },
+  {
+    name: "gemini_soft",
+    description: "the judge score / 5 (0–10 → 0–2)",
+    needs: ["judge"],
+    make: (d) => geminiSoftReward(d.judge!),
+  },
+  {
+    name: "reference_likelihood",
+    description: "2 × the policy's mean per-token probability of the reference answer after the " +
+      "completion's reasoning (RLPR's plain probability reward)",
+    needs: ["targetScorer"],
+    make: (d) => referenceLikelihoodReward(d.targetScorer!, { userTurnPrompts: d.userTurnPrompts }),
+  },
+  {
+    name: "reference_likelihood_debiased",
+    description: "reference_likelihood minus that probability with no reasoning, clipped to [0, 1] " +
+      "(RLPR's debiased reward)",
+    needs: ["targetScorer"],
+    make: (d) =>
+      referenceLikelihoodReward(d.targetScorer!, { debias: true, userTurnPrompts: d.userTurnPrompts }),
+  },
+]);
+
+/** The row of reward `name` in `table` (default {@linkcode REWARD_TABLE}), or undefined. */
+export function findReward(
+  name: string,
+  options: { table?: readonly RewardSpec[] } = {},
+): RewardSpec | undefined {
+  return (options.table ?? REWARD_TABLE).find((r) => r.name === name);
 }
 
-/** Every known reward by name. */
-export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze({
-  math_hard: () => ({ name: "math_hard", fn: mathHard }),
-  math_hard_lenient: () => ({ name: "math_hard_lenient", fn: mathHardLenient }),
-  math_soft: () => ({ name: "math_soft", fn: mathSoft }),
-  random: (d: RewardDeps) => randomReward({ seed: d.seed ?? 0 }),
-  format: () => ({ name: "format", fn: formatReward }),
-  strict_format: () => ({ name: "strict_format", fn: strictFormatReward }),
-  soft_format: () => ({ name: "soft_format", fn: softFormatReward }),
-  xml_count: () => ({ name: "xml_count", fn: xmlCountReward }),
-  perplexity: (d: RewardDeps) => perplexityReward(need(d.scorer, "perplexity", "a perplexity scorer")),
-  gemini_hard: (d: RewardDeps) => geminiHardReward(need(d.judge, "gemini_hard", "a judge")),
-  gemini_soft: (d: RewardDeps) => geminiSoftReward(need(d.judge, "gemini_soft", "a judge")),
-  reference_likelihood: (d: RewardDeps) =>
-    referenceLikelihoodReward(need(d.targetScorer, "reference_likelihood", "a reference scorer")),
-  reference_likelihood_debiased: (d: RewardDeps) =>
-    referenceLikelihoodReward(
-      need(d.targetScorer, "reference_likelihood_debiased", "a reference scorer"),
-      { debias: true },
-    ),
-});
+/** Builds one reward from its row, after checking that every dependency the row needs is given. */
+export function makeReward(spec: RewardSpec, deps: RewardDeps = {}): RewardFunction {
+  for (const k of spec.needs) {
+    if (deps[k] === undefined) {
+      throw new UserError(`reward "${spec.name}" needs ${REWARD_NEEDS[k]}, and none was given`);
+    }
+  }
+  return spec.make(deps);
+}
 
-/** One line per reward for `--help`: what it pays, and how it reads the answer. */
-export const REWARD_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
-  math_hard: "2 when the answer in the <answer>…</answer> slot equals the gold answer, else 0 (strict: " +
-    "no slot, no points; the seed study's rule)",
-  math_hard_lenient: "math_hard with the lenient reading: the last <answer> (closed or not), else #### N, " +
-    "else the last number",
-  math_soft:
-    "2·(1 − min(relative error, 1)) for the number in the <answer>…</answer> slot (strict, as math_hard)",
-  random: "control: 2 with probability 1/2 per completion, seeded by the run's seed, blind to the text " +
-    "(Spurious Rewards, 2025)",
-  format: "0.25 per closed <reasoning>…</reasoning> and <answer>…</answer> pair (max 0.5)",
-  strict_format:
-    "0.5 when the whole completion is exactly <reasoning>\\n…\\n</reasoning>\\n<answer>\\n…\\n</answer>\\n",
-  soft_format: "0.5 when <reasoning>…</reasoning> is followed by <answer>…</answer> anywhere",
-  xml_count: "Unsloth's count_xml: 0.125 per well-placed tag, minus 0.001 per trailing character",
-  perplexity: "2/(1 + PPL/50) of the completion under a scorer LM (the policy, or a frozen LM)",
-  gemini_hard: "2 when the judge (Gemini, or its counted local fallback) scores the answer ≥ 7/10, else 0",
-  gemini_soft: "the judge score / 5 (0–10 → 0–2)",
-  reference_likelihood: "2 × the policy's mean per-token probability of the reference answer after the " +
-    "completion's reasoning (RLPR style)",
-  reference_likelihood_debiased:
-    "reference_likelihood minus that probability with no reasoning, clipped at 0 " +
-    "(RLPR's debiasing)",
-});
+/** Every known reward by name (derived from {@linkcode REWARD_TABLE}). */
+export const REWARDS: Readonly<Record<string, RewardFactory>> = Object.freeze(
+  Object.fromEntries(REWARD_TABLE.map((r) => [r.name, (d: RewardDeps) => makeReward(r, d)])),
+);
+
+/** One line per reward for `--help` (derived from {@linkcode REWARD_TABLE}). */
+export const REWARD_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(REWARD_TABLE.map((r) => [r.name, r.description])),
+);
 
 /** `--help` lines listing every reward with its description. */
-export function describeRewards(): string {
-  return Object.keys(REWARDS).map((n) => `  ${n.padEnd(30)} ${REWARD_DESCRIPTIONS[n] ?? ""}`).join("\n");
+export function describeRewards(options: { table?: readonly RewardSpec[] } = {}): string {
+  return (options.table ?? REWARD_TABLE).map((r) => `  ${r.name.padEnd(30)} ${r.description}`).join("\n");
 }
 
 /** Throws a UserError when a reward has an empty name or two rewards share one. */
@@ -99,20 +196,27 @@ export function assertUniqueRewardNames(fns: readonly RewardFunction[]): void {
   }
 }
 
+/** Options of {@linkcode resolveRewards}: the dependencies, and the table to read (default {@linkcode REWARD_TABLE}). */
+export interface ResolveRewardsOptions extends RewardDeps {
+  /** The reward rows names are looked up in (default {@linkcode REWARD_TABLE}). */
+  table?: readonly RewardSpec[];
+}
+
 /**
- * The rewards named in `names`, built with `deps`. An unknown name → UserError listing the known
- * ones; a repeated name → UserError.
+ * The rewards named in `names`, built from their rows with the dependencies in `options`. An unknown
+ * name → UserError listing the known ones; a missing dependency or a repeated name → UserError.
  */
-export function resolveRewards(names: readonly string[], deps: RewardDeps = {}): RewardFunction[] {
-  if (names.length === 0) {
-    throw new UserError(`no rewards given; known rewards: ${Object.keys(REWARDS).join(", ")}`);
-  }
+export function resolveRewards(
+  names: readonly string[],
+  options: ResolveRewardsOptions = {},
+): RewardFunction[] {
+  const table = options.table ?? REWARD_TABLE;
+  const known = () => table.map((r) => r.name).join(", ");
+  if (names.length === 0) throw new UserError(`no rewards given; known rewards: ${known()}`);
   const fns = names.map((n) => {
-    const make = Object.hasOwn(REWARDS, n) ? REWARDS[n] : undefined;
-    if (!make) {
-      throw new UserError(`unknown reward "${n}"; known rewards: ${Object.keys(REWARDS).join(", ")}`);
-    }
-    return make(deps);
+    const spec = findReward(n, { table });
+    if (!spec) throw new UserError(`unknown reward "${n}"; known rewards: ${known()}`);
+    return makeReward(spec, options);
   });
   assertUniqueRewardNames(fns);
   return fns;

@@ -4,7 +4,9 @@ import {
   describeRewards,
   resolveRewards,
   REWARD_DESCRIPTIONS,
+  REWARD_TABLE,
   REWARDS,
+  type RewardSpec,
 } from "./registry.ts";
 import { perplexityReward } from "./perplexity.ts";
 import type { RewardFunction } from "./types.ts";
@@ -100,4 +102,36 @@ Deno.test("computeRewards: null means not applicable (skipped in the sum); no ap
     UserError,
     'reward "z" gave a non-finite score NaN for completion 1',
   );
+});
+
+Deno.test("the reward table: one row per name, each stating what it needs; a row passed in resolves like a built-in", async () => {
+  const names = REWARD_TABLE.map((r) => r.name);
+  assertEquals(new Set(names).size, names.length, "unique names");
+  assertEquals(Object.keys(REWARDS), names);
+  const needs = Object.fromEntries(REWARD_TABLE.filter((r) => r.needs.length).map((r) => [r.name, r.needs]));
+  assertEquals(needs, {
+    perplexity: ["scorer"],
+    gemini_hard: ["judge"],
+    gemini_soft: ["judge"],
+    reference_likelihood: ["targetScorer"],
+    reference_likelihood_debiased: ["targetScorer"],
+  });
+  // every row that needs nothing is made with no dependencies at all
+  for (const r of REWARD_TABLE.filter((r) => !r.needs.length)) assertEquals(r.make({}).name, r.name);
+  const mine: RewardSpec = {
+    name: "long",
+    description: "1 per completion over 3 characters",
+    needs: ["judge"],
+    make: () => ({ name: "long", fn: (ctx) => ctx.completions.map((c) => (c.length > 3 ? 1 : 0)) }),
+  };
+  const table = [...REWARD_TABLE, mine];
+  assertThrows(
+    () => resolveRewards(["long"], { table }),
+    UserError,
+    '"long" needs a judge, and none was given',
+  );
+  const [f] = resolveRewards(["long"], { table, judge });
+  assertEquals(await f.fn({ prompts: ["p", "p"], completions: ["ab", "abcd"] }), [0, 1]);
+  assertThrows(() => resolveRewards(["long"]), UserError, 'unknown reward "long"');
+  assert(describeRewards({ table }).includes("1 per completion over 3 characters"));
 });

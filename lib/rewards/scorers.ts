@@ -15,6 +15,10 @@
  * DialoGPT (transformers.js models of type `gpt2`) separates turns with its EOS token, so there the
  * scored text is `prompt <eos> completion <eos>` and the closing EOS is one of the scored tokens
  * (the likelihood that the completion is a whole turn). Other models score `prompt completion`.
+ *
+ * Engine scorers carry their model's chat `layout` ({@linkcode userTurnLayout}): rewards whose prompts are a
+ * plain user turn (dialogue) render it with the layout, so the scored text is laid out as the model was
+ * trained on. transformers.js scorers carry none (DialoGPT's EOS-separated turns are its layout).
  * @module
  */
 import {
@@ -24,6 +28,7 @@ import {
   type TfjsCausalLM,
   tfjsInt64,
   type TfjsTokenizer,
+  type Tokenizer,
 } from "../model/mod.ts";
 import type { Device } from "../onnx/mod.ts";
 import { UserError } from "../util/mod.ts";
@@ -166,18 +171,35 @@ function engineRun(model: CausalLM, lora: () => LoraAdapter | null): BatchScorer
   };
 }
 
+/**
+ * The chat layout of a plain user turn under `tok`'s chat template: the rendered prompt up to the opening
+ * of the assistant's answer. Undefined when the tokenizer has no chat template.
+ */
+export function userTurnLayout(tok: Tokenizer): ((userTurn: string) => string) | undefined {
+  const render = (userTurn: string) => tok.applyChatTemplate([{ role: "user", content: userTurn }]);
+  try {
+    render("");
+  } catch (e) {
+    if (e instanceof UserError) return undefined;
+    throw e;
+  }
+  return render;
+}
+
 /** A scorer backed by the policy `model` itself (with `options.lora()`'s adapter when given). */
 export function policyPerplexityScorer(
   model: CausalLM,
   options: PolicyPerplexityScorerOptions = {},
 ): CountingPerplexityScorer {
   const lora = options.lora ?? (() => null);
-  return makeScorer(
+  const scorer = makeScorer(
     options.name ?? "policy",
     { batchSize: options.batchSize ?? 8, maxLength: options.maxLength ?? model.config.maxPositions },
     engineRows(model),
     engineRun(model, lora),
   );
+  const layout = userTurnLayout(model.tok);
+  return layout ? Object.assign(scorer, { layout }) : scorer;
 }
 
 /** A target scorer with counters. */
@@ -202,10 +224,12 @@ export function policyTargetScorer(
   const maxLength = options.maxLength ?? model.config.maxPositions;
   checkBatchSize(`target scorer ${name}`, batchSize);
   const encode = engineRows(model), run = engineRun(model, options.lora ?? (() => null));
+  const layout = userTurnLayout(model.tok);
   const scorer: CountingTargetScorer = {
     name,
     scored: 0,
     truncated: 0,
+    ...(layout ? { layout } : {}),
     async targetLogprobs(contexts, targets, o = {}) {
       if (contexts.length !== targets.length) {
         throw new UserError(

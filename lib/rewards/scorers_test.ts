@@ -16,6 +16,7 @@ import {
   perplexityOf,
   policyPerplexityScorer,
   policyTargetScorer,
+  userTurnLayout,
 } from "./scorers.ts";
 import { perplexityReward } from "./perplexity.ts";
 
@@ -179,4 +180,22 @@ Deno.test("policyTargetScorer: per-token log-probs of the target after the conte
   assertEquals(capped[0], got[0].slice(0, 2));
   assertEquals(scorer.scored, 5);
   await assertRejects(() => scorer.targetLogprobs(["a"], []), UserError, "1 contexts for 0 targets");
+});
+
+Deno.test("userTurnLayout: engine scorers carry their model's chat layout of a plain user turn", async () => {
+  const { model, dir } = await setup();
+  const want = "<|user|>\nHow many apples?<|end|>\n<|assistant|>\n";
+  assertEquals(userTurnLayout(model.tok)!("How many apples?"), want);
+  assertEquals(PROMPTS[0], want);
+  assertEquals(policyPerplexityScorer(model).layout!("How many apples?"), want);
+  assertEquals(policyTargetScorer(model).layout!("How many apples?"), want);
+  const engine = await lmPerplexityScorer(dir, { device: "cpu", threads: 1 });
+  assertEquals(engine.layout!("How many apples?"), want);
+  await engine.release();
+  const noTemplate = {
+    applyChatTemplate: () => {
+      throw new UserError("tokenizer has no chat_template");
+    },
+  };
+  assertEquals(userTurnLayout(noTemplate as unknown as typeof model.tok), undefined);
 });

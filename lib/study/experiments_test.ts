@@ -14,6 +14,7 @@ import {
   runExperiment,
 } from "./experiments.ts";
 import type { MetricsRow } from "../grpo/mod.ts";
+import type { MathExample } from "../data/mod.ts";
 import { writeTinyChatModel } from "../rewards/testing.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "grpo-experiments-test-" });
@@ -50,10 +51,27 @@ Deno.test("the experiments, their rewards, and an unknown id → UserError listi
     ["random"],
     ["gemini_hard"],
     ["gemini_soft"],
-    ["perplexity", "format"],
-    ["reference_likelihood", "format"],
+    ["perplexity"],
+    ["reference_likelihood_debiased", "format"],
     ["reference_likelihood"],
+    ["random"],
   ]);
+  assertEquals(
+    EXPERIMENT_IDS.map((id) => getExperiment(id).task),
+    [
+      "math",
+      "math",
+      "math",
+      "math",
+      "math",
+      "dialogue",
+      "dialogue",
+      "dialogue",
+      "math",
+      "dialogue",
+      "dialogue",
+    ],
+  );
   assertEquals(experimentConfig("math_soft").output_dir, "outputs/math_soft_seed42");
   assertEquals(experimentConfig("math_soft", { seed: 7 }).output_dir, "outputs/math_soft_seed7");
   assertEquals(
@@ -81,7 +99,7 @@ Deno.test("experimentData: held-out split disjoint from training, math answers, 
   const cfg = experimentConfig("math_hard", { eval_size: 50 });
   const lines: string[] = [];
   const m = await experimentData(getExperiment("math_hard"), cfg, { log: (l) => lines.push(l) });
-  assertEquals(m.math!.length, 50);
+  assertEquals(m.heldOut.length, 50);
   const dup = lines.find((l) => l.includes("duplicates"));
   assert(dup, "the generated math pool has duplicate prompts, reported with the total");
   {
@@ -90,17 +108,17 @@ Deno.test("experimentData: held-out split disjoint from training, math answers, 
     assertEquals(Number(k) + Number(left), Number(n), dup);
     assertEquals(m.train.length + 50, Number(left), dup);
   }
-  const held = new Set(m.math!.map((p) => p.question));
+  const held = new Set((m.heldOut as MathExample[]).map((p) => p.question));
   assert(m.train.every((t) => !held.has(t.messages.at(-1)!.content)), "no held-out question is trained on");
   assert(m.train.every((t) => typeof t.answer === "string"));
   const again = await experimentData(getExperiment("math_hard"), cfg, { log: () => {} });
-  assertEquals(again.math, m.math);
+  assertEquals(again.heldOut, m.heldOut);
   const other = await experimentData(getExperiment("math_hard"), { ...cfg, seed: 1 }, { log: () => {} });
-  assert(JSON.stringify(other.math) !== JSON.stringify(m.math), "the split depends on the seed");
+  assert(JSON.stringify(other.heldOut) !== JSON.stringify(m.heldOut), "the split depends on the seed");
   const d = await experimentData(getExperiment("dialogue_soft"), experimentConfig("dialogue_soft"), {
     log: () => {},
   });
-  assertEquals(d.dialogue!.length, 100);
+  assertEquals(d.heldOut.length, 100);
   assert(d.train.every((t) => t.reference && t.promptText && !t.promptText.includes("<|")));
   await assertRejects(
     () => experimentData(getExperiment("math_hard"), { ...cfg, dataset: "alpaca" }),
@@ -191,16 +209,18 @@ Deno.test("math_perplexity: the policy scores perplexity; perplexity and format 
 });
 
 /** Issue 3: perplexity is logged under its own name, distinct from the format reward, and not constant. */
-function assertPerplexityLogged(rows: MetricsRow[]): void {
+function assertPerplexityLogged(rows: MetricsRow[], options: { format?: boolean } = {}): void {
   const steps = rows.filter((r) => r.step > 0 && "rewards/perplexity/mean" in r);
   assert(steps.length >= 2, `need two training steps, got ${steps.length}`);
-  const ppl = steps.map((r) => r["rewards/perplexity/mean"]),
-    fmt = steps.map((r) => r["rewards/format/mean"]);
-  assert(ppl.some((v, i) => v !== fmt[i]), `perplexity ${ppl} equals format ${fmt} at every step`);
+  const ppl = steps.map((r) => r["rewards/perplexity/mean"]);
+  if (options.format ?? true) {
+    const fmt = steps.map((r) => r["rewards/format/mean"]);
+    assert(ppl.some((v, i) => v !== fmt[i]), `perplexity ${ppl} equals format ${fmt} at every step`);
+  } else assert(steps.every((r) => !("rewards/format/mean" in r)), "no format reward");
   assert(new Set(ppl).size > 1, `perplexity reward constant over steps: ${ppl}`);
 }
 
-Deno.test("dialogue_perplexity: a frozen scorer sees plain user prompts and is released", async () => {
+Deno.test("dialogue_perplexity: the frozen scorer sees each prompt in its own chat layout and is released", async () => {
   const seen: string[] = [];
   let released = 0;
   const res = await runExperiment("dialogue_perplexity", {
@@ -211,6 +231,7 @@ Deno.test("dialogue_perplexity: a frozen scorer sees plain user prompts and is r
       assertEquals(idOrDir, MODEL);
       return Promise.resolve({
         name: "fake",
+        layout: (userTurn: string) => `[user]${userTurn}[assistant]`,
         perplexities: (prompts: string[], completions: string[]) => {
           seen.push(...prompts);
           return Promise.resolve(completions.map((c) => 10 + c.length));
@@ -220,9 +241,21 @@ Deno.test("dialogue_perplexity: a frozen scorer sees plain user prompts and is r
     },
   });
   assert(seen.length >= 8, `scorer saw ${seen.length} prompts`);
-  assert(seen.every((p) => !p.includes("<|")), "plain user text");
+  assert(
+    seen.every((p) => p.startsWith("[user]") && p.endsWith("[assistant]") && !p.includes("<|")),
+    "the plain user turn in the scorer's layout",
+  );
   assertEquals(released, 1);
-  assertPerplexityLogged(res.rows);
+  assertPerplexityLogged(res.rows, { format: false });
+});
+
+Deno.test("no dialogue arm carries the math format reward, and every dialogue arm has the dialogue control", () => {
+  const dialogue = EXPERIMENT_IDS.filter((id) => getExperiment(id).task === "dialogue");
+  for (const id of dialogue) {
+    const r = experimentConfig(id).reward_funcs;
+    assert(!r.some((n) => n.includes("format")), `${id}: ${r}`);
+  }
+  assertEquals(experimentConfig("dialogue_random").reward_funcs, ["random"]);
 });
 
 /** Issue 9 §5: a reward is logged under its own name, neither constant over steps nor equal to another column. */
@@ -238,15 +271,16 @@ function assertOwnColumn(rows: MetricsRow[], name: string): void {
   }
 }
 
-Deno.test("math_refprob: the reference-likelihood reward has its own column, varies, and differs from format", async () => {
+Deno.test("math_refprob: RLPR's debiased reward has its own column, varies, and differs from format", async () => {
   const res = await runExperiment("math_refprob", {
     ...quiet,
     params: small("math_refprob", { max_steps: 3, eval_size: 0 }),
   });
   const row = res.rows.at(-1)!;
-  assert(row["rewards/reference_likelihood/mean"] > 0, `${row["rewards/reference_likelihood/mean"]}`);
+  const v = row["rewards/reference_likelihood_debiased/mean"];
+  assert(v >= 0 && v <= 2, `${v}`);
   assert("rewards/format/mean" in row);
-  assertOwnColumn(res.rows, "reference_likelihood");
+  assertOwnColumn(res.rows, "reference_likelihood_debiased");
 });
 
 Deno.test("dialogue_refprob: references scored; every dialogue evaluation audits the judge with master keys", async () => {
