@@ -21,7 +21,7 @@ import {
   readNotebook,
   runNotebook,
   type RunNotebookResult,
-} from "../lib/notebook/mod.ts";
+} from "../lib/jupyter/mod.ts";
 import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 
