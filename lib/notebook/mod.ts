@@ -5,5 +5,4 @@
  * `runResultsView`); the headless Jupyter client that runs notebooks is lib/jupyter.
  * @module
  */
-export * from "./results.ts";
 export * from "./experiment.ts";
