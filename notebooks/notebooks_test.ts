@@ -224,6 +224,7 @@ Deno.test({
   fn: async () => {
     const report = join(OUT, "report.html");
     const res = await run("Comparison", {
+      seeds: [42],
       outputs_dir: OUT,
       trl_logs: "auto",
       report_path: report,

@@ -9,7 +9,13 @@
 import { evalViewerItems } from "./completions_view.ts";
 import { type Dashboard, dashboardFigures, type DashboardOptions, runFigures } from "./dashboard.ts";
 import { findingSentences } from "./findings.ts";
-import { checkIntegrity, type Finding, type IntegrityOptions, judgeFallbackCaveats, sortFindings } from "./integrity.ts";
+import {
+  checkIntegrity,
+  type Finding,
+  type IntegrityOptions,
+  judgeFallbackCaveats,
+  sortFindings,
+} from "./integrity.ts";
 import { type LoadedRuns, loadEvalRecords, loadRuns } from "./load.ts";
 import { pairedBetween, type PairedComparison, pairedVsBase, type RunEval } from "./paired.ts";
 import {
@@ -17,13 +23,13 @@ import {
   integritySection,
   loadedSection,
   pairedSection,
-  section,
   type Section,
+  section,
   sentencesSection,
   settingsSection,
   statisticsSection,
-  studyStatistics,
   type StudyStatistics,
+  studyStatistics,
 } from "./sections.ts";
 import { type RunSettings, settingsFindings } from "./settings.ts";
 import type { ColumnTable } from "./table.ts";

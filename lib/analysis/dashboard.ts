@@ -215,7 +215,11 @@ export function runFigures(
       const notes = [...caveats].filter(([k]) => k.endsWith(`/${experiment}`)).map(([, v]) => v);
       if (notes.length) noteUnderTitle(spec, notes);
       if (spec.data.length) {
-        figures.push({ id: `reward_functions_${experiment}`, title: `Reward per function: ${experiment}`, spec });
+        figures.push({
+          id: `reward_functions_${experiment}`,
+          title: `Reward per function: ${experiment}`,
+          spec,
+        });
       }
     }
   }

@@ -225,7 +225,15 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
     }
     if (!traces.length) {
       // An empty trace makes plotly draw the panel's axes, so its title and note land in place.
-      data.push({ type: "scatter", mode: "lines", x: [], y: [], showlegend: false, hoverinfo: "skip", ...axes });
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        x: [],
+        y: [],
+        showlegend: false,
+        hoverinfo: "skip",
+        ...axes,
+      });
       const hidden = { showticklabels: false, showgrid: false, zeroline: false };
       Object.assign(layout[`xaxis${ax}`] as object, hidden);
       Object.assign(layout[`yaxis${ax}`] as object, hidden);

@@ -99,7 +99,10 @@ Deno.test("completionSamples: first and last step; completionsTable escapes the 
   assertEquals(view.plain, 'step 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"');
   assertEquals(view[DISPLAY_SYMBOL]()["text/html"], readableTable(completionsTable(picked.slice(0, 1))));
   const two = samplesSection([{ label: "a", records: picked.slice(0, 1) }, { label: "b", records: [] }]);
-  assertEquals(two.plain, 'a:\nstep 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"\nb:\nNo completions logged.');
+  assertEquals(
+    two.plain,
+    'a:\nstep 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"\nb:\nNo completions logged.',
+  );
   assert(two.html.includes("<h4>a</h4>") && two.html.includes("<h4>b</h4><p>No completions logged.</p>"));
   await assertRejects(() => completionSamples(join(ROOT, "none")), UserError, "completions.jsonl: missing");
   await Deno.writeTextFile(join(dir, "completions.jsonl"), '{"step": 1}\n');
@@ -194,7 +197,10 @@ Deno.test("runResultsView: the comparison's sections of the runs, samples, and o
   assertEquals((html.match(/data-disagree="1"/g) ?? []).length, 2);
   assertEquals(view.runs.map((r) => r.experiment), ["math_hard", "math_soft"]);
   assert(view.samples.plain.startsWith("math_hard seed 5:\nstep 1 · reward 1"), view.samples.plain);
-  assert(view.paired.plain.startsWith("math_hard vs math_soft, held-out accuracy on the same 2 problems"), view.paired.plain);
+  assert(
+    view.paired.plain.startsWith("math_hard vs math_soft, held-out accuracy on the same 2 problems"),
+    view.paired.plain,
+  );
   assert(view.findings.plain.startsWith("Findings:\n- "), view.findings.plain);
   assertEquals(view.figures.figures[0].id, "reward");
 });

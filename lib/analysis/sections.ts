@@ -60,11 +60,12 @@ export function integritySection(
   return section({
     id: "integrity",
     title: "Integrity checks",
-    html: integrityHtml(findings, { runs: options.runs }) + (caveats.length
-      ? `<ul class="warn">${
-        caveats.map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ⚠ ${escapeHtml(v)}</li>`).join("")
-      }</ul>`
-      : ""),
+    html: integrityHtml(findings, { runs: options.runs }) +
+      (caveats.length
+        ? `<ul class="warn">${
+          caveats.map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ⚠ ${escapeHtml(v)}</li>`).join("")
+        }</ul>`
+        : ""),
     plain: [...lines, ...caveats.map(([k, v]) => `${k}: ⚠ ${v}`)].join("\n"),
   });
 }
@@ -105,7 +106,9 @@ export function loadedSection(loaded: Pick<LoadedRuns, "runs" | "warnings">): Se
     html: table + warnings,
     plain: [
       ...loaded.runs.map((r) =>
-        `${runLabel(r, { withSeed: r.source === "ours" })}: ${r.steps} steps, ${r.metrics} metrics from ${r.path}`
+        `${
+          runLabel(r, { withSeed: r.source === "ours" })
+        }: ${r.steps} steps, ${r.metrics} metrics from ${r.path}`
       ),
       ...loaded.warnings.map((w) => `warning: ${w}`),
     ].join("\n") || "no runs loaded",
@@ -141,9 +144,10 @@ export function statisticsSection(stats: StudyStatistics, options: StatsTableOpt
   return section({
     id: "statistics",
     title: "Statistics",
-    html: `<h3>Per experiment (mean over seeds [95% bootstrap CI])</h3>${
-      experimentStatsTable(stats.experiments, options)
-    }\n<h3>Comparisons between experiments</h3>${comparisonStatsTable(stats.comparisons, options)}\n` +
+    html:
+      `<h3>Per experiment (mean over seeds [95% bootstrap CI])</h3>${
+        experimentStatsTable(stats.experiments, options)
+      }\n<h3>Comparisons between experiments</h3>${comparisonStatsTable(stats.comparisons, options)}\n` +
       `<h3>Per run (start/end = mean over the first/last window of steps)</h3>${
         runStatsTable(stats.runs, options)
       }`,
@@ -220,7 +224,9 @@ export function completionsTable(
 }
 
 /** Sample completions of each run (a table each, under the run's name); plain: one line per completion. */
-export function samplesSection(runs: readonly { label: string; records: readonly CompletionRecord[] }[]): Section {
+export function samplesSection(
+  runs: readonly { label: string; records: readonly CompletionRecord[] }[],
+): Section {
   const one = runs.length === 1;
   const plainOf = (records: readonly CompletionRecord[]) =>
     records.length
