@@ -152,9 +152,9 @@ export function groupCurves(
 /** The common layout of the figures (x axis: steps, unless `x` says fraction of training). */
 export function baseLayout(
   title: string,
-  yTitle: string,
-  x: "step" | "fraction" = "step",
+  options: { yTitle?: string; x?: "step" | "fraction" } = {},
 ): Record<string, unknown> {
+  const { yTitle = "", x = "step" } = options;
   return {
     title: { text: title },
     xaxis: { title: { text: axisTitle(x) } },
@@ -256,7 +256,7 @@ export function curveFigure(
   const dashTrl = new Set(curves.map((c) => c.source)).size > 1;
   const data = curves.flatMap((c, i) => curveTraces(c, { color: experimentColor(c.experiment, i), dashTrl }));
   const smooth = (opts.smoothing ?? 0.8) > 0 ? `, EMA ${opts.smoothing ?? 0.8}` : "";
-  const layout = baseLayout(opts.title ?? `${metric}${smooth}`, opts.yTitle ?? metric, x);
+  const layout = baseLayout(opts.title ?? `${metric}${smooth}`, { yTitle: opts.yTitle ?? metric, x });
   if (opts.yaxis) Object.assign(layout.yaxis as object, opts.yaxis);
   return { data, layout };
 }

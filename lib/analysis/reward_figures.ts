@@ -104,7 +104,7 @@ export function rewardFunctionFigure(table: ColumnTable, options: RewardFunction
   const title = options.title ??
     `${options.experiment}: reward per reward function${w > 0 ? ` (EMA ${w})` : ""}`;
   const layout: Record<string, unknown> = {
-    ...baseLayout(title, "reward", x),
+    ...baseLayout(title, { yTitle: "reward", x }),
     legend: { orientation: "h", y: -0.25 },
     margin: { l: 60, r: held ? 60 : 20, t: 50, b: 60 },
     height: 400,
@@ -183,7 +183,7 @@ export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): 
   const data: Record<string, unknown>[] = [];
   const annotations: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
-    ...baseLayout(opts.title ?? `Reward per reward function (EMA ${opts.smoothing ?? 0.8})`, ""),
+    ...baseLayout(opts.title ?? `Reward per reward function (EMA ${opts.smoothing ?? 0.8})`),
     grid: { rows: grid.rows, columns: grid.cols, pattern: "independent", roworder: "top to bottom" },
     height: 300 * grid.rows + 80,
     hovermode: "closest",
