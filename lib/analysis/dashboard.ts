@@ -10,7 +10,7 @@ import { rewardFunctionFigure, rewardFunctionGrid } from "./reward_figures.ts";
 import { judgeFallbackCaveats } from "./integrity.ts";
 import type { PairedComparison } from "./paired.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
-import { type ColumnTable, heldOutMetrics, heldOutUnit, runsOf } from "./table.ts";
+import { type ColumnTable, heldOutMetrics, heldOutUnit, rewardSeries, runsOf } from "./table.ts";
 import { timingSplitFigure } from "./timing.ts";
 import { EVAL_METRICS } from "../util/mod.ts";
 
@@ -76,7 +76,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
   add(
     "reward_functions",
     "Reward per reward function",
-    rewardFunctionGrid(table, curve),
+    runs.some((r) => rewardSeries(r)) ? rewardFunctionGrid(table, curve) : null,
     "no run logged a reward",
   );
   for (const c of CURVES) {
