@@ -5,6 +5,7 @@
  * and held-out completions.
  * @module
  */
+import { existsSync } from "node:fs";
 import type { CompletionRecord } from "../grpo/mod.ts";
 import { readJsonLines, runFile, UserError } from "../util/mod.ts";
 import { evalViewerItems, trainViewerItems, type ViewerItem } from "./completions_view.ts";
@@ -59,9 +60,11 @@ export async function runResultsView(
   const samples = [];
   for (const r of loaded.runs) {
     if (!r.dir) continue;
+    // A run that logged no step has no completions file: its samples say "No completions logged."
+    const logged = existsSync(runFile(r.dir, "completions"));
     samples.push({
       label: runLabel(r, { withSeed: true }),
-      records: await completionSamples(r.dir, { n: options.samples }),
+      records: logged ? await completionSamples(r.dir, { n: options.samples }) : [],
     });
   }
   const items = [...await trainItems(loaded), ...evalViewerItems(evals.runs)];
