@@ -154,6 +154,8 @@ const training = (name: string, id: string, rewards: string[], extra: Record<str
       assertRewards(await lastRow(join(OUT, id)), rewards, `${id} metrics.jsonl`);
       assert(res.cells.some((c) => (c.messages.update_display_data ?? 0) > 0), "the live plot was updated");
       assert(res.text.includes(`run folder: ${join(OUT, id)}`), "the run cell names the run folder");
+      assert(/^step \d+ · reward .* · advantage /m.test(res.text), "sample completions are shown");
+      assert(/^\d+ completions \(\d+ held-out, /m.test(res.text), "the completions viewer is shown");
     },
   });
 
@@ -245,6 +247,11 @@ Deno.test({
     );
     assert(res.text.includes("Findings:\n- "), "findings are shown");
     assert(res.text.includes("math_hard: mean training reward went from"), "a finding from the data");
+    assert(res.text.includes("Verdicts:\n"), "the verdicts are shown");
+    assert(
+      /^math_hard \(1 seed\): reward .*, stability /m.test(res.text),
+      "the statistics, stability included",
+    );
     assert(existsSync(report) && Deno.statSync(report).size > 100_000, "report written with plotly inlined");
   },
 });
