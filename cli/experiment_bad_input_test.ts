@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { writeTinyChatModel } from "../lib/rewards/testing.ts";
-import { makeNotebook, writeNotebook } from "../lib/notebook/mod.ts";
+import { makeNotebook, writeNotebook } from "../lib/jupyter/mod.ts";
 import { assert } from "../lib/util/assert.ts";
 import { paramArgs, REPO_ROOT, runCli, TINY_PARAMS } from "./testing.ts";
 

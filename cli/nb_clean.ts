@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cleanNotebookText } from "../lib/notebook/mod.ts";
+import { cleanNotebookText } from "../lib/jupyter/mod.ts";
 import { runMain, UserError, writeFileAtomic } from "../lib/util/mod.ts";
 
 const USAGE = "usage: deno task nb-clean [--check] [NOTEBOOK.ipynb …]";

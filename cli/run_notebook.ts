@@ -9,7 +9,7 @@
  * @module
  */
 import { parseFlags, runMain, UserError } from "../lib/util/mod.ts";
-import { formatFailure, parseParamArgs, runNotebook } from "../lib/notebook/mod.ts";
+import { formatFailure, parseParamArgs, runNotebook } from "../lib/jupyter/mod.ts";
 
 const USAGE =
   "usage: deno task run-notebook <path.ipynb> [--param key=value …] [--out DIR] [--timeout SECONDS]";

@@ -1,5 +1,5 @@
 import { parseRunArgs } from "./run_notebook.ts";
-import { makeNotebook, readNotebook, writeNotebook } from "../lib/notebook/mod.ts";
+import { makeNotebook, readNotebook, writeNotebook } from "../lib/jupyter/mod.ts";
 import { UserError } from "../lib/util/mod.ts";
 import { assert, assertEquals, assertThrows } from "../lib/util/assert.ts";
 

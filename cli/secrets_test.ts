@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { startFakeGemini } from "../lib/judge/fake_gemini.ts";
-import { makeNotebook, writeNotebook } from "../lib/notebook/mod.ts";
+import { makeNotebook, writeNotebook } from "../lib/jupyter/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 import { type CliOutput, listFiles, paramArgs, REPO_ROOT, runCli, TINY_PARAMS } from "./testing.ts";
 

@@ -4,8 +4,9 @@
  * - an import of another folder goes through that folder's `mod.ts` (test helpers — `testing.ts`,
  *   `testing_*.ts`, `fixtures.ts`, `fake_gemini.ts`, and the assertions in `util/assert.ts` — are imported by
  *   path, since no `mod.ts` exports them);
- * - a lower layer never imports a higher one (util → onnx → model → rewards/judge/data → grpo → study level
- *   → notebook/cli), and neither folders nor files import each other in a cycle.
+ * - a lower layer never imports a higher one (util → onnx/jupyter → model → rewards/judge/data → grpo → study
+ *   level → notebook/cli), and neither folders nor files import each other in a cycle. `lib/jupyter` (the
+ *   headless Jupyter client) is a tool over util alone, so it sits beside onnx: anything above may use it.
  * @module
  */
 import { assertEquals } from "./util/assert.ts";
@@ -17,6 +18,7 @@ const TOP = ["lib", "cli", "bench", "notebooks"];
 const LAYER: Record<string, number> = {
   "lib/util": 0,
   "lib/onnx": 1,
+  "lib/jupyter": 1,
   "lib/model": 2,
   "lib/rewards": 3,
   "lib/judge": 3,

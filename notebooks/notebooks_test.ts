@@ -21,7 +21,7 @@ import {
   readNotebook,
   runNotebook,
   type RunNotebookResult,
-} from "../lib/notebook/mod.ts";
+} from "../lib/jupyter/mod.ts";
 import { readJsonLines } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
 
@@ -154,6 +154,8 @@ const training = (name: string, id: string, rewards: string[], extra: Record<str
       assertRewards(await lastRow(join(OUT, id)), rewards, `${id} metrics.jsonl`);
       assert(res.cells.some((c) => (c.messages.update_display_data ?? 0) > 0), "the live plot was updated");
       assert(res.text.includes(`run folder: ${join(OUT, id)}`), "the run cell names the run folder");
+      assert(/^step \d+ · reward .* · advantage /m.test(res.text), "sample completions are shown");
+      assert(/^\d+ completions \(\d+ held-out, /m.test(res.text), "the completions viewer is shown");
     },
   });
 
@@ -224,6 +226,7 @@ Deno.test({
   fn: async () => {
     const report = join(OUT, "report.html");
     const res = await run("Comparison", {
+      seeds: [42],
       outputs_dir: OUT,
       trl_logs: "auto",
       report_path: report,
@@ -244,6 +247,11 @@ Deno.test({
     );
     assert(res.text.includes("Findings:\n- "), "findings are shown");
     assert(res.text.includes("math_hard: mean training reward went from"), "a finding from the data");
+    assert(res.text.includes("Verdicts:\n"), "the verdicts are shown");
+    assert(
+      /^math_hard \(1 seed\): reward .*, stability /m.test(res.text),
+      "the statistics, stability included",
+    );
     assert(existsSync(report) && Deno.statSync(report).size > 100_000, "report written with plotly inlined");
   },
 });

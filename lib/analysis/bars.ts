@@ -11,6 +11,7 @@ import { experimentColor, type PlotSpec } from "./figures.ts";
 import type { PairedComparison } from "./paired.ts";
 import type { ExperimentStats } from "./stats.ts";
 import { groupLabel, heldOutUnit } from "./table.ts";
+import { EVAL_METRICS } from "../util/mod.ts";
 
 interface BarRow {
   label: string;
@@ -106,7 +107,7 @@ export interface HeldOutBarOptions {
 
 /** Held-out improvement (last − first evaluation) per experiment with its 95 % interval; y axis through zero. */
 export function heldOutBars(stats: readonly ExperimentStats[], opts: HeldOutBarOptions = {}): PlotSpec {
-  const metric = opts.metric ?? stats.find((s) => s.heldOutDelta)?.heldOutMetric ?? "eval/accuracy";
+  const metric = opts.metric ?? stats.find((s) => s.heldOutDelta)?.heldOutMetric ?? EVAL_METRICS.accuracy;
   const sel = stats.filter((s) => s.heldOutMetric === metric && s.heldOutDelta);
   const maxAbs = Math.max(
     0,
@@ -118,7 +119,7 @@ export function heldOutBars(stats: readonly ExperimentStats[], opts: HeldOutBarO
     const p = opts.paired?.find((c) =>
       c.source === s.source && c.a === s.experiment && c.b === "base model" && c.metric === kind
     );
-    if (p && (metric === "eval/accuracy" || metric === "eval/judge_score")) {
+    if (p && (metric === EVAL_METRICS.accuracy || metric === EVAL_METRICS.judgeScore)) {
       return {
         label: groupLabel(s),
         experiment: s.experiment,

@@ -1,14 +1,18 @@
 /**
- * The standard set of figures for a table of runs, as used by the HTML report and the notebooks.
- * Figures whose metric no run logged are left out with the reason, never drawn empty.
+ * The standard sets of figures: the study's dashboard (the HTML report and the Comparison notebook) and
+ * a training notebook's run figures. Figures whose metric no run logged are left out with the reason,
+ * never drawn empty.
  * @module
  */
 import { finalRewardBars, heldOutBars } from "./bars.ts";
-import { curveFigure, type PlotSpec, rewardCurves, rewardFunctionGrid } from "./figures.ts";
+import { curveFigure, type PlotSpec, rewardCurves } from "./figures.ts";
+import { rewardFunctionFigure, rewardFunctionGrid } from "./reward_figures.ts";
+import { judgeFallbackCaveats } from "./integrity.ts";
 import type { PairedComparison } from "./paired.ts";
 import { type ExperimentStats, experimentStats, runStats } from "./stats.ts";
-import { type ColumnTable, heldOutMetrics, heldOutUnit, runsOf } from "./table.ts";
+import { type ColumnTable, heldOutMetrics, heldOutUnit, rewardSeries, runsOf } from "./table.ts";
 import { timingSplitFigure } from "./timing.ts";
+import { EVAL_METRICS } from "../util/mod.ts";
 
 /** A figure with an id and a title. */
 export interface NamedFigure {
@@ -72,7 +76,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
   add(
     "reward_functions",
     "Reward per reward function",
-    rewardFunctionGrid(table, curve),
+    runs.some((r) => rewardSeries(r)) ? rewardFunctionGrid(table, curve) : null,
     "no run logged a reward",
   );
   for (const c of CURVES) {
@@ -89,7 +93,7 @@ export function dashboardFigures(table: ColumnTable, opts: DashboardOptions = {}
     omitted.push({
       id: "held_out",
       title: "Held-out metric",
-      reason: "no run logged eval/accuracy or eval/judge_score",
+      reason: `no run logged ${EVAL_METRICS.accuracy} or ${EVAL_METRICS.judgeScore}`,
     });
   }
   for (const m of heldOut) {
@@ -169,11 +173,55 @@ export function markCaveats(spec: PlotSpec, caveats: ReadonlyMap<string, string>
     }
     if (hit) notes.push(`${label}: ${text}`);
   }
-  if (!notes.length) return;
+  if (notes.length) noteUnderTitle(spec, notes);
+}
+
+/** Adds `⚠ note` lines under a figure's title (and room for them). */
+function noteUnderTitle(spec: PlotSpec, notes: readonly string[]): void {
   const title = spec.layout.title as { text?: string } | undefined;
   spec.layout.title = {
     ...(title ?? {}),
     text: `${title?.text ?? ""}<br><sub>⚠ ${notes.join("<br>⚠ ")}</sub>`,
   };
   spec.layout.margin = { ...(spec.layout.margin as object ?? {}), t: 60 + 18 * notes.length };
+}
+
+/** Ids of the figures a training notebook shows, in order (`held_out` stands for every `held_out_*`). */
+const RUN_FIGURES = ["reward", "reward_functions", "held_out", "length", "kl", "judge_fallback"];
+
+/**
+ * The figures a training notebook shows for its run(s): training reward, reward per reward function (one
+ * {@linkcode rewardFunctionFigure} per experiment), held-out metric, completion length, KL, and the judge
+ * fallback share when logged. A caveat per group (default: the judge fallback) is named in each figure.
+ */
+export function runFigures(
+  table: ColumnTable,
+  options: { smoothing?: number; caveats?: ReadonlyMap<string, string> } = {},
+): Dashboard {
+  const caveats = options.caveats ?? judgeFallbackCaveats(table);
+  const dash = dashboardFigures(table, { smoothing: options.smoothing, caveats });
+  const figures: NamedFigure[] = [];
+  const omitted: Dashboard["omitted"] = [];
+  const base = (id: string) =>
+    id.startsWith("held_out_improvement") ? "" : id.startsWith("held_out") ? "held_out" : id;
+  for (const id of RUN_FIGURES) {
+    if (id !== "reward_functions") {
+      figures.push(...dash.figures.filter((f) => base(f.id) === id));
+      if (id !== "judge_fallback") omitted.push(...dash.omitted.filter((o) => base(o.id) === id));
+      continue;
+    }
+    for (const experiment of [...new Set(runsOf(table).map((r) => r.experiment))]) {
+      const spec = rewardFunctionFigure(table, { experiment, smoothing: options.smoothing });
+      const notes = [...caveats].filter(([k]) => k.endsWith(`/${experiment}`)).map(([, v]) => v);
+      if (notes.length) noteUnderTitle(spec, notes);
+      if (spec.data.length) {
+        figures.push({
+          id: `reward_functions_${experiment}`,
+          title: `Reward per function: ${experiment}`,
+          spec,
+        });
+      }
+    }
+  }
+  return { figures, omitted };
 }

@@ -1,9 +1,11 @@
 /**
- * Showing plotly specs in Deno's Jupyter kernel (through lib/util/jupyter.ts); outside a notebook a one-line
- * note is printed.
+ * Showing the study's views in Deno's Jupyter kernel (through lib/util/jupyter.ts): {@linkcode show} takes a
+ * section, a set of figures or one figure; outside a notebook the plain text (or a one-line note per
+ * figure) is printed.
  * @module
  */
 import { type Dashboard, dashboardFigures, type DashboardOptions } from "./dashboard.ts";
+import type { Section } from "./sections.ts";
 import type { PlotSpec } from "./figures.ts";
 import { notebookFigureHtml } from "./plotly_html.ts";
 import type { ColumnTable } from "./table.ts";
@@ -63,4 +65,21 @@ export async function showDashboard(
   for (const f of dash.figures) await showFigure(f.spec, opts);
   for (const o of dash.omitted) (opts.log ?? console.log)(`not drawn: ${o.title} (${o.reason})`);
   return dash;
+}
+
+/**
+ * Shows one block of a view: a {@linkcode Section} (its HTML, or its plain text outside Jupyter), a set
+ * of figures (each figure, then one line per figure left out with the reason), or one figure.
+ */
+export async function show(block: Section | Dashboard | PlotSpec, opts: ShowOptions = {}): Promise<void> {
+  if ("figures" in block) {
+    for (const f of block.figures) await showFigure(f.spec, opts);
+    for (const o of block.omitted) (opts.log ?? console.log)(`not drawn: ${o.title} (${o.reason})`);
+  } else if ("layout" in block) {
+    await showFigure(block, opts);
+  } else if (opts.jupyter === undefined ? jupyterApi() : opts.jupyter) {
+    await display(block, { jupyter: opts.jupyter });
+  } else {
+    (opts.log ?? console.log)(block.plain);
+  }
 }

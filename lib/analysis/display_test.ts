@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../util/assert.ts";
-import { PLOTLY_MIME, showDashboard, showFigure } from "./display.ts";
+import { PLOTLY_MIME, show, showDashboard, showFigure } from "./display.ts";
+import { section } from "./sections.ts";
 import { jupyterApi } from "../util/mod.ts";
 import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { tableFromRows } from "./table.ts";
@@ -47,4 +48,22 @@ Deno.test("showDashboard: every figure displayed, omitted ones named", async () 
     lines.includes("not drawn: KL divergence to the reference policy (no run logged kl)"),
     lines.join("\n"),
   );
+});
+
+Deno.test("show: a section as HTML in Jupyter and as plain text outside; figures with the omitted named", async () => {
+  const s = section({ id: "x", title: "X", html: "<table><tr><td>1</td></tr></table>", plain: "one" });
+  const shown: { data: Record<string, unknown> }[] = [], lines: string[] = [];
+  const jupyter = { broadcast: (_t: string, c: Record<string, unknown>) => void shown.push(c as never) };
+  await show(s, { jupyter, log: (l) => lines.push(l) });
+  assertEquals(shown[0].data["text/plain"], "one");
+  assert(String(shown[0].data["text/html"]).includes('class="grpo-readable"'), "tables made readable");
+  await show(s, { jupyter: null, log: (l) => lines.push(l) });
+  await show({ figures: [], omitted: [{ id: "kl", title: "KL", reason: "no run logged kl" }] }, {
+    jupyter: null,
+    log: (l) => lines.push(l),
+  });
+  await show(spec, { jupyter, log: (l) => lines.push(l) });
+  assertEquals(lines, ["one", "not drawn: KL (no run logged kl)"]);
+  assertEquals(shown.length, 2);
+  assertEquals(shown[1].data[PLOTLY_MIME], spec);
 });

@@ -1,13 +1,12 @@
 /**
  * Plotly figure specs (`{data, layout}`, plain JSON) built from the tidy run table: smoothed curves
- * with a seed band, per-reward-function panels (one subplot per experiment); runs of different lengths
- * on a fraction-of-training axis. Bar charts are in `bars.ts`. Pure functions: table in, spec out.
+ * with a seed band; runs of different lengths on a fraction-of-training axis. The reward-per-function
+ * figures are in `reward_figures.ts`, bar charts in `bars.ts`. Pure functions: table in, spec out.
  * @module
  */
 import {
   type ColumnTable,
   groupLabel,
-  KNOWN_EXPERIMENTS,
   rewardFunctions,
   rewardSeries,
   type Run,
@@ -54,7 +53,6 @@ const PALETTE: Record<string, string> = {
   math_perplexity: "#9467bd",
   dialogue_perplexity: "#8c564b",
 };
-const FN_COLORS = ["#e45756", "#4c78a8", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d"];
 const EXTRA = ["#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"];
 
 /** Color of an experiment (fixed for the six known ones). */
@@ -154,9 +152,9 @@ export function groupCurves(
 /** The common layout of the figures (x axis: steps, unless `x` says fraction of training). */
 export function baseLayout(
   title: string,
-  yTitle: string,
-  x: "step" | "fraction" = "step",
+  options: { yTitle?: string; x?: "step" | "fraction" } = {},
 ): Record<string, unknown> {
+  const { yTitle = "", x = "step" } = options;
   return {
     title: { text: title },
     xaxis: { title: { text: axisTitle(x) } },
@@ -168,12 +166,22 @@ export function baseLayout(
   };
 }
 
-function curveTraces(
-  c: GroupCurve,
-  color: string,
-  axes: Record<string, string> = {},
-  dashTrl = false,
-): Record<string, unknown>[] {
+/** Options of {@linkcode curveTraces}. */
+export interface CurveTraceOptions {
+  /** Line (and band) color. */
+  color: string;
+  /** Subplot axes of every trace, e.g. `{ xaxis: "x2", yaxis: "y2" }` (default: the first). */
+  axes?: Record<string, string>;
+  /** Dash the TRL logs' lines (when they share the figure with ours). */
+  dashTrl?: boolean;
+}
+
+/**
+ * The traces of one group curve: its seed band (several seeds) or a faint raw line (one smoothed seed),
+ * then the mean line, all in one legend group.
+ */
+export function curveTraces(c: GroupCurve, options: CurveTraceOptions): Record<string, unknown>[] {
+  const { color, axes = {}, dashTrl = false } = options;
   const name = `${groupLabel(c)}${c.seeds > 1 ? ` (${c.seeds} seeds)` : ""}`;
   const dash = dashTrl && c.source === "trl" ? "dash" : "solid";
   const out: Record<string, unknown>[] = [];
@@ -246,9 +254,9 @@ export function curveFigure(
   let curves = groupCurves(table, metric, { ...opts, x });
   if (opts.normalize) curves = normalizePerExperiment(curves);
   const dashTrl = new Set(curves.map((c) => c.source)).size > 1;
-  const data = curves.flatMap((c, i) => curveTraces(c, experimentColor(c.experiment, i), {}, dashTrl));
+  const data = curves.flatMap((c, i) => curveTraces(c, { color: experimentColor(c.experiment, i), dashTrl }));
   const smooth = (opts.smoothing ?? 0.8) > 0 ? `, EMA ${opts.smoothing ?? 0.8}` : "";
-  const layout = baseLayout(opts.title ?? `${metric}${smooth}`, opts.yTitle ?? metric, x);
+  const layout = baseLayout(opts.title ?? `${metric}${smooth}`, { yTitle: opts.yTitle ?? metric, x });
   if (opts.yaxis) Object.assign(layout.yaxis as object, opts.yaxis);
   return { data, layout };
 }
@@ -292,108 +300,4 @@ export function rewardCurves(table: ColumnTable, opts: CurveOptions = {}): PlotS
     normalize,
     ...opts,
   });
-}
-
-/** Grid placement: the six known experiments in a 3×2 grid (rows: reward type, columns: task), others 2 per row. */
-export function gridLayout(experiments: readonly string[]): { rows: number; cols: number; order: string[] } {
-  const known = KNOWN_EXPERIMENTS as readonly string[];
-  if (experiments.every((e) => known.includes(e))) return { rows: 3, cols: 2, order: [...known] };
-  const order = [...experiments];
-  return { rows: Math.max(1, Math.ceil(order.length / 2)), cols: 2, order };
-}
-
-/** Options of {@linkcode rewardFunctionGrid}. */
-export interface GridOptions {
-  /** EMA weight (default 0.8). */
-  smoothing?: number;
-  /** Figure title. */
-  title?: string;
-}
-
-/** One subplot per experiment with its total reward and each reward function's mean, smoothed. */
-export function rewardFunctionGrid(table: ColumnTable, opts: GridOptions = {}): PlotSpec {
-  const runs = runsOf(table);
-  const exps = [...new Set(runs.map((r) => r.experiment))];
-  const grid = gridLayout(exps);
-  const x = trainingAxis(table);
-  const data: Record<string, unknown>[] = [];
-  const annotations: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = {
-    ...baseLayout(opts.title ?? `Reward per reward function (EMA ${opts.smoothing ?? 0.8})`, ""),
-    grid: { rows: grid.rows, columns: grid.cols, pattern: "independent", roworder: "top to bottom" },
-    height: 300 * grid.rows + 80,
-    hovermode: "closest",
-  };
-  const seenNames = new Set<string>();
-  // One color per reward function across all panels, so the legend entry matches every panel.
-  const allFns = rewardFunctions(runs.flatMap((r) => [...r.metrics.keys()]));
-  grid.order.forEach((exp, p) => {
-    const ax = p === 0 ? "" : String(p + 1);
-    const axes = { xaxis: `x${ax}`, yaxis: `y${ax}` };
-    layout[`xaxis${ax}`] = {
-      title: {
-        text: p >= grid.order.length - grid.cols ? (x === "fraction" ? "fraction of training" : "step") : "",
-      },
-    };
-    layout[`yaxis${ax}`] = { title: { text: p % grid.cols === 0 ? "reward" : "" } };
-    annotations.push({
-      text: `<b>${exp}</b>`,
-      xref: `x${ax} domain`,
-      yref: `y${ax} domain`,
-      x: 0.5,
-      y: 1.02,
-      xanchor: "center",
-      yanchor: "bottom",
-      showarrow: false,
-    });
-    const sub = table.params({ exp }).filter((d: { experiment: string }, $: { exp: string }) =>
-      d.experiment === $.exp
-    );
-    const fns = rewardFunctions(runsOf(sub).flatMap((r) => [...r.metrics.keys()]));
-    const metrics = ["reward", ...fns.map((f) => `rewards/${f}/mean`)];
-    let any = false;
-    const dashTrl = new Set(sub.array("source")).size > 1;
-    metrics.forEach((m, i) => {
-      for (const c of groupCurves(sub, m, { smoothing: opts.smoothing, x })) {
-        any = true;
-        const color = i === 0 ? "#222222" : FN_COLORS[allFns.indexOf(fns[i - 1]) % FN_COLORS.length];
-        const label = `${i === 0 ? "total reward" : fns[i - 1]}${c.source === "trl" ? " (TRL log)" : ""}`;
-        for (const t of curveTraces(c, color, axes, dashTrl)) {
-          t.legendgroup = label;
-          if (t.name) {
-            t.name = label;
-            t.showlegend = !seenNames.has(label);
-            seenNames.add(label);
-          }
-          data.push(t);
-        }
-      }
-    });
-    if (!any) {
-      // An empty trace makes plotly draw the panel's axes, so its title and note land in place.
-      data.push({
-        type: "scatter",
-        mode: "lines",
-        x: [],
-        y: [],
-        showlegend: false,
-        hoverinfo: "skip",
-        ...axes,
-      });
-      const hidden = { showticklabels: false, showgrid: false, zeroline: false };
-      Object.assign(layout[`xaxis${ax}`] as object, hidden);
-      Object.assign(layout[`yaxis${ax}`] as object, hidden);
-      annotations.push({
-        text: "no data",
-        xref: `x${ax} domain`,
-        yref: `y${ax} domain`,
-        x: 0.5,
-        y: 0.5,
-        showarrow: false,
-        font: { color: "#999" },
-      });
-    }
-  });
-  layout.annotations = annotations;
-  return { data, layout };
 }

@@ -3,16 +3,8 @@ import { dashboardFigures } from "./dashboard.ts";
 import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { finalRewardBars, heldOutBars, zeroBasedRange } from "./bars.ts";
 import { markCaveats } from "./dashboard.ts";
-import {
-  curveFigure,
-  ema,
-  gridLayout,
-  groupCurves,
-  mixedRewardScales,
-  rewardCurves,
-  rewardFunctionGrid,
-  trainingAxis,
-} from "./figures.ts";
+import { curveFigure, ema, groupCurves, mixedRewardScales, rewardCurves, trainingAxis } from "./figures.ts";
+import { gridLayout, rewardFunctionGrid } from "./reward_figures.ts";
 import type { PairedComparison } from "./paired.ts";
 import { experimentStats, runStats } from "./stats.ts";
 import { type MetricRow, tableFromRows } from "./table.ts";

@@ -1,7 +1,8 @@
 /**
  * Analysis of training runs: loading (ours and TRL `trainer_state.json`) into a tidy arquero
  * table, statistics with bootstrap CIs, integrity checks, plotly figures, findings in words, and the
- * self-contained HTML report.
+ * study's views, each built once: the comparison (`comparisonView`, rendered by the self-contained HTML
+ * report and shown by the Comparison notebook) and a training notebook's results (`runResultsView`).
  * @module
  */
 export * from "./table.ts";
@@ -9,6 +10,7 @@ export * from "./load.ts";
 export * from "./stats.ts";
 export * from "./integrity.ts";
 export * from "./figures.ts";
+export * from "./reward_figures.ts";
 export * from "./bars.ts";
 export * from "./dashboard.ts";
 export * from "./findings.ts";
@@ -19,6 +21,10 @@ export * from "./plotly_html.ts";
 export * from "./display.ts";
 export * from "./report.ts";
 export * from "./report_sections.ts";
+export * from "./stats_tables.ts";
+export * from "./sections.ts";
+export * from "./comparison_view.ts";
+export * from "./run_view.ts";
 export * from "./completions_view.ts";
 export * from "./figure_export.ts";
 export { escapeHtml, htmlTable, READABLE_CELL, readableHtml, readableTable } from "./html.ts";

@@ -6,6 +6,7 @@ import { UserError } from "../util/mod.ts";
 import { fakeMetrics, rowsOf, writeFakeRun } from "./fixtures.ts";
 import { escapeHtml, inlineScript, scriptJson } from "./html.ts";
 import { loadRuns } from "./load.ts";
+import { comparisonView } from "./comparison_view.ts";
 import { renderReport, writeReport } from "./report.ts";
 import { plotlyBundlePath } from "./plotly_html.ts";
 import { tableFromRows } from "./table.ts";
@@ -179,4 +180,20 @@ Deno.test("renderReport: severity-sorted integrity, settings table and diff, pai
   assert(html.includes("dialogue_soft ⚠ judge fallback"), "experiment table cell names the fallback");
   assert(html.includes('class="completions-viewer"') && html.includes("testing-marker"));
   assert(html.includes("ERROR</b> <code>judge_fallback</code>"));
+});
+
+Deno.test("renderReport shows the sections comparisonView builds (the Comparison notebook shows the same), verdicts included", () => {
+  const rows = [0, 1].flatMap((seed) =>
+    rowsOf(fakeMetrics({ experiment: "math_hard", seed, steps: 12 }), "math_hard", seed)
+  );
+  const table = tableFromRows(rows);
+  const { html } = renderReport(table, { plotlySource: "" });
+  const view = comparisonView(table);
+  for (
+    const s of [view.integrity, view.settings, view.findings, view.verdicts, view.statistics, view.paired]
+  ) {
+    assert(html.includes(s.html), `${s.id} is in the report as the notebook shows it`);
+  }
+  assert(html.includes("<h2>Verdicts</h2>") && html.includes("<th>stability</th>"));
+  assert(!html.includes("<h2>Data loaded</h2>"), "nothing loaded was given");
 });

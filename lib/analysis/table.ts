@@ -6,6 +6,7 @@
  */
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
+import { EVAL_METRICS } from "../util/mod.ts";
 
 export type { ColumnTable };
 
@@ -176,7 +177,7 @@ const EVAL_SKIP = /(loss|runtime|samples_per_second|steps_per_second|epoch)$/;
  */
 export function heldOutMetric(metrics: Iterable<string>): string | undefined {
   const all = [...metrics];
-  for (const m of ["eval/accuracy", "eval/judge_score"]) if (all.includes(m)) return m;
+  for (const m of [EVAL_METRICS.accuracy, EVAL_METRICS.judgeScore]) if (all.includes(m)) return m;
   return all.filter((m) => /^eval[/_]/.test(m) && !EVAL_SKIP.test(m)).sort()[0];
 }
 

@@ -1,7 +1,7 @@
 /**
  * Running the study's experiments from notebooks: {@linkcode runInNotebook} trains one experiment with a
- * live-updating reward plot (plotly through {@linkcode liveDisplay}; outside Jupyter it prints progress
- * lines) and {@linkcode runAllExperiments} runs them all (per seed) that way. Status, commands and the
+ * live-updating reward plot (lib/analysis `liveRewardFigure`, the reward-per-function figure over the rows
+ * logged so far, through {@linkcode liveDisplay}; outside Jupyter it prints progress lines) and {@linkcode runAllExperiments} runs them all (per seed) that way. Status, commands and the
  * default folders come from the study layer (lib/study).
  * @module
  */
@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { MetricsRow } from "../grpo/mod.ts";
 import { createGeminiJudge, type Judge } from "../judge/mod.ts";
-import { figureBundle, PLOTLY_MIME, type PlotSpec } from "../analysis/mod.ts";
+import { figureBundle, heldOutMetric, liveRewardFigure, PLOTLY_MIME } from "../analysis/mod.ts";
 import {
   getExperiment,
   runAllExperiments as runAllStudy,
@@ -86,63 +86,6 @@ export function notebookParams(params: Record<string, unknown>, cwd: string): Re
   return out;
 }
 
-/** Held-out series on the right axis: math's four metrics (all 0–1) or the judge score, with their styles. */
-const HELD_OUT: [string, { dash: string; color: string }][] = [
-  ["eval/accuracy", { dash: "dot", color: "#d62728" }],
-  ["eval/accuracy_lenient", { dash: "dash", color: "#9467bd" }],
-  ["eval/format_rate", { dash: "dashdot", color: "#8c564b" }],
-  ["eval/mean_at_k", { dash: "longdash", color: "#e377c2" }],
-  ["eval/judge_score", { dash: "dot", color: "#d62728" }],
-];
-
-/** The live figure: total reward and each reward function's mean per step, the held-out metric on a right axis. */
-export function liveRewardFigure(rows: readonly MetricsRow[], options: { title?: string } = {}): PlotSpec {
-  const series = (key: string) => {
-    const pts = rows.filter((r) => typeof r[key] === "number" && Number.isFinite(r[key]));
-    return { x: pts.map((r) => r.step), y: pts.map((r) => r[key]) };
-  };
-  const fns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-    .filter((k) => /^rewards\/.+\/mean$/.test(k)).sort();
-  const data: Record<string, unknown>[] = [
-    {
-      type: "scatter",
-      mode: "lines+markers",
-      name: "reward (total)",
-      line: { color: "#222", width: 2 },
-      ...series("reward"),
-    },
-    ...fns.map((k) => ({ type: "scatter", mode: "lines", name: k.slice(8, -5), ...series(k) })),
-  ];
-  for (const [k, line] of HELD_OUT) {
-    const s = series(k);
-    if (!s.x.length) continue;
-    data.push({
-      type: "scatter",
-      mode: "lines+markers",
-      name: `${k} (right axis)`,
-      yaxis: "y2",
-      line,
-      marker: { size: 9, symbol: "diamond" },
-      ...s,
-    });
-  }
-  const held = HELD_OUT.map(([k]) => k).find((k) => rows.some((r) => k in r));
-  return {
-    data,
-    layout: {
-      title: { text: options.title ?? "training reward" },
-      xaxis: { title: { text: "step" } },
-      yaxis: { title: { text: "reward" } },
-      ...(held
-        ? { yaxis2: { title: { text: held }, overlaying: "y", side: "right", rangemode: "tozero" } }
-        : {}),
-      legend: { orientation: "h", y: -0.25 },
-      margin: { l: 60, r: 60, t: 50, b: 60 },
-      height: 400,
-    },
-  };
-}
-
 /**
  * Trains experiment `id` with the notebook's parameters (experiment option names; see
  * {@linkcode notebookParams}) and a live reward plot updated at every logged step. Returns the run folder.
@@ -165,7 +108,7 @@ export async function runInNotebook(
   // Only the final drawing carries the self-drawing text/html (with plotly.js): it is the one the notebook keeps.
   const redraw = (final = false) => {
     if (!live) return;
-    const spec = liveRewardFigure(rows, { title: status });
+    const spec = liveRewardFigure(rows, { experiment: id, title: status });
     const bundle = final
       ? figureBundle(spec, { plain: status })
       : { [PLOTLY_MIME]: spec, "text/plain": status };
@@ -193,7 +136,7 @@ export async function runInNotebook(
       redraw();
     },
   });
-  const held = HELD_OUT.map(([k]) => k).find((k) => result.rows.some((r) => r[k] !== undefined));
+  const held = heldOutMetric(result.rows.flatMap((r) => Object.keys(r)));
   const evals = held ? result.rows.filter((r) => r[held] !== undefined).map((r) => r[held]) : [];
   status = `${id}: ${result.stopped ? "stopped" : "done"} after ${result.step} steps${
     evals.length > 1 ? ` · ${held} ${formatValue(evals[0])} → ${formatValue(evals[evals.length - 1])}` : ""

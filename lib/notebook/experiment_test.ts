@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeTinyChatModel } from "../rewards/testing.ts";
-import type { MetricsRow } from "../grpo/mod.ts";
 import { experimentStatus } from "../study/mod.ts";
 import { UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../util/assert.ts";
-import { liveRewardFigure, notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
+import { notebookParams, runAllExperiments, runInNotebook } from "./experiment.ts";
 import { sweepLines } from "../study/mod.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "notebook-experiment-test-" });
@@ -36,33 +35,6 @@ Deno.test("notebookParams: paths from the notebook's folder, a missing model fol
     `parameter model = "../data/nothing": ${join(ROOT, "data", "nothing")} does not exist`,
   );
   assertThrows(() => notebookParams({ perplexity_model: "./scorer" }, nbDir), UserError, "perplexity_model");
-});
-
-Deno.test("liveRewardFigure: total, one line per reward function, held-out metric on the right axis", () => {
-  const rows: MetricsRow[] = [
-    { step: 0, "eval/accuracy": 0.1 },
-    {
-      step: 1,
-      reward: 0.5,
-      "rewards/math_hard/mean": 0.25,
-      "rewards/format/mean": 0.25,
-      "rewards/format/std": 0,
-    },
-    { step: 2, reward: 1, "rewards/math_hard/mean": 0.5, "rewards/format/mean": 0.5, "eval/accuracy": 0.3 },
-  ];
-  const spec = liveRewardFigure(rows, { title: "math_hard: step 2/2" });
-  assertEquals(spec.data.map((t) => t.name), [
-    "reward (total)",
-    "format",
-    "math_hard",
-    "eval/accuracy (right axis)",
-  ]);
-  assertEquals([spec.data[0].x, spec.data[0].y], [[1, 2], [0.5, 1]]);
-  assertEquals([spec.data[3].x, spec.data[3].y, spec.data[3].yaxis], [[0, 2], [0.1, 0.3], "y2"]);
-  assertEquals((spec.layout.title as { text: string }).text, "math_hard: step 2/2");
-  assertEquals((spec.layout.yaxis2 as { title: { text: string } }).title.text, "eval/accuracy");
-  const empty = liveRewardFigure([]);
-  assertEquals([empty.data.length, "yaxis2" in empty.layout], [1, false]);
 });
 
 Deno.test("runInNotebook and runAllExperiments train through the library and return the run folders", async () => {

@@ -1,15 +1,8 @@
 /**
- * Notebooks: nbformat 4 read/validate/build/strip (display helpers for cells running in Deno's
- * Jupyter kernel are in lib/util/jupyter.ts), papermill-style parameters, and a headless runner that executes a notebook in a
- * real `deno jupyter` kernel over ZeroMQ.
+ * The study inside notebooks: training an experiment with a live reward plot ({@linkcode runInNotebook}),
+ * running every experiment for every seed ({@linkcode runAllExperiments}), the notebook's judge and
+ * parameters. The views the notebooks show are built in lib/analysis (`comparisonView`,
+ * `runResultsView`); the headless Jupyter client that runs notebooks is lib/jupyter.
  * @module
  */
-export * from "./nbformat.ts";
-export * from "./clean.ts";
-export * from "./params.ts";
-export * from "./runner.ts";
-export { CellInterruptedError, CellTimeoutError, Kernel, KernelDiedError } from "./kernel.ts";
-export type { ExecuteOptions, ExecuteOutcome, KernelStartOptions } from "./kernel.ts";
-export type { JupyterMessage, MessageHeader } from "./wire.ts";
-export * from "./results.ts";
 export * from "./experiment.ts";

@@ -2,7 +2,8 @@
  * Jupyter display, the one layer for it: mime bundles published on iopub by Deno's Jupyter kernel
  * (`display_data`, and `update_display_data` for live displays that redraw in place). Anywhere else (CLI,
  * tests) the helpers fall back to printing the `text/plain` part, so library code can call them
- * unconditionally. Figures (`showFigure` in lib/analysis) and the notebook views (lib/notebook) build on it.
+ * unconditionally. The study's views (`show`, `showFigure` in lib/analysis) and the live plot
+ * (lib/notebook) build on it.
  * @module
  */
 

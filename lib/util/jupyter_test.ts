@@ -13,7 +13,7 @@ async function captureLog(fn: () => Promise<void>): Promise<string[]> {
   return lines;
 }
 
-// Inside the kernel these helpers are checked end to end by lib/notebook/runner_test.ts.
+// Inside the kernel these helpers are checked end to end by lib/jupyter/runner_test.ts.
 Deno.test("outside Jupyter: isJupyter is false and display falls back to the console", async () => {
   assertEquals(isJupyter(), false);
   const lines = await captureLog(async () => {

@@ -1,20 +1,22 @@
 import { join } from "node:path";
-import { fakeMetrics, rowsOf } from "../analysis/fixtures.ts";
-import { experimentStats, type Finding, readableTable, runStats, tableFromRows } from "../analysis/mod.ts";
+import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { DISPLAY_SYMBOL, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
+import { runFigures } from "./dashboard.ts";
+import { readableTable } from "./html.ts";
+import type { Finding } from "./integrity.ts";
+import { rewardFunctionFigure } from "./reward_figures.ts";
+import { completionSamples, runResultsView } from "./run_view.ts";
 import {
-  completionSamples,
   completionsTable,
-  completionsView,
-  integrityView,
-  rewardFunctionFigure,
-  runCompletionsView,
-  runFigures,
-  sentencesView,
-  statsTable,
-  statsView,
-} from "./results.ts";
+  integritySection,
+  samplesSection,
+  sentencesSection,
+  statisticsSection,
+  studyStatistics,
+} from "./sections.ts";
+import { experimentStatsTable } from "./stats_tables.ts";
+import { tableFromRows } from "./table.ts";
 
 const ROOT = Deno.makeTempDirSync({ prefix: "notebook-results-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -50,17 +52,19 @@ Deno.test("runFigures: reward, reward per function (one figure per experiment), 
   assertEquals(only.omitted.map((o) => o.id), ["held_out", "length", "kl"]);
 });
 
-Deno.test("rewardFunctionFigure: one smoothed line (and a faint raw one) for the total and each function", () => {
-  const spec = rewardFunctionFigure(tableFromRows(rowsOf(mathRun, "math_hard", 1)), {
-    experiment: "math_hard",
-    smoothing: 0,
-  });
+Deno.test("rewardFunctionFigure: one line for the total and each function (a faint raw one when smoothed)", () => {
+  const table = tableFromRows(rowsOf(mathRun, "math_hard", 1));
+  const spec = rewardFunctionFigure(table, { experiment: "math_hard", smoothing: 0 });
   const named = spec.data.filter((t) => t.name);
   assertEquals(named.map((t) => t.name), ["total reward", "format", "math_hard"]);
   assertEquals(named[2].x, [1, 2, 3, 4, 5, 6]);
   const raw = mathRun.filter((r) => r.step > 0).map((r) => r["rewards/math_hard/mean"]);
   assertEquals(named[2].y, raw, "smoothing 0 leaves the values as logged");
-  assertEquals(spec.data.length, 6);
+  assertEquals(spec.data.length, 3, "nothing to draw faintly when unsmoothed");
+  const smoothed = rewardFunctionFigure(table, { experiment: "math_hard", smoothing: 0.8 });
+  assertEquals(smoothed.data.length, 6, "each smoothed line with its faint raw one");
+  assertEquals([smoothed.data[4].name, smoothed.data[4].y], [undefined, raw]);
+  assertEquals(smoothed.data[5].name, "math_hard");
   assertEquals(rewardFunctionFigure(tableFromRows([]), { experiment: "none" }).data, []);
 });
 
@@ -91,30 +95,39 @@ Deno.test("completionSamples: first and last step; completionsTable escapes the 
     table.slice(0, 300),
   );
   assertEquals(completionsTable([]), "<p>No completions logged.</p>");
-  const view = completionsView(picked.slice(0, 1));
-  assertEquals(view["text/plain"], 'step 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"');
-  assertEquals(view["text/html"], readableTable(completionsTable(picked.slice(0, 1))));
+  const view = samplesSection([{ label: "math_hard seed 1", records: picked.slice(0, 1) }]);
+  assertEquals(view.plain, 'step 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"');
+  assertEquals(view[DISPLAY_SYMBOL]()["text/html"], readableTable(completionsTable(picked.slice(0, 1))));
+  const two = samplesSection([{ label: "a", records: picked.slice(0, 1) }, { label: "b", records: [] }]);
+  assertEquals(
+    two.plain,
+    'a:\nstep 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"\nb:\nNo completions logged.',
+  );
+  assert(two.html.includes("<h4>a</h4>") && two.html.includes("<h4>b</h4><p>No completions logged.</p>"));
   await assertRejects(() => completionSamples(join(ROOT, "none")), UserError, "completions.jsonl: missing");
   await Deno.writeTextFile(join(dir, "completions.jsonl"), '{"step": 1}\n');
   await assertRejects(() => completionSamples(dir), UserError, "record 1 has no numeric");
 });
 
-Deno.test("statsTable, integrityView, sentencesView: HTML plus readable plain text", () => {
-  const stats = experimentStats(runStats(tableFromRows(rowsOf(mathRun, "math_hard", 1))));
-  const html = statsTable(stats);
+Deno.test("statistics, integrity and sentence sections: HTML (stability included) plus readable plain text", () => {
+  const stats = studyStatistics(tableFromRows(rowsOf(mathRun, "math_hard", 1)));
+  const html = experimentStatsTable(stats.experiments);
   assert(html.includes('<td>math_hard</td><td class="num">1</td>') && html.includes("(1 seed)"), html);
-  assertEquals(statsTable([]), "<p>No statistics (no run logged a reward).</p>");
+  assert(html.includes("<th>stability</th>"), "the stability column");
+  assertEquals(experimentStatsTable([]), "<p>No statistics (no run logged a reward).</p>");
   const fb = new Map([[
     "ours/math_hard",
     "judge fallback: 100% of training judge calls came from the local fallback",
   ]]);
-  assert(statsTable(stats, { caveats: fb }).includes("<td>math_hard ⚠ judge fallback: 100%"));
-  assert(String(statsView(stats, { caveats: fb })["text/plain"]).startsWith("math_hard ⚠ judge fallback"));
+  const withFb = statisticsSection(stats, { caveats: fb });
+  assert(withFb.html.includes("<td>math_hard ⚠ judge fallback: 100%"));
+  assert(withFb.html.includes("Per run") && withFb.html.includes("Comparisons between experiments"));
+  assert(withFb.plain.startsWith("math_hard ⚠ judge fallback"));
+  const plain = statisticsSection(stats).plain;
   assert(
-    /^math_hard \(1 seed\): reward [\d.]+ → [\d.]+, slope [\d.]+\/step; eval\/accuracy 0\.3 → 0\.312$/.test(
-      String(statsView(stats)["text/plain"]),
-    ),
-    String(statsView(stats)["text/plain"]),
+    /^math_hard \(1 seed\): reward [\d.]+ → [\d.]+, slope [\d.]+\/step, stability [\d.]+; eval\/accuracy 0\.3 → 0\.312$/
+      .test(plain),
+    plain,
   );
   const f: Finding = {
     code: "all_zero_reward",
@@ -125,20 +138,27 @@ Deno.test("statsTable, integrityView, sentencesView: HTML plus readable plain te
     message: "x: <0> at every step.",
   };
   const info: Finding = { ...f, code: "missing_eval", severity: "info", message: "no eval" };
-  const v = integrityView([info, f]);
-  assertEquals(v["text/plain"], "ERROR [all_zero_reward] x: <0> at every step.\nINFO [missing_eval] no eval");
-  assert(String(v["text/html"]).indexOf("ERROR") < String(v["text/html"]).indexOf("INFO"));
-  assert(String(v["text/html"]).includes("1 error, 0 warnings, 1 info"));
-  assert(String(v["text/html"]).includes("x: &lt;0&gt; at every step."));
-  assertEquals(v[DISPLAY_SYMBOL](), { "text/html": v["text/html"], "text/plain": v["text/plain"] });
-  assertEquals(integrityView([])["text/plain"], "No integrity problems found.");
-  const s = sentencesView(["A went up.", "B & C"], { heading: "Findings" });
-  assertEquals(s["text/plain"], "Findings:\n- A went up.\n- B & C");
-  assert(String(s["text/html"]).startsWith("<h3>Findings</h3><ul><li>A went up.</li><li>B &amp; C</li>"));
-  assertEquals(sentencesView([])["text/plain"], "No findings: no statistics could be computed.");
+  const v = integritySection([info, f], { caveats: fb });
+  assertEquals(
+    v.plain,
+    "ERROR [all_zero_reward] x: <0> at every step.\nINFO [missing_eval] no eval\n" +
+      "ours/math_hard: ⚠ judge fallback: 100% of training judge calls came from the local fallback",
+  );
+  assert(v.html.indexOf("ERROR") < v.html.indexOf("INFO"));
+  assert(v.html.includes("1 error, 0 warnings, 1 info"));
+  assert(v.html.includes("x: &lt;0&gt; at every step.") && v.html.includes("<b>ours/math_hard</b>: ⚠"));
+  assertEquals(v[DISPLAY_SYMBOL](), { "text/html": v.html, "text/plain": v.plain });
+  assertEquals(integritySection([]).plain, "No integrity problems found.");
+  const s = sentencesSection(["A went up.", "B & C"], { id: "findings", title: "Findings" });
+  assertEquals(s.plain, "Findings:\n- A went up.\n- B & C");
+  assertEquals(s.html, '<ul class="sentences"><li>A went up.</li>\n<li>B &amp; C</li></ul>');
+  assertEquals(
+    sentencesSection([], { id: "findings", title: "Findings" }).plain,
+    "Findings:\nNo findings: no statistics could be computed.",
+  );
 });
 
-Deno.test("runCompletionsView: training and held-out completions of runs in one filterable viewer", async () => {
+Deno.test("runResultsView: the comparison's sections of the runs, samples, and one viewer of training and held-out completions", async () => {
   const dirs: string[] = [];
   for (const [experiment, right] of [["math_hard", [true, true]], ["math_soft", [true, false]]] as const) {
     const dir = join(ROOT, "viewer", experiment);
@@ -166,14 +186,23 @@ Deno.test("runCompletionsView: training and held-out completions of runs in one 
     );
     dirs.push(dir);
   }
-  const v = await runCompletionsView(dirs);
+  const view = await runResultsView(dirs, { log: () => {} });
+  const v = view.completions;
   assertEquals(
-    v["text/plain"],
+    v.plain,
     "6 completions (4 held-out, 2 on problems where the runs disagree); open in Jupyter or the HTML export to filter them",
   );
-  const html = String(v["text/html"]);
+  const html = v.html;
   assert(html.includes("only where the models disagree") && html.includes("math_soft seed 5"));
   assertEquals((html.match(/data-disagree="1"/g) ?? []).length, 2);
+  assertEquals(view.runs.map((r) => r.experiment), ["math_hard", "math_soft"]);
+  assert(view.samples.plain.startsWith("math_hard seed 5:\nstep 1 · reward 1"), view.samples.plain);
+  assert(
+    view.paired.plain.startsWith("math_hard vs math_soft, held-out accuracy on the same 2 problems"),
+    view.paired.plain,
+  );
+  assert(view.findings.plain.startsWith("Findings:\n- "), view.findings.plain);
+  assertEquals(view.figures.figures[0].id, "reward");
 });
 
 Deno.test("runFigures: a run scored by the judge fallback is named in its figures", () => {

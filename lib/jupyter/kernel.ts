@@ -8,67 +8,20 @@
 import type * as zmq from "zeromq";
 import { join } from "node:path";
 import { decodeMessage, encodeMessage, type JupyterMessage, makeMessage } from "./wire.ts";
+import {
+  CellInterruptedError,
+  CellTimeoutError,
+  type ExecuteOptions,
+  type ExecuteOutcome,
+  freePorts,
+  KernelDiedError,
+  type KernelStartOptions,
+  sleep,
+  within,
+} from "./kernel_support.ts";
 
-/** The kernel process exited while we were waiting on it. */
-export class KernelDiedError extends Error {
-  /** @param message what died and when, with the tail of the kernel's own stderr */
-  constructor(message: string) {
-    super(message);
-    this.name = "KernelDiedError";
-  }
-}
-
-/** A request (usually one cell) ran past its time limit. */
-export class CellTimeoutError extends Error {
-  /** @param message which request and the limit */
-  constructor(message: string) {
-    super(message);
-    this.name = "CellTimeoutError";
-  }
-}
-
-/** The wait for a request was aborted (e.g. Ctrl-C). */
-export class CellInterruptedError extends Error {
-  /** @param message what was interrupted */
-  constructor(message: string) {
-    super(message);
-    this.name = "CellInterruptedError";
-  }
-}
-
-/** Options of {@linkcode Kernel.start}. */
-export interface KernelStartOptions {
-  /** Working folder of the kernel (Jupyter uses the notebook's folder). Default: this process's. */
-  cwd?: string;
-  /** Give up when the kernel has not answered kernel_info within this many ms (default 30000). */
-  startupTimeoutMs?: number;
-  /** The `deno` binary (default: the one running this code). */
-  denoPath?: string;
-  /** Called with protocol warnings (bad signatures, late idle) and the kernel's own stdout/stderr. */
-  onLog?: (line: string) => void;
-}
-
-/** Options of {@linkcode Kernel.execute}. */
-export interface ExecuteOptions {
-  /** Fail with {@linkcode CellTimeoutError} after this many ms (0 or absent: no limit). */
-  timeoutMs?: number;
-  /** Called for every iopub message caused by this request except `status`. */
-  onIopub?: (msg: JupyterMessage) => void;
-  /** Stop waiting (rejecting with {@linkcode CellInterruptedError}) when this aborts. */
-  signal?: AbortSignal;
-  /** Run without publishing outputs or counting it in the execution history. */
-  silent?: boolean;
-}
-
-/** What `execute_reply` said. */
-export interface ExecuteOutcome {
-  /** `ok`, `error` or `aborted`. */
-  status: string;
-  /** The kernel's execution counter for this request (null when it gave none). */
-  executionCount: number | null;
-  /** The whole reply content. */
-  reply: Record<string, unknown>;
-}
+export { CellInterruptedError, CellTimeoutError, KernelDiedError } from "./kernel_support.ts";
+export type { ExecuteOptions, ExecuteOutcome, KernelStartOptions } from "./kernel_support.ts";
 
 type Channel = "shell" | "control" | "stdin";
 const STDERR_TAIL = 4000;
@@ -76,30 +29,6 @@ const STDERR_TAIL = 4000;
 // or a CLI that never starts a kernel does not load it.
 let zmqLib: typeof zmq | undefined;
 const MAX_POLL_MS = 25;
-
-function freePorts(n: number): number[] {
-  const listeners = Array.from({ length: n }, () => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Resolves `true` when `p` settles within `ms`, else `false`; never leaves a timer behind. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p.then(() => true, () => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** One running Deno kernel and the sockets to it. */
 export class Kernel {
