@@ -13,6 +13,8 @@ export * from "./bars.ts";
 export * from "./dashboard.ts";
 export * from "./findings.ts";
 export * from "./verdicts.ts";
+export * from "./claims.ts";
+export * from "./seed_stats.ts";
 export * from "./paired.ts";
 export * from "./settings.ts";
 export * from "./plotly_html.ts";
