@@ -1,10 +1,26 @@
 /**
  * `deno task verdicts [DIR …]`: the verdicts on the seed study's expected results for the runs in
- * the given folders (default `outputs/`), as a Markdown table (the README's table comes from it).
+ * the given folders (default `outputs/`; symbolic links are followed), as a Markdown table (the README's
+ * table comes from it), then how they were computed and every run left out, one line each. Runs are
+ * pooled only when finished and run with their experiment's defining options (lib/study).
  * @module
  */
-import { loadRuns, studyVerdicts, type Verdict } from "../lib/analysis/mod.ts";
+import {
+  loadRuns,
+  type LoadedRuns,
+  poolRuns,
+  studyVerdicts,
+  type Verdict,
+  VERDICT_METHOD,
+  type VerdictOptions,
+} from "../lib/analysis/mod.ts";
+import { EXPERIMENT_IDS, EXPERIMENTS } from "../lib/study/mod.ts";
 import { runMain } from "../lib/util/mod.ts";
+
+/** Each study experiment's defining options (its `defaults` in lib/study), for {@linkcode studyVerdicts}. */
+export function experimentDefinitions(): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(EXPERIMENT_IDS.map((id) => [id, { ...EXPERIMENTS[id].defaults }]));
+}
 
 /** The verdicts as a Markdown table: expectation, outcome, evidence. */
 export function verdictTable(verdicts: readonly Verdict[]): string {
@@ -16,11 +32,25 @@ export function verdictTable(verdicts: readonly Verdict[]): string {
   return ["| expected result | verdict | evidence |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
+/** The full printout: the table, the method, and every run left out or check not made, one line each. */
+export function verdictReport(loaded: LoadedRuns, options: VerdictOptions = {}): string {
+  const verdicts = studyVerdicts(loaded, options);
+  const pooled = poolRuns(loaded, options);
+  const left = [...new Set(verdicts.flatMap((v) => v.excluded))];
+  return [
+    verdictTable(verdicts),
+    "",
+    `Method: ${VERDICT_METHOD}`,
+    ...(left.length ? ["", "Runs left out:", ...left.map((l) => `- ${l}`)] : []),
+    ...(pooled.unchecked.length ? ["", ...pooled.unchecked.map((l) => `Not checked: ${l}`)] : []),
+  ].join("\n");
+}
+
 if (import.meta.main) {
   await runMain(async () => {
     const dirs = Deno.args.length ? Deno.args : ["outputs"];
     const loaded = await loadRuns(dirs, { allowEmpty: true });
     for (const w of loaded.warnings) console.warn(w);
-    console.log(verdictTable(studyVerdicts(loaded.table)));
+    console.log(verdictReport(loaded, { definitions: experimentDefinitions() }));
   });
 }
