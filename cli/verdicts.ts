@@ -8,10 +8,9 @@
 import {
   loadRuns,
   type LoadedRuns,
-  poolRuns,
   studyVerdicts,
   type Verdict,
-  VERDICT_METHOD,
+  verdictNotes,
   type VerdictOptions,
 } from "../lib/analysis/mod.ts";
 import { EXPERIMENT_IDS, EXPERIMENTS } from "../lib/study/mod.ts";
@@ -32,18 +31,10 @@ export function verdictTable(verdicts: readonly Verdict[]): string {
   return ["| expected result | verdict | evidence |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
-/** The full printout: the table, the method, and every run left out or check not made, one line each. */
+/** The full printout: the table, then the method and every run left out or check not made, one line each. */
 export function verdictReport(loaded: LoadedRuns, options: VerdictOptions = {}): string {
   const verdicts = studyVerdicts(loaded, options);
-  const pooled = poolRuns(loaded, options);
-  const left = [...new Set(verdicts.flatMap((v) => v.excluded))];
-  return [
-    verdictTable(verdicts),
-    "",
-    `Method: ${VERDICT_METHOD}`,
-    ...(left.length ? ["", "Runs left out:", ...left.map((l) => `- ${l}`)] : []),
-    ...(pooled.unchecked.length ? ["", ...pooled.unchecked.map((l) => `Not checked: ${l}`)] : []),
-  ].join("\n");
+  return [verdictTable(verdicts), "", ...verdictNotes(verdicts)].join("\n");
 }
 
 if (import.meta.main) {

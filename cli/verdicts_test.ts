@@ -38,7 +38,7 @@ Deno.test("verdictReport: the method, and a run changed with --param left out wi
     });
     const out = verdictReport(await loadRuns(join(dir)), { definitions: defs });
     assert(out.includes("Method: Each claim is a per-seed number"), out);
-    assert(out.includes("- math_hard seed 1 left out: options differ from the experiment's definition"), out);
+    assert(out.includes("\nmath_hard seed 1 left out: options differ from the experiment's definition"), out);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

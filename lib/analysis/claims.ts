@@ -7,7 +7,7 @@
  * master-key audit). {@linkcode ../analysis/verdicts.ts} evaluates the table.
  * @module
  */
-import { EVAL_METRICS, mean } from "../util/mod.ts";
+import { EVAL_METRICS, mean, median } from "../util/mod.ts";
 import type { FindingCode } from "./integrity.ts";
 import type { Run } from "./table.ts";
 
@@ -36,8 +36,8 @@ export const JUDGE_COUNTERS = Object.freeze({
   masterKeyScore: "judge/master_key_score",
 });
 
-/** A per-run number (undefined when the run did not log what it needs). */
-export type RunMeasure = (run: Run) => number | undefined;
+/** A per-run number (undefined when the run did not log what it needs); `arm`: every pooled run of its arm. */
+export type RunMeasure = (run: Run, arm: readonly Run[]) => number | undefined;
 
 function series(run: Run, metric: string): number[] {
   return run.metrics.get(metric)?.values ?? [];
@@ -79,6 +79,16 @@ export const MEASURES = Object.freeze({
   }) as RunMeasure,
   /** Final held-out strict accuracy. */
   finalStrict: ((run) => series(run, EVAL_METRICS.accuracy).at(-1)) as RunMeasure,
+  /**
+   * Across-seed spread of the final held-out strict accuracy: this seed's distance from the median of its
+   * arm's seeds (Brown–Forsythe; compared between arms, a larger mean is a larger spread).
+   */
+  finalSpread: ((run, arm) => {
+    const last = (r: Run) => series(r, EVAL_METRICS.accuracy).at(-1);
+    const mine = last(run);
+    const all = arm.map(last).filter((x): x is number => x !== undefined);
+    return mine === undefined || all.length < 2 ? undefined : Math.abs(mine - median(all));
+  }) as RunMeasure,
   /** log(final / step-0 held-out reply length): below log(½) the outputs collapsed. */
   lengthLogRatio: ((run) => {
     const v = series(run, EVAL_METRICS.meanLength);
@@ -261,10 +271,11 @@ export const EXPECTATIONS: readonly ExpectationRow[] = Object.freeze([
         unit: pts,
       },
       {
-        label: "final held-out strict accuracy, math_soft minus math_hard",
+        label: "across-seed spread of final held-out strict accuracy (distance from the arm's median), " +
+          "math_soft minus math_hard",
         arm: "math_soft",
         control: "math_hard",
-        measure: "finalStrict",
+        measure: "finalSpread",
         kind: "reported",
         unit: pts,
       },

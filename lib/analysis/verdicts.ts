@@ -68,6 +68,8 @@ export interface Verdict {
   note?: string;
   /** Runs of its arms left out of it, one line each. */
   excluded: string[];
+  /** Checks that could not be made (no run configs, no definitions), one line each. */
+  unchecked: string[];
   /** One line: expectation, outcome, every number used, and the runs left out. */
   line: string;
 }
@@ -236,11 +238,13 @@ export function verdictOf(row: ExpectationRow, pooled: PooledRuns, options: Verd
     }
     return !bad.length;
   });
-  const values = (arm: string, c: ClaimRow): SeedValue[] =>
-    usable.filter((r) => r.experiment === arm).flatMap((r) => {
-      const v = MEASURES[c.measure](r);
+  const values = (arm: string, c: ClaimRow): SeedValue[] => {
+    const mine = usable.filter((r) => r.experiment === arm);
+    return mine.flatMap((r) => {
+      const v = MEASURES[c.measure](r, mine);
       return v !== undefined && Number.isFinite(v) ? [{ seed: r.seed, value: v }] : [];
     });
+  };
   const level = { level: options.level };
   const claims = row.claims.map((c): ClaimResult => {
     const ci = c.control
@@ -257,7 +261,7 @@ export function verdictOf(row: ExpectationRow, pooled: PooledRuns, options: Verd
   const line = `${row.expectation}: ${outcome.toUpperCase()} — ${evidence || "no runs"}${
     note ? ` (${note})` : ""
   }${left}.`;
-  return { expectation: row.expectation, outcome, claims, note, excluded, line };
+  return { expectation: row.expectation, outcome, claims, note, excluded, unchecked: pooled.unchecked, line };
 }
 
 /**
@@ -267,4 +271,18 @@ export function verdictOf(row: ExpectationRow, pooled: PooledRuns, options: Verd
 export function studyVerdicts(loaded: LoadedRuns | ColumnTable, options: VerdictOptions = {}): Verdict[] {
   const pooled = poolRuns(loaded, options);
   return EXPECTATIONS.map((row) => verdictOf(row, pooled, options));
+}
+
+/**
+ * The lines the verdict views print under the verdicts: how they were computed ({@linkcode VERDICT_METHOD}),
+ * every run left out (once), and every check that could not be made.
+ */
+export function verdictNotes(verdicts: readonly Verdict[]): string[] {
+  const left = [...new Set(verdicts.flatMap((v) => v.excluded))];
+  const unchecked = [...new Set(verdicts.flatMap((v) => v.unchecked))];
+  return [
+    `Method: ${VERDICT_METHOD}`,
+    ...left,
+    ...unchecked.map((l) => `Not checked: ${l}`),
+  ];
 }

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../util/assert.ts";
 import { EXPECTATIONS, JUDGE_COUNTERS } from "./claims.ts";
 import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { type MetricRow, tableFromRows } from "./table.ts";
-import { studyVerdicts, type Verdict, VERDICT_METHOD } from "./verdicts.ts";
+import { studyVerdicts, type Verdict, VERDICT_METHOD, verdictNotes } from "./verdicts.ts";
 
 const ACC = EVAL_METRICS.accuracy;
 
@@ -205,4 +205,11 @@ Deno.test("verdicts: a dialogue verdict whose held-out scores came mostly from t
     "dialogue perplexity fails",
   );
   assertEquals(p.outcome, "inconclusive", p.line);
+});
+
+Deno.test("verdictNotes: the method, then each run left out once, then the checks not made", () => {
+  const vs = studyVerdicts(tableFromRows(math("math_hard", gains([0.5, 0.4]))));
+  const notes = verdictNotes(vs);
+  assertEquals(notes[0], `Method: ${VERDICT_METHOD}`);
+  assertEquals(notes.slice(1), ["Not checked: runs were given as a bare table: completion and options not checked"]);
 });
