@@ -6,8 +6,8 @@
  * @module
  */
 import {
-  loadRuns,
   type LoadedRuns,
+  loadRuns,
   studyVerdicts,
   type Verdict,
   verdictNotes,

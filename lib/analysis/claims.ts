@@ -197,7 +197,8 @@ const learns = (arm: string): ClaimRow[] => [
 /** The dialogue control: a seeded random reward on dialogue prompts. */
 export const DIALOGUE_CONTROL = "dialogue_random";
 
-const CLIENT_NOTE = "decided from the judge's own counters during training (an operational claim about the API, " +
+const CLIENT_NOTE =
+  "decided from the judge's own counters during training (an operational claim about the API, " +
   "not about the reward): our client retries a failed call with jittered exponential backoff (judge/retries) " +
   "and scores a call that still fails with the local overlap fallback, counted in judge/fallbacks";
 
@@ -376,8 +377,10 @@ export function gateReason(
     );
     const logged = runs.some((r) => sum(r, JUDGE_COUNTERS.calls) !== undefined);
     if (!logged) return "no judge counters were logged during training";
-    return reached ? undefined : "the Gemini judge was never reached during training (no key, or the key was " +
-      "refused): every score came from the local fallback, so nothing is known about the API under load";
+    return reached
+      ? undefined
+      : "the Gemini judge was never reached during training (no key, or the key was " +
+        "refused): every score came from the local fallback, so nothing is known about the API under load";
   }
   if (gate === "eval_mostly_fallback") {
     const f = runs.flatMap((r) => series(r, EVAL_METRICS.judgeFallbackFrac));

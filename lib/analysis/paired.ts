@@ -208,7 +208,8 @@ export function pairedSentence(c: PairedComparison): string {
         ? "the base model"
         : groupLabel({ source: c.source, experiment: c.b })
     } is ahead in ${these}`;
-  const scope = ` (a per-problem interval: it describes ${these}, not the reward; across-seed verdicts speak for the reward)`;
+  const scope =
+    ` (a per-problem interval: it describes ${these}, not the reward; across-seed verdicts speak for the reward)`;
   const caveat = c.fallback.count
     ? `; caveat: ${c.fallback.count} of ${c.fallback.of} judge scores came from the local judge fallback, not Gemini`
     : "";

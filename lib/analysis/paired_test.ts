@@ -29,7 +29,10 @@ Deno.test("pairedVsBase: one seed of 100 problems gets a paired interval and McN
   assert(s.includes("not distinguishable"), s);
   assert(/paired 95% CI −\d/.test(s), s);
   assert(s.includes("McNemar exact p = 0.581"), s);
-  assert(s.includes("not distinguishable in this trained run") && s.includes("it describes this trained run"), s);
+  assert(
+    s.includes("not distinguishable in this trained run") && s.includes("it describes this trained run"),
+    s,
+  );
 });
 
 Deno.test("pairedVsBase: a large consistent gain is ahead; seeds pooled within strata", () => {

@@ -200,7 +200,10 @@ function groups(stats: readonly RunStats[]): RunStats[][] {
 export function experimentStats(stats: readonly RunStats[], opts: BootstrapOptions = {}): ExperimentStats[] {
   return groups(stats).map((g) => {
     const ci = (f: (s: RunStats) => number) =>
-      seedMeanCI(g.map((s) => ({ seed: s.seed, value: f(s) })).filter((v) => Number.isFinite(v.value)), opts.level);
+      seedMeanCI(
+        g.map((s) => ({ seed: s.seed, value: f(s) })).filter((v) => Number.isFinite(v.value)),
+        opts.level,
+      );
     const out: ExperimentStats = {
       source: g[0].source,
       experiment: g[0].experiment,

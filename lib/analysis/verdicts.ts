@@ -11,14 +11,14 @@
  */
 import { checkIntegrity, type Finding } from "./integrity.ts";
 import type { LoadedRuns } from "./load.ts";
-import { seedDiffCI, type SeedCI, type SeedValue, tMeanCI } from "./seed_stats.ts";
+import { type SeedCI, seedDiffCI, type SeedValue, tMeanCI } from "./seed_stats.ts";
 import { type ColumnTable, type Run, runLabel, runsOf } from "./table.ts";
 import {
   ACCURACY_DELTA,
   type ClaimKind,
   type ClaimRow,
-  EXPECTATIONS,
   type ExpectationRow,
+  EXPECTATIONS,
   gateReason,
   JUDGE_DELTA,
   MEASURES,
@@ -36,7 +36,9 @@ export const VERDICT_METHOD = "Each claim is a per-seed number — a held-out ga
   `accuracy points, ${JUDGE_DELTA} judge points) and is contradicted when it lies above 0. The t ` +
   "interval keeps its level at any number of seeds from 2 up, so with no true difference a claim " +
   "holds by chance in at most 2.5 % of studies; one seed decides nothing. Reproduced = every deciding " +
-  "claim holds; not reproduced = one is contradicted; otherwise inconclusive. Only finished runs whose " +
+  "claim holds; not reproduced = one is contradicted; otherwise inconclusive. A judge-scored verdict is " +
+  "inconclusive when most held-out scores came from the local fallback or the judge paid empty answers in " +
+  "its master-key audit; API breakdown is decided from the judge's own call counters. Only finished runs whose " +
   "options match their experiment's definition are pooled; a run with an integrity error is left out " +
   "with a line saying so. Per-problem paired intervals (McNemar, paired bootstrap) describe the trained " +
   "runs at hand, never the reward structure.";
@@ -154,8 +156,9 @@ export function poolRuns(loaded: LoadedRuns | ColumnTable, options: VerdictOptio
     let reason: string | undefined;
     if (infos) {
       const max = Number(cfg?.max_steps);
-      if (!cfg || !Number.isFinite(max)) reason = "cannot tell whether it finished (no max_steps in run_config.json)";
-      else if (lastStep(run) < max) reason = `unfinished: last step ${lastStep(run)} of ${max}`;
+      if (!cfg || !Number.isFinite(max)) {
+        reason = "cannot tell whether it finished (no max_steps in run_config.json)";
+      } else if (lastStep(run) < max) reason = `unfinished: last step ${lastStep(run)} of ${max}`;
       else if (options.definitions) {
         const def = options.definitions[run.experiment];
         const diff = def ? optionMismatch(cfg, def) : [];
@@ -216,7 +219,9 @@ function combine(row: ExpectationRow, claims: ClaimResult[]): VerdictOutcome {
     if (first?.status === "contradicted" || (rest.length && rest.every((c) => c.status === "contradicted"))) {
       return "not reproduced";
     }
-    return first?.status === "holds" && rest.some((c) => c.status === "holds") ? "reproduced" : "inconclusive";
+    return first?.status === "holds" && rest.some((c) => c.status === "holds")
+      ? "reproduced"
+      : "inconclusive";
   }
   if (d.some((c) => c.status === "contradicted")) return "not reproduced";
   return d.length && d.every((c) => c.status === "holds") ? "reproduced" : "inconclusive";

@@ -5,7 +5,6 @@ import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { type MetricRow, tableFromRows } from "./table.ts";
 import { studyVerdicts, type Verdict, VERDICT_METHOD, verdictNotes } from "./verdicts.ts";
 
-const ACC = EVAL_METRICS.accuracy;
 
 /** Math runs: per seed the held-out strict accuracy at each evaluation (steps 0, 2, 4, …). */
 function math(experiment: string, perSeed: number[][], opts: { noisyReward?: boolean } = {}): MetricRow[] {
@@ -90,7 +89,9 @@ Deno.test("verdicts: math soft must learn beyond both controls, and its instabil
   has(v.line, "largest held-out strict-accuracy drop between evaluations, math_soft minus math_hard +");
   has(v.line, "never on the training reward's step noise");
   // A very noisy training reward with steady held-out accuracy is not instability.
-  const steady = math("math_soft", [[0.1, 0.5, 0.55], [0.1, 0.51, 0.57], [0.1, 0.5, 0.56]], { noisyReward: true });
+  const steady = math("math_soft", [[0.1, 0.5, 0.55], [0.1, 0.51, 0.57], [0.1, 0.5, 0.56]], {
+    noisyReward: true,
+  });
   const s = find(studyVerdicts(tableFromRows([...controls, ...hard, ...steady])), "math soft");
   assert(s.outcome !== "reproduced", s.line);
   // Learning only as much as format-only does is not "learns".
@@ -159,8 +160,14 @@ Deno.test("verdicts: API breakdown is decided from the judge's own training coun
   has(v.line, "decided from the judge's own counters during training");
   has(v.line, "retries a failed call");
   has(v.line, "counted in judge/fallbacks");
-  const healthy = dialogue("dialogue_soft", 3, { judge: [4, 4.5], counters: () => counters(16, 16, 0, 1, 1) });
-  assertEquals(find(studyVerdicts(tableFromRows(healthy)), "dialogue soft suffers").outcome, "not reproduced");
+  const healthy = dialogue("dialogue_soft", 3, {
+    judge: [4, 4.5],
+    counters: () => counters(16, 16, 0, 1, 1),
+  });
+  assertEquals(
+    find(studyVerdicts(tableFromRows(healthy)), "dialogue soft suffers").outcome,
+    "not reproduced",
+  );
   const noKey = dialogue("dialogue_hard", 3, { judge: [4, 4.5], counters: () => counters(16, 0, 16, 0, 0) });
   const n = find(studyVerdicts(tableFromRows(noKey)), "dialogue hard suffers");
   assertEquals(n.outcome, "inconclusive");
@@ -168,10 +175,13 @@ Deno.test("verdicts: API breakdown is decided from the judge's own training coun
 });
 
 Deno.test("verdicts: the policy hacks the judge when the judge score rose but the reference overlap did not, or replies collapsed; audit and fallback only gate", () => {
-  const hv = (rows: MetricRow[]) => find(studyVerdicts(tableFromRows(rows)), "new: dialogue hard policy hacks");
+  const hv = (rows: MetricRow[]) =>
+    find(studyVerdicts(tableFromRows(rows)), "new: dialogue hard policy hacks");
   const hacked = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.25, 0.22] }));
   assertEquals(hacked.outcome, "reproduced", hacked.line);
-  const collapsed = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.2, 0.3], length: [80, 20] }));
+  const collapsed = hv(
+    dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.2, 0.3], length: [80, 20] }),
+  );
   assertEquals(collapsed.outcome, "reproduced", collapsed.line);
   const honest = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.2, 0.3] }));
   assertEquals(honest.outcome, "not reproduced", honest.line);
@@ -211,5 +221,7 @@ Deno.test("verdictNotes: the method, then each run left out once, then the check
   const vs = studyVerdicts(tableFromRows(math("math_hard", gains([0.5, 0.4]))));
   const notes = verdictNotes(vs);
   assertEquals(notes[0], `Method: ${VERDICT_METHOD}`);
-  assertEquals(notes.slice(1), ["Not checked: runs were given as a bare table: completion and options not checked"]);
+  assertEquals(notes.slice(1), [
+    "Not checked: runs were given as a bare table: completion and options not checked",
+  ]);
 });
