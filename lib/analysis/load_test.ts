@@ -161,7 +161,7 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
         .join("\n") + "\n" + '{"step": 5, "id"',
     );
     const loaded = await loadRuns(root);
-    assertEquals(loaded.runs.find((r) => r.experiment === "math_hard")!.config, { steps: 20 });
+    assertEquals(loaded.runs.find((r) => r.experiment === "math_hard")!.config, { steps: 20, max_steps: 20 });
     const { runs, warnings } = await loadEvalRecords(loaded);
     assertEquals(runs.map((r) => [r.experiment, r.seed, r.records.length]), [["math_hard", 3, 4]]);
     assertEquals(warnings.length, 2);
@@ -174,4 +174,21 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
 Deno.test("the eval-log file name agrees with the trainer's", async () => {
   const { EVAL_COMPLETIONS_FILE: trainer } = await import("../grpo/mod.ts");
   assertEquals(EVAL_COMPLETIONS_FILE, trainer);
+});
+
+Deno.test("loadRuns follows symbolic links: a folder of links to run folders loads each run once", async () => {
+  const root = await Deno.makeTempDir({ prefix: "load-links-" });
+  try {
+    const a = await writeFakeRun(join(root, "runs"), { experiment: "math_hard", seed: 1, steps: 4 });
+    const b = await writeFakeRun(join(root, "runs"), { experiment: "math_soft", seed: 2, steps: 4 });
+    const links = join(root, "links");
+    await Deno.mkdir(links);
+    await Deno.symlink(a, join(links, "first"));
+    await Deno.symlink(b, join(links, "second"));
+    await Deno.symlink(links, join(links, "loop")); // a cycle is read once
+    const loaded = await loadRuns(links);
+    assertEquals(loaded.runs.map((r) => [r.experiment, r.seed]), [["math_hard", 1], ["math_soft", 2]]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
