@@ -341,8 +341,8 @@ export const EXPECTATIONS: readonly ExpectationRow[] = Object.freeze([
       },
     ],
     combine: "all",
-    gates: ["eval_mostly_fallback"],
-    reads: ["all_zero_reward", "constant_reward"],
+    gates: ["eval_mostly_fallback", "judge_fooled"],
+    reads: ["all_zero_reward", "constant_reward", "judge_fallback", "judge_master_key"],
   },
   {
     expectation: "new: math reference likelihood raises strict accuracy beyond the controls",
@@ -358,8 +358,8 @@ export const EXPECTATIONS: readonly ExpectationRow[] = Object.freeze([
       gain("dialogue_refprob", `judge-score gain beyond ${DIALOGUE_CONTROL}`, "judgeGain", DIALOGUE_CONTROL),
     ],
     combine: "all",
-    gates: ["eval_mostly_fallback"],
-    reads: [],
+    gates: ["eval_mostly_fallback", "judge_fooled"],
+    reads: ["judge_fallback", "judge_master_key"],
   },
 ]);
 

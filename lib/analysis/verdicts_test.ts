@@ -5,7 +5,6 @@ import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { type MetricRow, tableFromRows } from "./table.ts";
 import { studyVerdicts, type Verdict, VERDICT_METHOD, verdictNotes } from "./verdicts.ts";
 
-
 /** Math runs: per seed the held-out strict accuracy at each evaluation (steps 0, 2, 4, …). */
 function math(experiment: string, perSeed: number[][], opts: { noisyReward?: boolean } = {}): MetricRow[] {
   return perSeed.flatMap((evals, i) => {
@@ -224,4 +223,15 @@ Deno.test("verdictNotes: the method, then each run left out once, then the check
   assertEquals(notes.slice(1), [
     "Not checked: runs were given as a bare table: completion and options not checked",
   ]);
+});
+
+Deno.test("verdicts: a judge that fails its master-key audit gates the judge-scored verdicts (inconclusive), it does not leave runs out", () => {
+  const rows = [
+    ...dialogue("dialogue_refprob", 3, { judge: [4, 6], masterKey: 7 }),
+    ...dialogue("dialogue_random", 3, { judge: [4, 4.1], masterKey: 7 }),
+  ];
+  const v = find(studyVerdicts(tableFromRows(rows)), "new: dialogue reference likelihood");
+  assertEquals(v.outcome, "inconclusive", v.line);
+  assertEquals(v.excluded, []);
+  has(v.line, "master-key audit");
 });
