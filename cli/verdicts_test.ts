@@ -30,15 +30,26 @@ Deno.test("verdictReport: the method, and a run changed with --param left out wi
   try {
     const defs = experimentDefinitions();
     assertEquals(defs.math_hard.reward_funcs, ["math_hard", "format"]);
+    assertEquals(defs.math_hard.max_steps, 40);
+    assert(typeof defs.dialogue_soft.max_steps === "number", "dialogue runs are held to their steps too");
+    assert(
+      !("threads" in defs.math_hard) && !("output_dir" in defs.math_hard),
+      "operational options are free",
+    );
     await writeFakeRun(dir, {
       experiment: "math_hard",
       seed: 1,
       steps: 4,
-      config: { ...defs.math_hard, max_steps: 4, reward_funcs: ["format"] },
+      config: { ...defs.math_hard, max_steps: 4 },
     });
     const out = verdictReport(await loadRuns(join(dir)), { definitions: defs });
     assert(out.includes("Method: Each claim is a per-seed number"), out);
-    assert(out.includes("\nmath_hard seed 1 left out: options differ from the experiment's definition"), out);
+    assert(
+      out.includes(
+        "\nmath_hard seed 1 left out: options differ from the experiment's definition: max_steps 4 instead of 40",
+      ),
+      out,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

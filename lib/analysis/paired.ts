@@ -200,16 +200,15 @@ export function pairedSentence(c: PairedComparison): string {
   }${unit} (paired 95% CI ${signed(d.lo, f)} to ${signed(d.hi, f)}${test})`;
   const these = c.seeds.length > 1 ? "these trained runs" : "this trained run";
   const verdict = !distinguishable(d)
-    ? `not distinguishable in ${these} (the interval includes zero)`
+    ? "not distinguishable (the interval includes zero)"
     : `${
       d.lo > 0
         ? a
         : c.b === "base model"
         ? "the base model"
         : groupLabel({ source: c.source, experiment: c.b })
-    } is ahead in ${these}`;
-  const scope =
-    ` (a per-problem interval: it describes ${these}, not the reward; across-seed verdicts speak for the reward)`;
+    } is ahead`;
+  const scope = ` — a per-problem interval, so a statement about ${these}, not about the reward`;
   const caveat = c.fallback.count
     ? `; caveat: ${c.fallback.count} of ${c.fallback.of} judge scores came from the local judge fallback, not Gemini`
     : "";
