@@ -14,6 +14,7 @@ export * from "./dashboard.ts";
 export * from "./findings.ts";
 export * from "./verdicts.ts";
 export * from "./claims.ts";
+export * from "./measures.ts";
 export * from "./seed_stats.ts";
 export * from "./paired.ts";
 export * from "./settings.ts";

@@ -19,15 +19,15 @@ import {
   type ClaimRow,
   type ExpectationRow,
   EXPECTATIONS,
-  gateReason,
   JUDGE_DELTA,
-  MEASURES,
 } from "./claims.ts";
+import { gateReason, MEASURES } from "./measures.ts";
 
 export { ACCURACY_DELTA, BREAKDOWN_FALLBACK_FRAC, JUDGE_DELTA } from "./claims.ts";
 
 /** How verdicts are computed, in plain words: the verdict views print it. */
-export const VERDICT_METHOD = "Each claim is a per-seed number — a held-out gain (last evaluation minus " +
+export const VERDICT_METHOD: string =
+  "Each claim is a per-seed number — a held-out gain (last evaluation minus " +
   "step 0 of the same run), or that gain minus a control's on the same seed — summarised by its mean " +
   "across seeds with a 95 % Student t interval: on the per-seed differences when both arms ran the " +
   "same seeds (paired: they share each seed's held-out split and data order), else Welch's t. A gain " +

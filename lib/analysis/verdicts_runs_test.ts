@@ -8,7 +8,7 @@ import { EVAL_METRICS } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
 import { createGeminiJudge, tokenize, unigramF1 } from "../judge/mod.ts";
 import { startFakeGemini } from "../judge/fake_gemini.ts";
-import { JUDGE_COUNTERS } from "./claims.ts";
+import { JUDGE_COUNTERS } from "./measures.ts";
 import { writeFakeRun } from "./fixtures.ts";
 import { loadRuns } from "./load.ts";
 import { studyVerdicts } from "./verdicts.ts";

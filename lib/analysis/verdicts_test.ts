@@ -1,6 +1,7 @@
 import { EVAL_METRICS } from "../util/mod.ts";
 import { assert, assertEquals } from "../util/assert.ts";
-import { EXPECTATIONS, JUDGE_COUNTERS } from "./claims.ts";
+import { EXPECTATIONS } from "./claims.ts";
+import { JUDGE_COUNTERS } from "./measures.ts";
 import { fakeMetrics, rowsOf } from "./fixtures.ts";
 import { type MetricRow, tableFromRows } from "./table.ts";
 import { studyVerdicts, type Verdict, VERDICT_METHOD, verdictNotes } from "./verdicts.ts";
