@@ -1,6 +1,8 @@
 /**
  * Intervals and tests, as pure functions: percentile-bootstrap CIs of a mean and of a difference of
- * two independent groups, the **paired** bootstrap of per-example differences (a run against its base
+ * two independent groups (not for across-seed statements: over 2–5 seeds a percentile bootstrap is about
+ * [min, max] and misses its level — seed_stats.ts has the t intervals the verdicts and statistics use), the
+ * **paired** bootstrap of per-example differences (a run against its base
  * model, or two runs on the same held-out problems: one seed already gets an interval), and McNemar's
  * exact test for paired right/wrong outcomes. Randomness only through the seeded {@linkcode Rng}.
  * @module

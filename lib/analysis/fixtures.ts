@@ -27,6 +27,10 @@ export interface FakeRunOptions {
   evalEvery?: number;
   /** Extra per-step metrics: name → value at a step. */
   extra?: Record<string, (step: number) => number>;
+  /** Extra held-out metrics logged at each evaluation step (step 0 included): name → value at a step. */
+  evalExtra?: Record<string, (step: number) => number>;
+  /** Resolved options written to run_config.json's `config` (default `{ steps, max_steps: steps }`). */
+  config?: Record<string, unknown>;
 }
 
 /** The step records of a synthetic run (as our trainer writes to metrics.jsonl). */
@@ -53,7 +57,10 @@ export function fakeMetrics(opts: FakeRunOptions): Record<string, number>[] {
       row.reward_std = 0.1 + Math.abs(noise);
       for (const [name, f] of Object.entries(opts.extra ?? {})) row[name] = f(step);
     }
-    if (isEval) row[evalMetric!] = evalValue(step);
+    if (isEval) {
+      row[evalMetric!] = evalValue(step);
+      for (const [name, f] of Object.entries(opts.evalExtra ?? {})) row[name] = f(step);
+    }
     rows.push(row);
   }
   return rows;
@@ -65,7 +72,7 @@ export async function writeFakeRun(root: string, opts: FakeRunOptions): Promise<
   await writeJsonAtomic(runFile(dir, "runConfig"), {
     experiment: opts.experiment,
     seed: opts.seed,
-    config: { steps: opts.steps ?? 20 },
+    config: opts.config ?? { steps: opts.steps ?? 20, max_steps: opts.steps ?? 20 },
     versions: { fixture: 1 },
   });
   await writeFileAtomic(

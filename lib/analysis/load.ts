@@ -9,8 +9,6 @@ import { basename, dirname, join, relative } from "node:path";
 import { readJsonLines, RUN_FILES, runFile, UserError } from "../util/mod.ts";
 import type { EvalRecord, RunEval } from "./paired.ts";
 
-/** File of the held-out evaluation completions in a run folder (`RUN_FILES.evalCompletions`). */
-export const EVAL_COMPLETIONS_FILE: string = RUN_FILES.evalCompletions;
 import {
   type ColumnTable,
   type MetricRow,
@@ -80,7 +78,7 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
-async function discover(path: string, out: Candidate[]): Promise<void> {
+async function discover(path: string, out: Candidate[], seen = new Set<string>()): Promise<void> {
   const info = await statOrNull(path);
   if (!info) throw new UserError(`${path}: no such file or folder`);
   const name = basename(path);
@@ -91,8 +89,18 @@ async function discover(path: string, out: Candidate[]): Promise<void> {
     else throw new UserError(`${path}: not a run file (expected metrics.jsonl or <experiment>${TRL_SUFFIX})`);
     return;
   }
-  const entries: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(path)) entries.push(e);
+  // Symbolic links are followed (a folder of links to run folders); a folder reached twice is read once.
+  const real = await Deno.realPath(path);
+  if (seen.has(real)) return;
+  seen.add(real);
+  const entries: { name: string; isFile: boolean; isDirectory: boolean }[] = [];
+  for await (const e of Deno.readDir(path)) {
+    if (!e.isSymlink) entries.push(e);
+    else {
+      const target = await statOrNull(join(path, e.name)).catch(() => null);
+      if (target) entries.push({ name: e.name, isFile: target.isFile, isDirectory: target.isDirectory });
+    }
+  }
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
   const has = (n: string) => entries.some((e) => e.isFile && e.name === n);
   // A run folder: its own files are the run; nested folders (checkpoints) are not separate runs.
@@ -104,7 +112,7 @@ async function discover(path: string, out: Candidate[]): Promise<void> {
     if (e.isFile && e.name.endsWith(TRL_SUFFIX) && e.name.length > TRL_SUFFIX.length) {
       out.push({ kind: "trl", path: join(path, e.name) });
     } else if (e.isDirectory && !e.name.startsWith(".") && e.name !== "node_modules") {
-      await discover(join(path, e.name), out);
+      await discover(join(path, e.name), out, seen);
     }
   }
 }

@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
-import { UserError } from "../util/mod.ts";
+import { RUN_FILES, UserError } from "../util/mod.ts";
 import { writeFakeRun } from "./fixtures.ts";
-import { describeLoaded, EVAL_COMPLETIONS_FILE, loadEvalRecords, loadRuns } from "./load.ts";
+import { describeLoaded, loadEvalRecords, loadRuns } from "./load.ts";
 import { normalizeMetricName, rewardFunctions } from "./table.ts";
 
 const TRL = fileURLToPath(new URL("../../../shared/data/trl-logs", import.meta.url));
@@ -150,7 +150,7 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
     const rec = (step: number, id: number, correct: boolean) =>
       JSON.stringify({ step, id, prompt: `q${id}`, completion: "c", gold: "1", correct });
     await Deno.writeTextFile(
-      join(dir, EVAL_COMPLETIONS_FILE),
+      join(dir, RUN_FILES.evalCompletions),
       [
         rec(0, 0, false),
         rec(0, 1, true),
@@ -161,11 +161,28 @@ Deno.test("loadEvalRecords: per-example held-out logs of our runs, torn and malf
         .join("\n") + "\n" + '{"step": 5, "id"',
     );
     const loaded = await loadRuns(root);
-    assertEquals(loaded.runs.find((r) => r.experiment === "math_hard")!.config, { steps: 20 });
+    assertEquals(loaded.runs.find((r) => r.experiment === "math_hard")!.config, { steps: 20, max_steps: 20 });
     const { runs, warnings } = await loadEvalRecords(loaded);
     assertEquals(runs.map((r) => [r.experiment, r.seed, r.records.length]), [["math_hard", 3, 4]]);
     assertEquals(warnings.length, 2);
     assert(warnings[0].includes("dropped 1 torn last line") && warnings[1].includes("skipped 1 malformed"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("loadRuns follows symbolic links: a folder of links to run folders loads each run once", async () => {
+  const root = await Deno.makeTempDir({ prefix: "load-links-" });
+  try {
+    const a = await writeFakeRun(join(root, "runs"), { experiment: "math_hard", seed: 1, steps: 4 });
+    const b = await writeFakeRun(join(root, "runs"), { experiment: "math_soft", seed: 2, steps: 4 });
+    const links = join(root, "links");
+    await Deno.mkdir(links);
+    await Deno.symlink(a, join(links, "first"));
+    await Deno.symlink(b, join(links, "second"));
+    await Deno.symlink(links, join(links, "loop")); // a cycle is read once
+    const loaded = await loadRuns(links);
+    assertEquals(loaded.runs.map((r) => [r.experiment, r.seed]), [["math_hard", 1], ["math_soft", 2]]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

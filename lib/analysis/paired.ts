@@ -3,8 +3,10 @@
  * last evaluation against its own step-0 evaluation (the base model, on the same problems), and two
  * experiments' last evaluations on the same problems (runs matched by seed, problems by prompt). Each
  * comparison carries a paired-bootstrap 95 % interval (resampled within seeds) and, for right/wrong
- * outcomes, McNemar's exact test, so one seed of 100 problems already gets an interval. Sentences
- * call a difference whose interval includes zero "not distinguishable". Pure functions.
+ * outcomes, McNemar's exact test, so one seed of 100 problems already gets an interval. These intervals
+ * describe the trained runs at hand (their sampling of problems), not the reward structure: every sentence
+ * says "this run" / "these runs"; statements about a reward come only from the across-seed verdicts.
+ * Sentences call a difference whose interval includes zero "not distinguishable". Pure functions.
  * @module
  */
 import { type CI, distinguishable, type McNemar, mcnemar, pairedBootstrap } from "./bootstrap.ts";
@@ -196,15 +198,19 @@ export function pairedSentence(c: PairedComparison): string {
   const base = `${a} vs ${b}, held-out ${c.metric} on the same ${d.n} problems${seeds}: ${
     signed(d.estimate, f)
   }${unit} (paired 95% CI ${signed(d.lo, f)} to ${signed(d.hi, f)}${test})`;
+  const these = c.seeds.length > 1 ? "these trained runs" : "this trained run";
   const verdict = !distinguishable(d)
     ? "not distinguishable (the interval includes zero)"
-    : d.lo > 0
-    ? `${a} is ahead`
     : `${
-      c.b === "base model" ? "the base model" : groupLabel({ source: c.source, experiment: c.b })
+      d.lo > 0
+        ? a
+        : c.b === "base model"
+        ? "the base model"
+        : groupLabel({ source: c.source, experiment: c.b })
     } is ahead`;
+  const scope = ` — a per-problem interval, so a statement about ${these}, not about the reward`;
   const caveat = c.fallback.count
     ? `; caveat: ${c.fallback.count} of ${c.fallback.of} judge scores came from the local judge fallback, not Gemini`
     : "";
-  return `${base}: ${verdict}${caveat}.`;
+  return `${base}: ${verdict}${scope}${caveat}.`;
 }

@@ -29,6 +29,10 @@ Deno.test("pairedVsBase: one seed of 100 problems gets a paired interval and McN
   assert(s.includes("not distinguishable"), s);
   assert(/paired 95% CI −\d/.test(s), s);
   assert(s.includes("McNemar exact p = 0.581"), s);
+  assert(
+    s.includes("a statement about this trained run, not about the reward"),
+    s,
+  );
 });
 
 Deno.test("pairedVsBase: a large consistent gain is ahead; seeds pooled within strata", () => {
@@ -38,7 +42,12 @@ Deno.test("pairedVsBase: a large consistent gain is ahead; seeds pooled within s
   assertEquals(cs[0].seeds, [1, 2]);
   assertEquals(cs[0].diff.n, 200);
   const s = pairedSentence(cs[0]);
-  assert(s.endsWith("math_hard is ahead."), s);
+  assert(
+    s.endsWith(
+      "math_hard is ahead — a per-problem interval, so a statement about these trained runs, not about the reward.",
+    ),
+    s,
+  );
   assert(!s.includes("not distinguishable"), s);
 });
 

@@ -1,14 +1,16 @@
 /**
  * Statistics of runs: reward at start vs end (window means), least-squares slope, stability (std
- * of the step-to-step change), held-out metric before vs after; across seeds the mean with a
- * percentile-bootstrap 95% CI, and differences between experiments with the same bootstrap.
- * All functions are pure; randomness comes from a seeded {@linkcode Rng}.
+ * of the step-to-step change), held-out metric before vs after; across seeds the mean with a Student t
+ * 95% CI, and differences between experiments by a t interval paired by seed (Welch's when the seeds are
+ * not shared) — intervals that keep their level at 2–10 seeds, unlike a percentile bootstrap of so few
+ * values (seed_stats.ts). With one seed the "interval" is the value itself (`n` = 1 says so). Pure.
  * @module
  */
 export { mean, median, quantileSorted, sampleStd } from "../util/mod.ts";
 export * from "./bootstrap.ts";
 import { mean, sampleStd } from "../util/mod.ts";
-import { bootstrapDiffCI, bootstrapMeanCI, type BootstrapOptions, type CI } from "./bootstrap.ts";
+import type { BootstrapOptions, CI } from "./bootstrap.ts";
+import { seedDiffCI, type SeedValue, tMeanCI } from "./seed_stats.ts";
 import {
   type ColumnTable,
   experimentOrder,
@@ -17,6 +19,20 @@ import {
   runsOf,
   type Source,
 } from "./table.ts";
+
+/** Across-seed mean with its t interval; one value: the value itself; none: NaN. */
+function seedMeanCI(values: readonly SeedValue[], level?: number): CI {
+  const c = tMeanCI(values, { level });
+  const ci = { estimate: c.estimate, lo: c.lo, hi: c.hi, n: c.n };
+  return c.n === 1 ? { ...ci, lo: c.estimate, hi: c.estimate } : ci;
+}
+
+/** Difference across seeds (paired t on shared seeds, else Welch); without an interval: the estimate. */
+function seedDiff(a: readonly SeedValue[], b: readonly SeedValue[], level?: number): CI {
+  const c = seedDiffCI(a, b, { level });
+  const ci = { estimate: c.estimate, lo: c.lo, hi: c.hi, n: c.n };
+  return Number.isFinite(c.lo) || !c.n ? ci : { ...ci, lo: c.estimate, hi: c.estimate };
+}
 
 /** Least-squares slope of `ys` against `xs` (0 when xs has no spread). */
 export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
@@ -177,10 +193,17 @@ function groups(stats: readonly RunStats[]): RunStats[][] {
   );
 }
 
-/** Aggregates run statistics per (source, experiment) with bootstrap CIs across seeds. */
+/**
+ * Aggregates run statistics per (source, experiment) with Student t CIs across seeds (`opts.level`; the
+ * bootstrap options `seed` and `resamples` are accepted and unused).
+ */
 export function experimentStats(stats: readonly RunStats[], opts: BootstrapOptions = {}): ExperimentStats[] {
   return groups(stats).map((g) => {
-    const ci = (f: (s: RunStats) => number) => bootstrapMeanCI(g.map(f).filter(Number.isFinite), opts);
+    const ci = (f: (s: RunStats) => number) =>
+      seedMeanCI(
+        g.map((s) => ({ seed: s.seed, value: f(s) })).filter((v) => Number.isFinite(v.value)),
+        opts.level,
+      );
     const out: ExperimentStats = {
       source: g[0].source,
       experiment: g[0].experiment,
@@ -216,7 +239,7 @@ export interface Comparison {
   measure: Measure;
   /** Held-out metric name for held-out measures. */
   metric?: string;
-  /** mean(a) − mean(b) with its bootstrap CI. */
+  /** mean(a) − mean(b) with its t CI (paired by seed when the seeds are shared, else Welch). */
   diff: CI;
   /** Seeds in each group. */
   nA: number;
@@ -235,14 +258,16 @@ export interface CompareOptions extends BootstrapOptions {
   pairs?: readonly (readonly [string, string])[];
 }
 
-/** Differences between experiments on one measure, each with a bootstrap CI over seeds. */
+/** Differences between experiments on one measure, each with a t CI over seeds (paired by seed, else Welch). */
 export function compareExperimentStats(stats: readonly RunStats[], opts: CompareOptions = {}): Comparison[] {
   const measure = opts.measure ?? "heldOutDelta";
   const heldOut = measure.startsWith("heldOut");
   const gs = groups(stats).map((g) => ({
     source: g[0].source,
     experiment: g[0].experiment,
-    values: g.map((s) => measureOf(s, measure)).filter(Number.isFinite),
+    values: g.map((s) => ({ seed: s.seed, value: measureOf(s, measure) })).filter((v) =>
+      Number.isFinite(v.value)
+    ),
     kind: heldOut ? g[0].heldOut?.metric : g[0].experiment.split("_")[0],
   })).filter((g) => g.values.length && g.kind !== undefined);
   const out: Comparison[] = [];
@@ -264,7 +289,7 @@ export function compareExperimentStats(stats: readonly RunStats[], opts: Compare
         b: q.experiment,
         measure,
         ...(heldOut ? { metric: p.kind } : {}),
-        diff: bootstrapDiffCI(p.values, q.values, opts),
+        diff: seedDiff(p.values, q.values, opts.level),
         nA: p.values.length,
         nB: q.values.length,
       });

@@ -1,38 +1,61 @@
 /**
  * Verdicts on the seed study's expected results, computed from our runs — never written by hand.
  *
- * Each expected result is a list of **claims**. A claim is a per-seed quantity (a held-out gain, a
- * gain minus a control's, a reward-instability difference, a judge fallback share) summarised by its
- * mean across seeds with a percentile-bootstrap 95 % interval:
- * - a **gain** claim holds when the interval lies above 0, and is contradicted when it lies at or
- *   below 0;
- * - a **no-gain** claim ("… fails") holds when the interval lies below the smallest effect of
- *   interest δ (5 points of accuracy, 0.5 judge points: fixed before any data), and is contradicted
- *   when it lies above 0;
- * - a claim with fewer than two seeds on a side is undecided.
- *
- * The verdict is `reproduced` when every claim holds, `not reproduced` when any is contradicted,
- * else `inconclusive`; its line states every number it used. Gains are last evaluation minus the
- * step-0 evaluation of the same run. Against a control, the gain of the control is subtracted (mean
- * over the experiment's seeds minus mean over the control's seeds, both resampled).
+ * Each expected result is a row of the claims table ({@linkcode EXPECTATIONS} in claims.ts); each claim is
+ * a per-seed quantity summarised across seeds by a Student t interval ({@linkcode VERDICT_METHOD}). Only
+ * finished runs whose resolved options match their experiment's definition are pooled, and a run with an
+ * integrity error is left out (with a line saying so) unless the verdict reads that error itself.
+ * Statements about a reward structure come only from these across-seed statistics; the per-problem
+ * paired intervals (paired.ts) describe one trained run.
  * @module
  */
-import { bootstrapDiffCI, bootstrapMeanCI, type CI, mean, stepChangeStd } from "./stats.ts";
-import { type ColumnTable, rewardSeries, type Run, runsOf } from "./table.ts";
+import { checkIntegrity, type Finding } from "./integrity.ts";
+import type { LoadedRuns } from "./load.ts";
+import { type SeedCI, seedDiffCI, type SeedValue, tMeanCI } from "./seed_stats.ts";
+import { type ColumnTable, type Run, runLabel, runsOf } from "./table.ts";
+import {
+  ACCURACY_DELTA,
+  type ClaimKind,
+  type ClaimRow,
+  type ExpectationRow,
+  EXPECTATIONS,
+  JUDGE_DELTA,
+} from "./claims.ts";
+import { gateReason, MEASURES } from "./measures.ts";
+
+export { ACCURACY_DELTA, BREAKDOWN_FALLBACK_FRAC, JUDGE_DELTA } from "./claims.ts";
+
+/** How verdicts are computed, in plain words: the verdict views print it. */
+export const VERDICT_METHOD: string =
+  "Each claim is a per-seed number — a held-out gain (last evaluation minus " +
+  "step 0 of the same run), or that gain minus a control's on the same seed — summarised by its mean " +
+  "across seeds with a 95 % Student t interval: on the per-seed differences when both arms ran the " +
+  "same seeds (paired: they share each seed's held-out split and data order), else Welch's t. A gain " +
+  "claim holds when the interval lies above 0 and is contradicted when it lies at or below 0; a " +
+  `"fails" claim holds when it lies below the smallest effect of interest (${100 * ACCURACY_DELTA} ` +
+  `accuracy points, ${JUDGE_DELTA} judge points) and is contradicted when it lies above 0. The t ` +
+  "interval keeps its level at any number of seeds from 2 up, so with no true difference a claim " +
+  "holds by chance in at most 2.5 % of studies; one seed decides nothing. Reproduced = every deciding " +
+  "claim holds; not reproduced = one is contradicted; otherwise inconclusive. A judge-scored verdict is " +
+  "inconclusive when most held-out scores came from the local fallback or the judge paid empty answers in " +
+  "its master-key audit; API breakdown is decided from the judge's own call counters. Only finished runs whose " +
+  "options match their experiment's definition are pooled; a run with an integrity error is left out " +
+  "with a line saying so. Per-problem paired intervals (McNemar, paired bootstrap) describe the trained " +
+  "runs at hand, never the reward structure.";
 
 /** The three outcomes. */
 export type VerdictOutcome = "reproduced" | "not reproduced" | "inconclusive";
 
 /** One claim's evidence. */
 export interface ClaimResult {
-  /** What was tested, e.g. "strict accuracy gain beyond math_random". */
+  /** What was tested, e.g. "strict-accuracy gain beyond math_random". */
   label: string;
-  /** Mean across seeds with its bootstrap interval (NaN when there were no runs). */
-  ci: CI;
-  /** Whether it holds, is contradicted, or is undecided. */
-  status: "holds" | "contradicted" | "undecided";
-  /** How its numbers are shown: fraction → points, else plain. */
-  unit: "points" | "plain";
+  /** Mean across seeds with its t interval (NaN when there were no runs). */
+  ci: SeedCI;
+  /** Whether it holds, is contradicted, is undecided, or is only reported. */
+  status: "holds" | "contradicted" | "undecided" | "reported";
+  /** How its numbers are shown: a 0–1 share in points, a fraction in %, else plain. */
+  unit: ClaimRow["unit"];
 }
 
 /** A verdict on one expected result. */
@@ -41,223 +64,230 @@ export interface Verdict {
   expectation: string;
   /** The outcome. */
   outcome: VerdictOutcome;
-  /** The claims it rests on. */
+  /** The claims it rests on (and the reported ones). */
   claims: ClaimResult[];
-  /** A caveat that decided or qualifies it (e.g. the judge was never reached). */
+  /** A caveat or gate that decided or qualifies it (e.g. the judge was never reached). */
   note?: string;
-  /** One line: expectation, outcome, and every number used. */
+  /** Runs of its arms left out of it, one line each. */
+  excluded: string[];
+  /** Checks that could not be made (no run configs, no definitions), one line each. */
+  unchecked: string[];
+  /** One line: expectation, outcome, every number used, and the runs left out. */
   line: string;
 }
 
-/** Smallest effect of interest on a 0–1 accuracy. */
-export const ACCURACY_DELTA = 0.05;
-/** Smallest effect of interest on a 0–10 judge score. */
-export const JUDGE_DELTA = 0.5;
-/** A mean judge fallback share above which the judge counts as broken down. */
-export const BREAKDOWN_FALLBACK_FRAC = 0.1;
-
 /** Options of {@linkcode studyVerdicts}. */
 export interface VerdictOptions {
-  /** Bootstrap seed (default 0). */
-  seed?: number;
-  /** Bootstrap resamples (default 2000). */
-  resamples?: number;
-  /** Mean master-key score (0–10) above which a judge is fooled (default 2). */
+  /**
+   * Each experiment's defining options (e.g. lib/study's `EXPERIMENTS[id].defaults`): a run whose
+   * resolved options differ on any of them, or whose experiment has none, is left out. Without it the
+   * options are not checked.
+   */
+  definitions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Mean master-key score (0–10) above which the judge counts as fooled (default 2). */
   masterKeyThreshold?: number;
+  /** Confidence level (default 0.95). */
+  level?: number;
 }
 
-type Kind = "gain" | "no_gain";
-
-function gainOf(run: Run, metric: string): number | undefined {
-  const s = run.metrics.get(metric);
-  if (!s || s.values.length < 2) return undefined;
-  return s.values[s.values.length - 1] - s.values[0];
+/** A run left out of every verdict, and why. */
+export interface Exclusion {
+  /** The run. */
+  run: Run;
+  /** Why, e.g. "unfinished: last step 20 of 40". */
+  reason: string;
 }
 
-function meanOf(run: Run, metric: string): number | undefined {
-  const s = run.metrics.get(metric);
-  return s && s.values.length ? mean(s.values) : undefined;
+/** The runs verdicts pool: finished, matching their definition; integrity errors per run. */
+export interface PooledRuns {
+  /** Runs that may be pooled (integrity errors are decided per verdict). */
+  runs: Run[];
+  /** Runs left out of every verdict. */
+  excluded: Exclusion[];
+  /** Integrity errors per run (key `experiment/seed`). */
+  errors: Map<string, Finding[]>;
+  /** What was not checked (no run configs, no definitions), one line each. */
+  unchecked: string[];
 }
 
-function defined(xs: (number | undefined)[]): number[] {
-  return xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+const key = (r: { experiment: string; seed: number }) => `${r.experiment}/${r.seed}`;
+
+function isTable(x: LoadedRuns | ColumnTable): x is ColumnTable {
+  return typeof (x as ColumnTable).numRows === "function";
 }
 
-function decide(kind: Kind, ci: CI, delta: number): ClaimResult["status"] {
-  if (!(ci.n >= 2) || !Number.isFinite(ci.lo)) return "undecided";
-  if (kind === "gain") return ci.lo > 0 ? "holds" : ci.hi <= 0 ? "contradicted" : "undecided";
-  return ci.hi < delta ? "holds" : ci.lo > 0 ? "contradicted" : "undecided";
+function lastStep(run: Run): number {
+  let m = 0;
+  for (const s of run.metrics.values()) m = Math.max(m, s.steps[s.steps.length - 1] ?? 0);
+  return m;
 }
 
-function fmt(x: number, unit: ClaimResult["unit"]): string {
-  const v = unit === "points" ? x * 100 : x;
-  const s = Math.abs(v) >= 10 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
-  return `${v > 0 ? "+" : v < 0 ? "−" : ""}${s.replace("-", "")}`;
+function optionMismatch(config: Record<string, unknown>, def: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const [k, want] of Object.entries(def)) {
+    const got = k.split(".").reduce<unknown>(
+      (o, p) => (o && typeof o === "object" ? (o as Record<string, unknown>)[p] : undefined),
+      config,
+    );
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      out.push(`${k} ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The runs verdicts may pool: our runs (not TRL logs) that finished (last logged step ≥ `max_steps`) and
+ * whose resolved options match their experiment's definition; each other run is an {@linkcode Exclusion}.
+ * Given a bare table, neither is checked (said in `unchecked`).
+ */
+export function poolRuns(loaded: LoadedRuns | ColumnTable, options: VerdictOptions = {}): PooledRuns {
+  const table = isTable(loaded) ? loaded : loaded.table;
+  const all = runsOf(table).filter((r) => r.source === "ours");
+  const infos = isTable(loaded) ? undefined : new Map(
+    loaded.runs.filter((r) => r.source === "ours").map((r) => [key(r), r]),
+  );
+  const unchecked: string[] = [];
+  if (!infos) unchecked.push("runs were given as a bare table: completion and options not checked");
+  else if (!options.definitions) unchecked.push("no experiment definitions given: run options not checked");
+  const runs: Run[] = [], excluded: Exclusion[] = [];
+  for (const run of all) {
+    const cfg = infos?.get(key(run))?.config;
+    let reason: string | undefined;
+    if (infos) {
+      const max = Number(cfg?.max_steps);
+      if (!cfg || !Number.isFinite(max)) {
+        reason = "cannot tell whether it finished (no max_steps in run_config.json)";
+      } else if (lastStep(run) < max) reason = `unfinished: last step ${lastStep(run)} of ${max}`;
+      else if (options.definitions) {
+        const def = options.definitions[run.experiment];
+        const diff = def ? optionMismatch(cfg, def) : [];
+        if (!def) reason = "not a defined experiment";
+        else if (diff.length) reason = `options differ from the experiment's definition: ${diff.join(", ")}`;
+      }
+    }
+    if (reason) excluded.push({ run, reason });
+    else runs.push(run);
+  }
+  const errors = new Map<string, Finding[]>();
+  for (const f of checkIntegrity(table, { masterKeyScore: options.masterKeyThreshold })) {
+    if (f.severity !== "error" || f.source !== "ours") continue;
+    const k = key(f);
+    if (!errors.has(k)) errors.set(k, []);
+    errors.get(k)!.push(f);
+  }
+  return { runs, excluded, errors, unchecked };
+}
+
+function decide(kind: ClaimKind, ci: SeedCI, row: ClaimRow): ClaimResult["status"] {
+  if (kind === "reported") return "reported";
+  if (!(ci.n >= 2) || !Number.isFinite(ci.lo) || !Number.isFinite(ci.hi)) return "undecided";
+  const t = row.threshold ?? 0;
+  if (kind === "gain") return ci.lo > t ? "holds" : ci.hi <= t ? "contradicted" : "undecided";
+  if (kind === "below") return ci.hi < t ? "holds" : ci.lo >= t ? "contradicted" : "undecided";
+  return ci.hi < (row.delta ?? ACCURACY_DELTA) ? "holds" : ci.lo > 0 ? "contradicted" : "undecided";
+}
+
+function fmt(x: number, unit: ClaimRow["unit"]): string {
+  const v = unit === "plain" ? x : x * 100;
+  const a = Math.abs(v);
+  const s = a >= 10 ? a.toFixed(1) : a >= 1 ? a.toFixed(2) : a.toFixed(3);
+  return `${v > 0 ? "+" : v < 0 ? "−" : ""}${s}${unit === "percent" ? " %" : ""}`;
 }
 
 function claimText(c: ClaimResult): string {
   const u = c.unit === "points" ? " points" : "";
-  if (!Number.isFinite(c.ci.estimate)) return `${c.label}: no runs`;
-  if (c.ci.n < 2) return `${c.label} ${fmt(c.ci.estimate, c.unit)}${u} (${c.ci.n} seed, no interval)`;
-  return `${c.label} ${fmt(c.ci.estimate, c.unit)}${u} (95% CI ${fmt(c.ci.lo, c.unit)} to ${
-    fmt(c.ci.hi, c.unit)
-  }, ${c.ci.n} seeds)`;
+  const tag = c.status === "reported" ? " [reported, decides nothing]" : "";
+  if (!Number.isFinite(c.ci.estimate)) return `${c.label}: no runs${tag}`;
+  const est = `${c.label} ${fmt(c.ci.estimate, c.unit)}${u}`;
+  if (c.ci.n < 2) {
+    const why = c.ci.method === "Welch t" ? "fewer than 2 seeds in an arm" : `${c.ci.n} seed`;
+    return `${est} (${why}, no interval)${tag}`;
+  }
+  const how = c.ci.method === "paired t"
+    ? `paired t, ${c.ci.n} shared seeds`
+    : c.ci.method === "Welch t"
+    ? `Welch t, ${c.ci.seeds.length} vs ${c.ci.seedsB?.length} seeds`
+    : `t, ${c.ci.n} seeds`;
+  return `${est} (95% CI ${fmt(c.ci.lo, c.unit)} to ${fmt(c.ci.hi, c.unit)}, ${how})${tag}`;
 }
 
-function verdictOf(
-  expectation: string,
-  claims: ClaimResult[],
-  note?: string,
-  forced?: VerdictOutcome,
-): Verdict {
-  const outcome: VerdictOutcome = forced ??
-    (claims.some((c) => c.status === "contradicted")
-      ? "not reproduced"
-      : claims.length && claims.every((c) => c.status === "holds")
+function combine(row: ExpectationRow, claims: ClaimResult[]): VerdictOutcome {
+  const d = claims.filter((c) => c.status !== "reported");
+  if (row.combine === "first_and_any") {
+    const [first, ...rest] = d;
+    if (first?.status === "contradicted" || (rest.length && rest.every((c) => c.status === "contradicted"))) {
+      return "not reproduced";
+    }
+    return first?.status === "holds" && rest.some((c) => c.status === "holds")
       ? "reproduced"
-      : "inconclusive");
+      : "inconclusive";
+  }
+  if (d.some((c) => c.status === "contradicted")) return "not reproduced";
+  return d.length && d.every((c) => c.status === "holds") ? "reproduced" : "inconclusive";
+}
+
+/** The verdict on one expected result, from pooled runs. */
+export function verdictOf(row: ExpectationRow, pooled: PooledRuns, options: VerdictOptions = {}): Verdict {
+  const arms = [...new Set(row.claims.flatMap((c) => (c.control ? [c.arm, c.control] : [c.arm])))];
+  const excluded = pooled.excluded.filter((e) => arms.includes(e.run.experiment)).map((e) =>
+    `${runLabel(e.run, { withSeed: true })} left out: ${e.reason}`
+  );
+  const usable = pooled.runs.filter((r) => {
+    if (!arms.includes(r.experiment)) return false;
+    const bad = (pooled.errors.get(key(r)) ?? []).filter((f) => !row.reads.includes(f.code));
+    if (bad.length) {
+      excluded.push(
+        `${runLabel(r, { withSeed: true })} left out: integrity error ${bad.map((f) => f.code).join(", ")}`,
+      );
+    }
+    return !bad.length;
+  });
+  const values = (arm: string, c: ClaimRow): SeedValue[] => {
+    const mine = usable.filter((r) => r.experiment === arm);
+    return mine.flatMap((r) => {
+      const v = MEASURES[c.measure](r, mine);
+      return v !== undefined && Number.isFinite(v) ? [{ seed: r.seed, value: v }] : [];
+    });
+  };
+  const level = { level: options.level };
+  const claims = row.claims.map((c): ClaimResult => {
+    const ci = c.control
+      ? seedDiffCI(values(c.arm, c), values(c.control, c), level)
+      : tMeanCI(values(c.arm, c), level);
+    return { label: c.label, ci, status: decide(c.kind, ci, c), unit: c.unit };
+  });
+  const gate = row.gates.map((g) => gateReason(g, usable, options)).find((x) => x !== undefined);
+  const outcome = gate ? "inconclusive" : combine(row, claims);
+  const notes = [gate ? `inconclusive because ${gate}` : undefined, row.note].filter(Boolean);
+  const note = notes.length ? notes.join("; ") : undefined;
   const evidence = claims.map(claimText).join("; ");
-  const line = `${expectation}: ${outcome.toUpperCase()} — ${evidence || "no runs"}${
+  const left = excluded.length ? `; ${excluded.join("; ")}` : "";
+  const line = `${row.expectation}: ${outcome.toUpperCase()} — ${evidence || "no runs"}${
     note ? ` (${note})` : ""
-  }.`;
-  return { expectation, outcome, claims, note, line };
+  }${left}.`;
+  return { expectation: row.expectation, outcome, claims, note, excluded, unchecked: pooled.unchecked, line };
 }
 
 /**
- * The verdicts on the seed study's expected results (math hard works; math soft learns but with
- * instability; math perplexity fails; dialogue hard/soft suffer judge breakdown; dialogue perplexity
- * fails) and on the reference-likelihood runs, from the `ours` runs in `table`.
+ * The verdicts on every expected result of the claims table ({@linkcode EXPECTATIONS}) from our runs:
+ * `loaded` as {@linkcode loadRuns} returns it (completion and options are then checked), or a bare table.
  */
-export function studyVerdicts(table: ColumnTable, options: VerdictOptions = {}): Verdict[] {
-  const boot = { seed: options.seed ?? 0, resamples: options.resamples ?? 2000 };
-  const mkThreshold = options.masterKeyThreshold ?? 2;
-  const runs = runsOf(table).filter((r) => r.source === "ours");
-  const of = (id: string) => runs.filter((r) => r.experiment === id);
-  const gains = (id: string, m: string) => defined(of(id).map((r) => gainOf(r, m)));
-
-  const claim = (
-    label: string,
-    values: number[],
-    kind: Kind,
-    o: { minus?: number[]; delta?: number; unit?: ClaimResult["unit"] } = {},
-  ): ClaimResult => {
-    const ci = o.minus ? bootstrapDiffCI(values, o.minus, boot) : bootstrapMeanCI(values, boot);
-    const unit = o.unit ?? "points";
-    return { label, ci, status: decide(kind, ci, o.delta ?? ACCURACY_DELTA), unit };
-  };
-  const ACC = "eval/accuracy";
-  const vsControls = (id: string, kind: Kind): ClaimResult[] =>
-    ["math_format_only", "math_random"].map((c) =>
-      claim(`strict-accuracy gain beyond ${c}`, gains(id, ACC), kind, { minus: gains(c, ACC) })
-    );
-
-  const verdicts: Verdict[] = [];
-  verdicts.push(verdictOf("math hard works", [
-    claim("math_hard strict-accuracy gain", gains("math_hard", ACC), "gain"),
-    ...vsControls("math_hard", "gain"),
-  ]));
-
-  // Instability: std of the step-to-step change of the training reward, soft minus hard.
-  const instability = (id: string) =>
-    defined(
-      of(id).map((r) => {
-        const s = rewardSeries(r);
-        return s && s.values.length > 2 ? stepChangeStd(s.values) : undefined;
-      }),
-    );
-  verdicts.push(verdictOf("math soft learns but with instability", [
-    claim("math_soft strict-accuracy gain", gains("math_soft", ACC), "gain"),
-    claim("reward instability of math_soft minus math_hard", instability("math_soft"), "gain", {
-      minus: instability("math_hard"),
-      unit: "plain",
-    }),
-  ]));
-
-  verdicts.push(verdictOf("math perplexity fails", [
-    claim(
-      "math_perplexity strict-accuracy gain beyond math_format_only",
-      gains("math_perplexity", ACC),
-      "no_gain",
-      {
-        minus: gains("math_format_only", ACC),
-      },
-    ),
-    claim("math_perplexity minus math_hard strict-accuracy gain", gains("math_perplexity", ACC), "no_gain", {
-      minus: gains("math_hard", ACC),
-      delta: 0,
-    }),
-  ]));
-
-  for (const id of ["dialogue_hard", "dialogue_soft"]) verdicts.push(breakdown(id));
-
-  verdicts.push(verdictOf("dialogue perplexity fails", [
-    claim(
-      "dialogue_perplexity judge-score gain",
-      gains("dialogue_perplexity", "eval/judge_score"),
-      "no_gain",
-      {
-        delta: JUDGE_DELTA,
-        unit: "plain",
-      },
-    ),
-  ], judgeNote(of("dialogue_perplexity"))));
-
-  verdicts.push(verdictOf("new: math reference likelihood raises strict accuracy beyond the controls", [
-    claim("math_refprob strict-accuracy gain", gains("math_refprob", ACC), "gain"),
-    ...vsControls("math_refprob", "gain"),
-  ]));
-  verdicts.push(verdictOf("new: dialogue reference likelihood raises the judge score", [
-    claim("dialogue_refprob judge-score gain", gains("dialogue_refprob", "eval/judge_score"), "gain", {
-      unit: "plain",
-    }),
-  ], judgeNote(of("dialogue_refprob"))));
-  return verdicts;
-
-  function breakdown(id: string): Verdict {
-    const rs = of(id);
-    const frac = defined(rs.map((r) => meanOf(r, "judge/fallback_frac")));
-    const mk = defined(rs.map((r) => meanOf(r, "judge/master_key_score")));
-    const exp = `${id.replace("_", " ")} suffers judge breakdown`;
-    if (frac.length && frac.every((f) => f >= 0.999)) {
-      const c = claim(`${id} judge fallback share`, frac, "gain", { unit: "plain" });
-      return verdictOf(
-        exp,
-        [c],
-        "the Gemini judge was never reached: every score came from the local fallback",
-        "inconclusive",
-      );
-    }
-    const claims = [
-      claim(
-        `${id} judge fallback share above ${BREAKDOWN_FALLBACK_FRAC}`,
-        frac.map((f) => f - BREAKDOWN_FALLBACK_FRAC),
-        "gain",
-        {
-          unit: "plain",
-        },
-      ),
-    ];
-    if (mk.length) {
-      claims.push(
-        claim(`${id} master-key score above ${mkThreshold}/10`, mk.map((m) => m - mkThreshold), "gain", {
-          unit: "plain",
-        }),
-      );
-    }
-    // Breakdown by either route: reproduced if any claim holds, not reproduced only if all are contradicted.
-    const forced: VerdictOutcome = claims.some((c) => c.status === "holds")
-      ? "reproduced"
-      : claims.every((c) => c.status === "contradicted")
-      ? "not reproduced"
-      : "inconclusive";
-    return verdictOf(exp, claims, undefined, forced);
-  }
+export function studyVerdicts(loaded: LoadedRuns | ColumnTable, options: VerdictOptions = {}): Verdict[] {
+  const pooled = poolRuns(loaded, options);
+  return EXPECTATIONS.map((row) => verdictOf(row, pooled, options));
 }
 
-function judgeNote(rs: Run[]): string | undefined {
-  const frac = defined(rs.map((r) => meanOf(r, "eval/judge_fallback_frac")));
-  if (!frac.length || mean(frac) === 0) return undefined;
-  return `caveat: ${
-    (100 * mean(frac)).toFixed(0)
-  } % of held-out judge scores came from the local fallback, not Gemini`;
+/**
+ * The lines the verdict views print under the verdicts: how they were computed ({@linkcode VERDICT_METHOD}),
+ * every run left out (once), and every check that could not be made.
+ */
+export function verdictNotes(verdicts: readonly Verdict[]): string[] {
+  const left = [...new Set(verdicts.flatMap((v) => v.excluded))];
+  const unchecked = [...new Set(verdicts.flatMap((v) => v.unchecked))];
+  return [
+    `Method: ${VERDICT_METHOD}`,
+    ...left,
+    ...unchecked.map((l) => `Not checked: ${l}`),
+  ];
 }

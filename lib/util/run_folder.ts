@@ -145,16 +145,24 @@ export async function holdsRun(dir: string): Promise<boolean> {
 
 /**
  * Run folders (holding run_config.json) under `root`, depth-first in name order, `maxDepth` folders
- * deep (default 4); checkpoint and dot folders are not searched.
+ * deep (default 4); checkpoint and dot folders are not searched. Symbolic links to folders are followed
+ * (a folder of links to run folders is a common way to gather runs); a folder reached twice is searched once.
  */
 export async function findRunDirs(root: string, options: { maxDepth?: number } = {}): Promise<string[]> {
   const maxDepth = options.maxDepth ?? 4;
+  const seen = new Set<string>();
   const visit = async (dir: string, depth: number): Promise<string[]> => {
+    const real = await Deno.realPath(dir);
+    if (seen.has(real)) return [];
+    seen.add(real);
     if (existsSync(runFile(dir, "runConfig"))) return [dir];
     if (depth >= maxDepth) return [];
     const names: string[] = [];
     for await (const e of Deno.readDir(dir)) {
-      if (e.isDirectory && !e.name.startsWith(".") && checkpointStep(e.name) === null) names.push(e.name);
+      if (e.name.startsWith(".") || checkpointStep(e.name) !== null) continue;
+      const isDir = e.isDirectory ||
+        (e.isSymlink && (await Deno.stat(join(dir, e.name)).catch(() => null))?.isDirectory === true);
+      if (isDir) names.push(e.name);
     }
     const out: string[] = [];
     for (const n of names.sort()) out.push(...await visit(join(dir, n), depth + 1));

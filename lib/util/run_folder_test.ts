@@ -72,3 +72,14 @@ Deno.test("a folder that holds a run stops a fresh one, naming the run and the t
   await Deno.mkdir(join(bare, checkpointName(3)), { recursive: true });
   await assertRejects(() => assertNoEarlierRun(bare), UserError, "unknown experiment and seed");
 });
+
+Deno.test("findRunDirs follows symbolic links to run folders (a folder of links), once per folder", async () => {
+  const real = join(ROOT, "real", "math_soft_seed3");
+  await fakeRun(real, { experiment: "math_soft", seed: 3, steps: 2 });
+  const links = join(ROOT, "links");
+  await Deno.mkdir(links, { recursive: true });
+  await Deno.symlink(real, join(links, "a"));
+  await Deno.symlink(join(ROOT, "real"), join(links, "b")); // the same run again, through its parent
+  await Deno.symlink(links, join(links, "loop")); // a cycle is not followed twice
+  assertEquals(await findRunDirs(links), [join(links, "a")]);
+});
