@@ -16,6 +16,7 @@ import {
   writeReport,
 } from "../lib/analysis/mod.ts";
 import { comparisonTable, readTestingResults } from "../lib/eval/mod.ts";
+import { experimentDefinitions } from "../lib/study/mod.ts";
 import { runMain, UserError } from "../lib/util/mod.ts";
 
 const USAGE =
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
     window: args.window,
     loaded,
     evalRuns: evals.runs,
+    definitions: experimentDefinitions(),
     testingHtml: testing
       ? `<p class="meta">From the Testing notebook, ${testing.generatedAt}.</p>${
         comparisonTable(testing.rows)

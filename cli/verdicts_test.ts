@@ -3,7 +3,8 @@ import { assert, assertEquals } from "../lib/util/assert.ts";
 import { EXPECTATIONS, loadRuns, studyVerdicts, tableFromRows } from "../lib/analysis/mod.ts";
 import { writeFakeRun } from "../lib/analysis/fixtures.ts";
 import { EVAL_METRICS } from "../lib/util/mod.ts";
-import { experimentDefinitions, verdictReport, verdictTable } from "./verdicts.ts";
+import { experimentDefinitions } from "../lib/study/mod.ts";
+import { verdictReport, verdictTable } from "./verdicts.ts";
 
 Deno.test("verdictTable: one row per expected result, with the outcome and the numbers it used", () => {
   const rows = [1, 2, 3].flatMap((seed) =>

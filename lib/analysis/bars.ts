@@ -3,7 +3,7 @@
  * zero (or reaches it, for changes) and covers the whole interval, so a 59–62 spread never fills a
  * panel. Final training rewards are on one panel per experiment, since reward scales differ between
  * reward functions. Held-out improvements use the paired per-problem interval when the evaluation log
- * has one (one seed is then enough), else the bootstrap over seeds.
+ * has one (one seed is then enough), else the t interval over seeds.
  * @module
  */
 import type { CI } from "./bootstrap.ts";
@@ -57,7 +57,7 @@ function seedNote(ci: CI): string {
 }
 
 /**
- * Final training reward (last-window mean) with the bootstrap 95 % CI over seeds: one panel per
+ * Final training reward (last-window mean) with the 95 % t interval over seeds: one panel per
  * experiment, each with its own y axis from zero, because reward scales differ between experiments.
  */
 export function finalRewardBars(stats: readonly ExperimentStats[]): PlotSpec {
@@ -66,7 +66,7 @@ export function finalRewardBars(stats: readonly ExperimentStats[]): PlotSpec {
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
     title: {
-      text: "Final training reward (last-window mean; 95% bootstrap CI over seeds; own axis per experiment)",
+      text: "Final training reward (last-window mean; 95% t interval over seeds; own axis per experiment)",
     },
     grid: { rows, columns: cols, pattern: "independent", roworder: "top to bottom" },
     height: 280 * rows + 90,
@@ -144,7 +144,7 @@ export function heldOutBars(stats: readonly ExperimentStats[], opts: HeldOutBarO
         text: `Held-out ${u.name} improvement (after − before; 95% ${
           anyPaired
             ? "paired per-problem CI where logged, else bootstrap over seeds"
-            : "bootstrap CI over seeds"
+            : "t interval over seeds"
         })`,
       },
       xaxis: { automargin: true, tickangle: rows.length > 6 ? -30 : 0 },

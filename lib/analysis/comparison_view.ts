@@ -33,7 +33,7 @@ import {
 } from "./sections.ts";
 import { type RunSettings, settingsFindings } from "./settings.ts";
 import type { ColumnTable } from "./table.ts";
-import { studyVerdicts, type Verdict } from "./verdicts.ts";
+import { studyVerdicts, type Verdict, verdictNotes } from "./verdicts.ts";
 
 /** Options of {@linkcode comparisonView}. */
 export interface ComparisonViewOptions {
@@ -53,6 +53,11 @@ export interface ComparisonViewOptions {
   figureSet?: "study" | "run";
   /** Per-example held-out logs (`loadEvalRecords`): paired comparisons and the completions viewer. */
   evalRuns?: readonly RunEval[];
+  /**
+   * Each experiment's defining options (lib/study's `experimentDefinitions()`): the verdicts pool only
+   * finished runs that match them. Without them (or without `loaded`), the verdicts say what was not checked.
+   */
+  definitions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /** Everything a comparison computed, for callers that need the values behind the sections. */
@@ -122,7 +127,9 @@ export function comparisonView(table: ColumnTable, options: ComparisonViewOption
   const vsBase = pairedVsBase(evalRuns, boot);
   const paired = [...vsBase, ...pairedBetween(evalRuns, boot)];
   const sentences = findingSentences(statistics.experiments, statistics.comparisons, { paired, caveats });
-  const verdicts = studyVerdicts(table);
+  const verdicts = studyVerdicts(options.loaded ? { ...options.loaded, table } : table, {
+    definitions: options.definitions,
+  });
   const figures = options.figureSet === "run"
     ? runFigures(table, { smoothing: options.figures?.smoothing, caveats })
     : dashboardFigures(table, { ...options.figures, stats: statistics.experiments, paired: vsBase, caveats });
@@ -137,7 +144,7 @@ export function comparisonView(table: ColumnTable, options: ComparisonViewOption
     statistics: statisticsSection(statistics, { caveats }),
     paired: pairedSection(paired),
     findings: sentencesSection(sentences, { id: "findings", title: "Findings" }),
-    verdicts: sentencesSection(verdicts.map((v) => v.line), {
+    verdicts: sentencesSection([...verdicts.map((v) => v.line), ...verdictNotes(verdicts)], {
       id: "verdicts",
       title: "Verdicts",
       none: "No verdicts: no expected result of the study has runs.",

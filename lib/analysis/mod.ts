@@ -1,6 +1,6 @@
 /**
  * Analysis of training runs: loading (ours and TRL `trainer_state.json`) into a tidy arquero
- * table, statistics with bootstrap CIs, integrity checks, plotly figures, findings in words, and the
+ * table, statistics with t intervals across seeds (paired bootstrap and McNemar within a run), integrity checks, plotly figures, findings in words, and the
  * study's views, each built once: the comparison (`comparisonView`, rendered by the self-contained HTML
  * report and shown by the Comparison notebook) and a training notebook's results (`runResultsView`).
  * @module

@@ -119,7 +119,7 @@ export function loadedSection(loaded: Pick<LoadedRuns, "runs" | "warnings">): Se
 export interface StudyStatistics {
   /** Per run. */
   runs: RunStats[];
-  /** Per experiment (mean over seeds, bootstrap CI). */
+  /** Per experiment (mean over seeds, 95 % t interval). */
   experiments: ExperimentStats[];
   /** Held-out improvements compared between experiments (training rewards of different functions have different scales). */
   comparisons: Comparison[];
@@ -145,7 +145,7 @@ export function statisticsSection(stats: StudyStatistics, options: StatsTableOpt
     id: "statistics",
     title: "Statistics",
     html:
-      `<h3>Per experiment (mean over seeds [95% bootstrap CI])</h3>${
+      `<h3>Per experiment (mean over seeds [95% t interval])</h3>${
         experimentStatsTable(stats.experiments, options)
       }\n<h3>Comparisons between experiments</h3>${comparisonStatsTable(stats.comparisons, options)}\n` +
       `<h3>Per run (start/end = mean over the first/last window of steps)</h3>${

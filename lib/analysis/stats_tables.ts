@@ -1,6 +1,6 @@
 /**
  * The statistics tables, built once for the report, the Comparison notebook and the training notebooks:
- * per experiment (mean over seeds with the bootstrap 95% CI, stability included), per run, and the
+ * per experiment (mean over seeds with the 95% t interval, stability included), per run, and the
  * comparisons between experiments, each with a plain-text twin. A caveat per group (e.g. the judge
  * fallback) is named in the group's cell.
  * @module

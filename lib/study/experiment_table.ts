@@ -192,3 +192,35 @@ export function experimentConfig(
 export function describeExperiments(tables: ExperimentTables = {}): string {
   return allExperiments(tables).map((e) => `  ${e.id.padEnd(22)} ${e.description}`).join("\n");
 }
+
+/**
+ * Options that decide what an arm measures, besides its own `defaults`: a run that changed any of them
+ * (e.g. `--param max_steps=2`) is not the experiment as defined and is left out of the verdicts. Operational
+ * options (threads, device, output folder, logging, checkpoints) are not among them.
+ */
+export const DEFINING_OPTIONS: readonly string[] = [
+  "reward_funcs",
+  "model",
+  "dataset",
+  "max_steps",
+  "eval_size",
+  "eval_steps",
+  "eval_num_samples",
+  "learning_rate",
+  "num_generations",
+  "per_device_train_batch_size",
+  "max_completion_length",
+  "temperature",
+  "beta",
+  "loss_type",
+  "scale_rewards",
+];
+
+/** Each study experiment's defining options, resolved by lib/study, for {@linkcode studyVerdicts}. */
+export function experimentDefinitions(): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(EXPERIMENT_IDS.map((id) => {
+    const cfg = experimentConfig(id) as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(EXPERIMENTS[id].defaults), ...DEFINING_OPTIONS]);
+    return [id, Object.fromEntries([...keys].filter((k) => k in cfg).map((k) => [k, cfg[k]]))];
+  }));
+}
