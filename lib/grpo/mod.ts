@@ -15,4 +15,5 @@ export * from "./logging.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
 export { runOracleCase } from "./oracle_case.ts";
-export { readOracleCase } from "./oracle_case.ts";
+export { readOracleCase, readOracleStepInputs } from "./oracle_case.ts";
+export type { OracleStepInputs } from "./oracle_case.ts";
