@@ -227,6 +227,8 @@ export async function runScaleShape(
       activationBytes: 4,
       checkpointing,
       extraWeightCopies: 1,
+      // training sessions pre-pack below 2 GB of weights (`CausalLM`): ≈ 1.2 packed copies, measured
+      packedWeightCopies: model.weightBytes() < 2 * 2 ** 30 ? 1.2 : 0,
     }).total,
     train_step_s: stepS,
     decode_tokens_per_s: decodeRate,
