@@ -98,6 +98,7 @@ await runMain(async () => {
       only: values.only,
       one: values["scale-one"],
       json: values.json,
+      settleS,
     });
     return;
   }

@@ -10,6 +10,7 @@ import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.t
 import { CausalLM, estimateGrpoMemory, initLora, LORA_TARGETS } from "../lib/model/mod.ts";
 import { Rng, UserError, writeJsonAtomic } from "../lib/util/mod.ts";
 import { peakRssBytes } from "./limits.ts";
+import { machineVerdict, readCpu, waitForQuiet } from "./machine.ts";
 import { SMOL135M } from "./workload.ts";
 
 /** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
@@ -316,7 +317,15 @@ export async function runScale(
  * a row failed (each failure printed as one line naming its cause), 0 otherwise.
  */
 export async function scaleMain(
-  o: { dir: string; threads: number; steps: number; only?: string; one?: string; json?: string },
+  o: {
+    dir: string;
+    threads: number;
+    steps: number;
+    only?: string;
+    one?: string;
+    json?: string;
+    settleS?: number;
+  },
 ): Promise<number> {
   await Deno.mkdir(o.dir, { recursive: true });
   if (o.one) {
@@ -333,10 +342,31 @@ export async function scaleMain(
       `--only: unknown shape(s) ${unknown.join(", ")} (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
     );
   }
+  const settle = await waitForQuiet(o.settleS ?? 60);
+  console.error(`scale: waited ${settle.waitedS.toFixed(0)} s for the machine to settle`);
+  const start = readCpu();
   const { rows, failed } = await runScale({ dir: o.dir, threads: o.threads, steps: o.steps, only });
+  const machine = machineVerdict({ start, end: readCpu() }, settle);
   const pending = only ? PENDING_SHAPES.filter((p) => only.includes(p)) : PENDING_SHAPES;
   console.log(`\n${formatScale(rows, pending)}`);
   for (const f of failed) console.log(`scale: ${f.name} failed: ${f.error}`);
-  if (o.json) await writeJsonAtomic(o.json, { scale: rows, failed, pending });
+  console.log(
+    machine.busy
+      ? `\nMACHINE BUSY: ${machine.reasons.join("; ")}; the times are not quiet-machine numbers (RSS is).`
+      : `\nMachine quiet: other processes used ${
+        (100 * (machine.otherShare ?? 0)).toFixed(1)
+      }% of the CPU during the run.`,
+  );
+  if (o.json) {
+    await writeJsonAtomic(o.json, {
+      machine_busy: machine.busy,
+      machine_busy_reasons: machine.reasons,
+      machine_other_cpu_share: machine.otherShare,
+      machine_settle_wait_s: machine.settledAfterS,
+      scale: rows,
+      failed,
+      pending,
+    });
+  }
   return failed.length ? 1 : 0;
 }
