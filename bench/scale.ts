@@ -5,12 +5,13 @@
  * its peak RSS (VmHWM) is its own.
  * @module
  */
+import { grpoStep } from "../lib/grpo/mod.ts";
 import { join } from "node:path";
 import { type RandomModelConfig, writeRandomModel } from "../lib/model/testing.ts";
 import { CausalLM, estimateGrpoMemory, initLora, LORA_TARGETS } from "../lib/model/mod.ts";
-import { grpoStep } from "../lib/grpo/mod.ts";
-import { Rng, UserError } from "../lib/util/mod.ts";
+import { Rng, UserError, writeJsonAtomic } from "../lib/util/mod.ts";
 import { peakRssBytes } from "./limits.ts";
+import { machineVerdict, readCpu, waitForQuiet } from "./machine.ts";
 import { SMOL135M } from "./workload.ts";
 
 /** Resets the kernel's peak-RSS counter (VmHWM) of this process (`clear_refs` 5); false where unsupported. */
@@ -27,6 +28,8 @@ function resetPeakRss(): boolean {
 export interface ScaleShape {
   name: string;
   config: RandomModelConfig & Record<string, unknown>;
+  /** The real model's `config.json` fields the random weights do not depend on (context length, RoPE base). */
+  real: { max_position_embeddings: number; rope_theta: number };
   /** Run with full per-layer checkpointing (TRL's `gradient_checkpointing`). */
   checkpointing: boolean;
 }
@@ -35,11 +38,13 @@ export interface ScaleShape {
 export const SCALE_SHAPES: ScaleShape[] = [
   {
     name: "SmolLM2-135M",
+    real: { max_position_embeddings: 8192, rope_theta: 100000 },
     config: { ...SMOL135M },
     checkpointing: false,
   },
   {
     name: "SmolLM2-360M",
+    real: { max_position_embeddings: 8192, rope_theta: 100000 },
     config: {
       vocab_size: 49152,
       hidden_size: 960,
@@ -53,6 +58,7 @@ export const SCALE_SHAPES: ScaleShape[] = [
   },
   {
     name: "Qwen2.5-0.5B",
+    real: { max_position_embeddings: 32768, rope_theta: 1000000 },
     config: {
       model_type: "qwen2",
       vocab_size: 151936,
@@ -67,6 +73,7 @@ export const SCALE_SHAPES: ScaleShape[] = [
   },
   {
     name: "Qwen3-0.6B",
+    real: { max_position_embeddings: 40960, rope_theta: 1000000 },
     config: {
       model_type: "qwen3",
       vocab_size: 151936,
@@ -82,6 +89,9 @@ export const SCALE_SHAPES: ScaleShape[] = [
   },
   {
     name: "Llama-3.2-1B",
+    // Llama 3.2's rope_scaling (llama3, factor 32) is left out: speed and memory do not depend on the RoPE
+    // frequencies, and the contrib-op decode graph does not take scaled RoPE yet (it would fall back)
+    real: { max_position_embeddings: 131072, rope_theta: 500000 },
     config: {
       vocab_size: 128256,
       hidden_size: 2048,
@@ -98,13 +108,20 @@ export const SCALE_SHAPES: ScaleShape[] = [
 /** The batch of the table. */
 export const SCALE_WORK = { batch: 8, prompt: 128, completion: 256, rank: 16, alpha: 32, beta: 0.04 };
 
-/** Writes the random model of `shape` under `dir` (once) and returns its folder. */
-async function ensureScaleModel(shape: ScaleShape, dir: string): Promise<string> {
+/**
+ * Writes the random model of `shape` under `dir` (once) and returns its folder; its `config.json` always
+ * carries the real model's context length and RoPE settings (`shape.real`).
+ */
+export async function ensureScaleModel(shape: ScaleShape, dir: string): Promise<string> {
   const modelDir = join(dir, shape.name);
   if (!(await Deno.stat(join(modelDir, "model.safetensors")).then(() => true, () => false))) {
     console.error(`scale: writing a random ${shape.name} into ${modelDir}`);
     await writeRandomModel(modelDir, { ...shape.config, seed: 0 });
   }
+  const cfgPath = join(modelDir, "config.json");
+  const raw = JSON.parse(await Deno.readTextFile(cfgPath));
+  const patched = { ...raw, ...shape.real };
+  if (JSON.stringify(patched) !== JSON.stringify(raw)) await writeJsonAtomic(cfgPath, patched);
   return modelDir;
 }
 
@@ -129,15 +146,18 @@ export interface ScaleRow {
  * tokens after 128-token prompts, then times GRPO steps (the first builds the session; the last is reported).
  */
 export async function runScaleShape(
-  name: string,
+  nameOrShape: string | ScaleShape,
   options: { dir: string; threads: number; steps: number; checkpointing?: boolean },
 ): Promise<ScaleRow> {
-  const shape = SCALE_SHAPES.find((s) => s.name === name);
+  const shape = typeof nameOrShape === "string"
+    ? SCALE_SHAPES.find((s) => s.name === nameOrShape)
+    : nameOrShape;
   if (!shape) {
     throw new UserError(
-      `unknown scale shape "${name}" (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
+      `unknown scale shape "${nameOrShape}" (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
     );
   }
+  const name = shape.name;
   const modelDir = await ensureScaleModel(shape, options.dir);
   resetPeakRss();
   const checkpointing = options.checkpointing ?? shape.checkpointing;
@@ -210,6 +230,8 @@ export async function runScaleShape(
       activationBytes: 4,
       checkpointing,
       extraWeightCopies: 1,
+      // training sessions pre-pack below 2 GB of weights (`CausalLM`): ≈ 1.2 packed copies, measured
+      packedWeightCopies: model.weightBytes() < 2 * 2 ** 30 ? 1.2 : 0,
     }).total,
     train_step_s: stepS,
     decode_tokens_per_s: decodeRate,
@@ -243,30 +265,110 @@ export function formatScale(rows: ScaleRow[], pending: string[]): string {
 /** Shapes listed as pending (none: Qwen3's q/k norms are in the decoder). */
 export const PENDING_SHAPES: string[] = [];
 
+/** A row that did not run, with its one-line cause. */
+export interface ScaleFailure {
+  name: string;
+  error: string;
+}
+
+/** {@linkcode runScaleShape}, with a failure returned as its one-line cause instead of thrown. */
+export async function runScaleRow(
+  nameOrShape: string | ScaleShape,
+  options: { dir: string; threads: number; steps: number },
+): Promise<ScaleRow | ScaleFailure> {
+  const name = typeof nameOrShape === "string" ? nameOrShape : nameOrShape.name;
+  try {
+    return await runScaleShape(nameOrShape, options);
+  } catch (e) {
+    return { name, error: String((e as Error)?.message ?? e).split("\n")[0] };
+  }
+}
+
 /**
- * Runs every shape (or those in `only`), each in a child process (`bench.ts --scale-one`), and returns the rows.
+ * Runs every shape (or those in `only`), each in a child process (`bench.ts --scale-one`); returns the rows
+ * and the rows that failed, each with its cause in one line.
  */
 export async function runScale(
   options: { dir: string; threads: number; steps: number; only?: string[] },
-): Promise<
-  ScaleRow[]
-> {
-  const rows: ScaleRow[] = [];
+): Promise<{ rows: ScaleRow[]; failed: ScaleFailure[] }> {
+  const rows: ScaleRow[] = [], failed: ScaleFailure[] = [];
   for (const shape of SCALE_SHAPES) {
     if (options.only && !options.only.includes(shape.name)) continue;
     await ensureScaleModel(shape, options.dir); // here, so the child's peak RSS starts at loading
     const out = join(options.dir, `${shape.name}.json`);
+    await Deno.remove(out).catch(() => {});
     const bench = new URL("./bench.ts", import.meta.url).pathname;
     const args = ["run", "-A", bench, "--scale-one", shape.name, "--json", out, "--dir", options.dir];
     args.push("--threads", String(options.threads), "--repeat", String(options.steps));
     console.error(`scale: ${shape.name}`);
     const r = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })
       .output();
-    if (!r.success) {
-      console.error(`scale: ${shape.name} failed (exit ${r.code}); left out of the table`);
-      continue;
+    const written = await Deno.readTextFile(out).then((t) => JSON.parse(t), () => null);
+    if (r.success && written && !written.error) rows.push(written as ScaleRow);
+    else {
+      const why = written?.error ??
+        (r.signal === "SIGKILL" || r.code === 137 ? "killed (out of memory?)" : `exit code ${r.code}`);
+      failed.push({ name: shape.name, error: why });
     }
-    rows.push(JSON.parse(await Deno.readTextFile(out)) as ScaleRow);
   }
-  return rows;
+  return { rows, failed };
+}
+
+/**
+ * `--scale` and `--scale-one`: runs the table (or one row, in this process) and returns the exit code: 1 when
+ * a row failed (each failure printed as one line naming its cause), 0 otherwise.
+ */
+export async function scaleMain(
+  o: {
+    dir: string;
+    threads: number;
+    steps: number;
+    only?: string;
+    one?: string;
+    json?: string;
+    settleS?: number;
+  },
+): Promise<number> {
+  await Deno.mkdir(o.dir, { recursive: true });
+  if (o.one) {
+    // one row of the scale table, in its own process (its own peak RSS)
+    const row = await runScaleRow(o.one, { dir: o.dir, threads: o.threads, steps: o.steps });
+    if (o.json) await writeJsonAtomic(o.json, row);
+    else if ("error" in row) console.error(`scale: ${row.name} failed: ${row.error}`);
+    return "error" in row ? 1 : 0;
+  }
+  const only = o.only?.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((n) => !SCALE_SHAPES.some((s) => s.name === n)) ?? [];
+  if (unknown.length) {
+    throw new UserError(
+      `--only: unknown shape(s) ${unknown.join(", ")} (one of ${SCALE_SHAPES.map((s) => s.name).join(", ")})`,
+    );
+  }
+  const settle = await waitForQuiet(o.settleS ?? 60);
+  console.error(`scale: waited ${settle.waitedS.toFixed(0)} s for the machine to settle`);
+  const start = readCpu();
+  const { rows, failed } = await runScale({ dir: o.dir, threads: o.threads, steps: o.steps, only });
+  const machine = machineVerdict({ start, end: readCpu() }, settle);
+  const pending = only ? PENDING_SHAPES.filter((p) => only.includes(p)) : PENDING_SHAPES;
+  console.log(`\n${formatScale(rows, pending)}`);
+  for (const f of failed) console.log(`scale: ${f.name} failed: ${f.error}`);
+  console.log(
+    machine.busy
+      ? `\nMACHINE BUSY: ${machine.reasons.join("; ")}; the times are not quiet-machine numbers (RSS is).`
+      : `\nMachine quiet: other processes used ${
+        (100 * (machine.otherShare ?? 0)).toFixed(1)
+      }% of the CPU during the run.`,
+  );
+  if (o.json) {
+    await writeJsonAtomic(o.json, {
+      machine_busy: machine.busy,
+      machine_busy_reasons: machine.reasons,
+      machine_other_cpu_share: machine.otherShare,
+      machine_settle_wait_s: machine.settledAfterS,
+      scale: rows,
+      failed,
+      pending,
+    });
+  }
+  return failed.length ? 1 : 0;
 }

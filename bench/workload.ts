@@ -35,7 +35,7 @@ export async function prepareWorkload(dir: string, preset: RandomModelConfig = S
   const cfgPath = join(modelDir, "config.json");
   const raw = JSON.parse(await Deno.readTextFile(cfgPath));
   raw.rope_theta = 100000;
-  raw.max_position_embeddings = 2048;
+  raw.max_position_embeddings = 8192; // SmolLM2-135M's
   await Deno.writeTextFile(cfgPath, JSON.stringify(raw, null, 2));
   const cfg = await loadModelConfig(modelDir);
   const rng = new Rng(1);

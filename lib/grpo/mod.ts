@@ -25,4 +25,5 @@ export * from "./checkpoint.ts";
 export * from "./trainer.ts";
 export { timingSplit } from "./train_hooks.ts";
 export { runOracleCase } from "./oracle_case.ts";
-export { readOracleCase } from "./oracle_case.ts";
+export { readOracleCase, readOracleStepInputs } from "./oracle_case.ts";
+export type { OracleStepInputs } from "./oracle_case.ts";

@@ -11,6 +11,7 @@ import {
   type LoraAdapter,
   type LoraTarget,
   readSafetensors,
+  type TokenBatch,
   type Weight,
 } from "../model/mod.ts";
 import type { Device } from "../onnx/mod.ts";
@@ -61,6 +62,44 @@ export async function readOracleCase(path: string): Promise<OracleCase> {
 }
 
 const flat = (rows: number[][]) => rows.flat();
+
+/** A case as the inputs of one `CausalLM.grpoStep`: what the bench and the memory probe run. */
+export interface OracleStepInputs {
+  /** The case file's contents. */
+  case: OracleCase;
+  /** The token rows. */
+  batch: TokenBatch;
+  /** The adapter, from `<case>.lora.safetensors`. */
+  lora: LoraAdapter;
+  /** The loss's token weights, next-token aligned (`[B·T]`). */
+  tokenWeights: Float64Array;
+}
+
+/**
+ * Reads the case at `casePath` and its adapter (`<case>.lora.safetensors`) into the inputs of one GRPO step
+ * on the model in `options.baseModel`: the batch, the adapter and the token weights of the case's loss type
+ * (normalized by the case's `max_completion_length`, as the oracle does).
+ */
+export async function readOracleStepInputs(
+  casePath: string,
+  options: { baseModel: string },
+): Promise<OracleStepInputs> {
+  const c = await readOracleCase(casePath);
+  const read = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
+  const lora: LoraAdapter = {
+    spec: { r: c.lora.r, alpha: c.lora.alpha, targets: c.lora.targets },
+    baseModel: options.baseModel,
+    tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
+  };
+  const B = c.input_ids.length, T = c.input_ids[0].length;
+  const batch = { ids: flat(c.input_ids), mask: flat(c.attention_mask), batch: B, length: T };
+  const w = tokenWeights(flat(c.completion_mask), {
+    batch: B,
+    lossType: c.loss_type,
+    maxCompletionLength: c.max_completion_length,
+  });
+  return { case: c, batch, lora, tokenWeights: shiftToNext(w, B) };
+}
 
 /** Options of {@linkcode runOracleCase}. */
 export interface OracleRunOptions {

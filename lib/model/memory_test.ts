@@ -30,3 +30,20 @@ Deno.test("estimateGrpoMemory: checkpointing keeps less than selective recomputa
   assert(Math.abs(half.weights * 2 - ckpt.weights) < 1, "fp16 weights are half of fp32");
   assert(sel.total > ckpt.total, "totals follow");
 });
+
+Deno.test("estimateGrpoMemory: pre-packed copies add the decoder projections only (not the embedding)", () => {
+  const w = {
+    batch: 8,
+    seqLen: 384,
+    scored: 256,
+    rank: 16,
+    weightBytes: 4,
+    activationBytes: 4,
+    checkpointing: true,
+  };
+  const plain = estimateGrpoMemory(LLAMA_1B, w);
+  const packed = estimateGrpoMemory(LLAMA_1B, { ...w, packedWeightCopies: 1 });
+  const projections = 16 * (2 * 2048 * 2048 + 2 * 2048 * 512 + 3 * 2048 * 8192) * 4; // 3.9 GB
+  assert(Math.abs(packed.weights - plain.weights - projections) < 1, `${packed.weights - plain.weights}`);
+  assert(packed.weights - plain.weights < countParams(LLAMA_1B) * 4, "the tied embedding is not packed");
+});

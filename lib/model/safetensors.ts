@@ -168,32 +168,21 @@ async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<void> {
   }
 }
 
-/** Copies bytes [a, b) of `bytes` into a fresh, aligned buffer. */
-function copyBytes(bytes: Uint8Array, a: number, b: number): ArrayBuffer {
-  return bytes.slice(a, b).buffer as ArrayBuffer;
-}
-
-function convert(
-  path: string,
-  name: string,
-  e: SafetensorsEntry,
-  bytes: Uint8Array,
-  start: number,
-): TensorData {
-  const a = start + e.dataOffsets[0], b = start + e.dataOffsets[1];
+/** The tensor `e` from its own bytes `own` (a fresh, aligned buffer holding exactly its data). */
+function convert(path: string, name: string, e: SafetensorsEntry, own: ArrayBuffer): TensorData {
   switch (e.dtype) {
     case "F32":
-      return new Float32Array(copyBytes(bytes, a, b));
+      return new Float32Array(own);
     case "F64":
-      return new Float64Array(copyBytes(bytes, a, b));
+      return new Float64Array(own);
     case "I64":
-      return new BigInt64Array(copyBytes(bytes, a, b));
+      return new BigInt64Array(own);
     case "I32":
-      return new Int32Array(copyBytes(bytes, a, b));
+      return new Int32Array(own);
     case "F16":
-      return f16ToF32(new Uint16Array(copyBytes(bytes, a, b)));
+      return f16ToF32(new Uint16Array(own));
     case "BF16":
-      return bf16ToF32(new Uint16Array(copyBytes(bytes, a, b)));
+      return bf16ToF32(new Uint16Array(own));
     default:
       throw new UserError(
         `${path}: tensor "${name}" has unsupported dtype ${e.dtype} (supported: ${SUPPORTED.join(", ")})`,
@@ -218,21 +207,37 @@ export interface ReadSafetensorsOptions {
 }
 
 /**
- * Reads every tensor of the safetensors file at `path` (one read of the whole file). F16/BF16 become
- * float32; a corrupt file or an unsupported dtype throws a {@linkcode UserError} naming the file.
+ * Reads every tensor of the safetensors file at `path`, each straight from the file into its own buffer (no
+ * copy of the whole file is ever held: loading a model needs its weights' memory and one tensor more).
+ * F16/BF16 become float32; a corrupt file or an unsupported dtype throws a {@linkcode UserError} naming the
+ * file.
  */
 export async function readSafetensors(
   path: string,
   options: ReadSafetensorsOptions = {},
 ): Promise<Map<string, SafeTensor>> {
-  await statSize(path);
-  const bytes = await Deno.readFile(path);
-  const header = parseHeader(path, bytes, bytes.length);
+  const header = await readSafetensorsHeader(path);
   const out = new Map<string, SafeTensor>();
-  for (const [name, e] of header.tensors) {
-    if (options.filter && !options.filter(name)) continue;
-    const data = convert(path, name, e, bytes, header.dataStart);
-    out.set(name, { dtype: e.dtype as SafetensorsDtype, shape: [...e.shape], data });
+  const f = await Deno.open(path, { read: true });
+  try {
+    for (const [name, e] of header.tensors) {
+      if (options.filter && !options.filter(name)) continue;
+      if (!SUPPORTED.includes(e.dtype)) convert(path, name, e, new ArrayBuffer(0)); // throws, naming it
+      const own = new Uint8Array(e.dataOffsets[1] - e.dataOffsets[0]);
+      await f.seek(header.dataStart + e.dataOffsets[0], Deno.SeekMode.Start);
+      try {
+        await readFull(f, own);
+      } catch {
+        throw new UserError(`${path}: tensor "${name}" is cut short (the file ends inside its data)`);
+      }
+      out.set(name, {
+        dtype: e.dtype as SafetensorsDtype,
+        shape: [...e.shape],
+        data: convert(path, name, e, own.buffer),
+      });
+    }
+  } finally {
+    f.close();
   }
   return out;
 }

@@ -143,9 +143,22 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
   try {
     return await createFrom(src, device, base);
   } finally {
-    // ORT has read (or mapped) the weights by now; the files are not needed again
+    // ORT has read (or mapped) the weights by now; the files are not needed again, and the serialized
+    // model (a copy of every weight) is freed now rather than at the next garbage collection
     if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    else freeNow(src as Uint8Array);
   }
+}
+
+/**
+ * Frees the memory behind `bytes` at once (detaching its buffer) instead of waiting for the garbage collector,
+ * which may not run before the next large allocation. Only for buffers nothing else reads.
+ */
+function freeNow(bytes: Uint8Array): void {
+  const buf = bytes.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
+  try {
+    buf.transfer?.(0);
+  } catch { /* already detached or not transferable: the collector frees it */ }
 }
 
 async function createFrom(
