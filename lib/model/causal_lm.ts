@@ -100,6 +100,8 @@ export interface GenerateOptions extends SamplingOptions {
   quantization?: RolloutQuantization;
   /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
   mergeLora?: boolean;
+  /** Fast graph: drop finished rows as it goes (last-bit differences from a fixed batch; default false). */
+  compact?: boolean;
 }
 
 /** Weights from which training sessions skip pre-packing by default. */

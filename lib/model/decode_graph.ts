@@ -38,7 +38,6 @@ export function fastDecodeUnsupported(
   cfg: LlamaShape & { qkNorm?: boolean; ropeScaling?: unknown },
 ): string | null {
   if (cfg.headDim % 16 !== 0) return `head_dim ${cfg.headDim} is not a multiple of 16 (GroupQueryAttention)`;
-  if (cfg.qkNorm) return "per-head q/k norms (Qwen3) are not in the contrib-op graph";
   if (cfg.ropeScaling) return "scaled RoPE (rope_scaling) is not in the contrib-op graph's cos/sin cache";
   return null;
 }
@@ -172,6 +171,15 @@ export function buildFastDecodeGraph(
     );
     return { h, sum };
   };
+  /** Qwen3: RMSNorm of each head of `y` [N, heads·hd] over hd (before the rotary inside GQA). */
+  const headNorm = (y: Tensor, gamma: string, heads: number): Tensor => {
+    const y3 = op.reshape(y, [-1, heads, hd]);
+    const n = g.node("SimplifiedLayerNormalization", [y3, init(gamma)], [{
+      dtype: "float32",
+      shape: [...y3.shape],
+    }], { axis: -1, epsilon: { float: eps } })[0];
+    return op.reshape(n, [-1, heads * hd]);
+  };
   let x = op.reshape(op.gather(init("model.embed_tokens.weight"), ids), [-1, H]); // [N, H]
   let h = g.node("SimplifiedLayerNormalization", [x, init("model.layers.0.input_layernorm.weight")], [{
     dtype: "float32",
@@ -198,10 +206,16 @@ export function buildFastDecodeGraph(
         for (const n of names) bias.set(w(`${n}.bias`).data, bo), bo += w(`${n}.bias`).data.length;
         y = op.add(y, g.initializer(`${L}.self_attn.qkv_proj.bias`, bias, [rows]));
       }
-      attnIn.push(toBSD(y, rows), g.absent(), g.absent());
+      if (cfg.qkNorm) {
+        const [q, k, v] = op.split(y, [nh * hd, nkv * hd, nkv * hd], 1);
+        attnIn.push(toBSD(headNorm(q, `${L}.self_attn.q_norm.weight`, nh), nh * hd));
+        attnIn.push(toBSD(headNorm(k, `${L}.self_attn.k_norm.weight`, nkv), nkv * hd), toBSD(v, nkv * hd));
+      } else attnIn.push(toBSD(y, rows), g.absent(), g.absent());
     } else {
       for (const [t, n] of [["q_proj", nh], ["k_proj", nkv], ["v_proj", nkv]] as const) {
-        attnIn.push(toBSD(proj(h, `${L}.self_attn.${t}`, cfg.qkvBias), n * hd));
+        let y = proj(h, `${L}.self_attn.${t}`, cfg.qkvBias);
+        if (cfg.qkNorm && t !== "v_proj") y = headNorm(y, `${L}.self_attn.${t[0]}_norm.weight`, n);
+        attnIn.push(toBSD(y, n * hd));
       }
     }
     const [att, pk, pv] = g.node(
