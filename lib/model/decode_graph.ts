@@ -8,7 +8,7 @@
  *   row's length is its `seqlens_k` entry (length − 1), which also gives its RoPE positions.
  * - `SkipSimplifiedLayerNormalization`: residual add + RMSNorm in one kernel.
  * - With `quantization: "none"` the weights are used as given (the caller merges the LoRA adapter into them
- *   once per rollout phase, {@linkcode mergeLora}), and q/k/v run as one GEMM on a packed weight.
+ *   once per rollout phase, `mergeLora` in `lora_merge.ts`), and q/k/v run as one GEMM on a packed weight.
  *   With "int8"/"int4" the base weights (head included) are block-quantized `MatMulNBits` initializers and
  *   the LoRA factors are run-time inputs on a low-rank side path.
  *
@@ -18,7 +18,6 @@
 import { Graph, op, silu, type Tensor } from "../onnx/mod.ts";
 import type { LoraSpec, Weight } from "./graphs.ts";
 import { type LlamaShape, loraInputs, type LoraParams } from "./llama.ts";
-import type { LoraAdapter } from "./lora.ts";
 import { quantizationBits, quantizeWeight, type RolloutQuantization } from "./quantize.ts";
 
 const MS = { domain: "com.microsoft" };
@@ -55,33 +54,6 @@ export function ropeCache(cfg: LlamaShape, positions: number): { cos: Float32Arr
     }
   }
   return { cos, sin };
-}
-
-/** The weights with the adapter folded in: `W + (alpha / r) · B · A` on every targeted projection. */
-export function mergeLora(weights: Map<string, Weight>, adapter: LoraAdapter): Map<string, Weight> {
-  const out = new Map(weights);
-  const scale = adapter.spec.alpha / adapter.spec.r;
-  for (const [name, a] of adapter.tensors) {
-    if (!name.endsWith(".lora_A.weight")) continue;
-    const path = name.slice("base_model.model.".length, -".lora_A.weight".length);
-    const b = adapter.tensors.get(`base_model.model.${path}.lora_B.weight`)!;
-    const w = weights.get(`${path}.weight`);
-    if (!w) throw new Error(`mergeLora: the model has no weight ${path}.weight`);
-    const [r, fin] = a.shape, fout = b.shape[0];
-    const merged = Float32Array.from(w.data);
-    const row = new Float64Array(fin);
-    for (let o = 0; o < fout; o++) {
-      row.fill(0);
-      for (let j = 0; j < r; j++) {
-        const bj = b.data[o * r + j];
-        if (bj === 0) continue;
-        for (let i = 0; i < fin; i++) row[i] += bj * a.data[j * fin + i];
-      }
-      for (let i = 0; i < fin; i++) merged[o * fin + i] += scale * row[i];
-    }
-    out.set(`${path}.weight`, { shape: w.shape, data: merged });
-  }
-  return out;
 }
 
 /**
