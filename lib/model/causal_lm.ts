@@ -102,6 +102,8 @@ export interface GenerateOptions extends SamplingOptions {
   mergeLora?: boolean;
   /** Fast graph: drop finished rows as it goes (last-bit differences from a fixed batch; default false). */
   compact?: boolean;
+  /** Fast graph: "gqa" (default, cache updated in place) or "cache-input" (`decode_attention.ts`). */
+  attention?: "gqa" | "cache-input";
 }
 
 /** Weights from which training sessions skip pre-packing by default. */

@@ -28,11 +28,11 @@ async function bothGraphs(
   prompts: number[][],
   n: number,
   lora: LoraAdapter | null,
-  mergeLora = false,
+  fastOptions: { mergeLora?: boolean; attention?: "gqa" | "cache-input" } = {},
 ) {
   const o = { maxNewTokens: n, temperature: 0, rng: new Rng(0), stopAtEos: false, lora };
   const standard = await m.generate(prompts, { ...o, graph: "standard", returnLogprobs: true });
-  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true, mergeLora });
+  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true, ...fastOptions });
   return { standard, fast };
 }
 
@@ -41,14 +41,21 @@ function promptsFor(vocab: number, lengths: number[], seed: number): number[][] 
   return lengths.map((n) => Array.from({ length: n }, () => 2 + rng.int(vocab - 2)));
 }
 
-Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base, LoRA side path, LoRA merged)", async () => {
+Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base, LoRA side path, LoRA merged, cache-input attention)", async () => {
   const m = await CausalLM.load(TINY, { device: "cpu", tokenizer: false, threads: 2 });
   try {
     assertEquals(fastDecodeUnsupported(m.config), null);
     const prompts = promptsFor(m.config.vocabSize, [7, 19, 3, 12], 1);
     const lora = perturbed(m, 5, 0.02);
-    for (const [l, merge] of [[null, false], [lora, false], [lora, true]] as const) {
-      const { standard, fast } = await bothGraphs(m, prompts, 40, l, merge);
+    const variants = [
+      [null, {}],
+      [lora, {}],
+      [lora, { mergeLora: true }],
+      [null, { attention: "cache-input" }],
+      [lora, { attention: "cache-input" }],
+    ] as const;
+    for (const [l, fastOptions] of variants) {
+      const { standard, fast } = await bothGraphs(m, prompts, 40, l, fastOptions);
       assertEquals(fast.tokens, standard.tokens);
       standard.logprobs!.forEach((row, r) =>
         row.forEach((lp, k) => {
@@ -113,8 +120,13 @@ Deno.test("fast decode graph: Qwen3 (per-head q/k norms before GroupQueryAttenti
     assertEquals(fastDecodeUnsupported(m.config), null);
     const prompts = promptsFor(m.config.vocabSize, [5, 13, 2, 9], 6);
     // base (packed q/k/v GEMM, split for the norms) and the LoRA side path (separate projections)
-    for (const lora of [null, perturbed(m, 4, 0.05)]) {
-      const { standard, fast } = await bothGraphs(m, prompts, 45, lora);
+    for (
+      const [lora, attention] of [[null, "gqa"], [perturbed(m, 4, 0.05), "gqa"], [
+        null,
+        "cache-input",
+      ]] as const
+    ) {
+      const { standard, fast } = await bothGraphs(m, prompts, 45, lora, { attention });
       assertEquals(fast.tokens, standard.tokens);
       standard.logprobs!.forEach((row, r) =>
         row.forEach((lp, k) => assert(Math.abs(lp - fast.logprobs![r][k]) < 1e-3, `row ${r} token ${k}`))

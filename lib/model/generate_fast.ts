@@ -11,7 +11,7 @@ import type { Graph, Session } from "../onnx/mod.ts";
 import type { LoraSpec, Weight } from "./graphs.ts";
 import type { LlamaShape } from "./llama.ts";
 import type { LoraAdapter } from "./lora.ts";
-import { buildFastDecodeGraph } from "./decode_graph.ts";
+import { buildFastDecodeGraph, type DecodeAttention } from "./decode_graph.ts";
 import { mergeLora } from "./lora_merge.ts";
 import type { RolloutQuantization } from "./quantize.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
@@ -47,6 +47,8 @@ export interface FastGenerateOptions extends SamplingOptions {
    * results can differ from a fixed batch's in the last bits of the log-probs (default false).
    */
   compact?: boolean;
+  /** The fast graph's attention over the cache (default "gqa"; see `FastDecodeOptions.attention`). */
+  attention?: DecodeAttention;
 }
 
 const merged = new WeakMap<FastDecodeHost, string>();
@@ -62,21 +64,21 @@ export function adapterFingerprint(lora: LoraAdapter): string {
 }
 
 async function decodeSession(model: FastDecodeHost, o: FastGenerateOptions): Promise<Session> {
-  const q = o.quantization ?? "none";
+  const q = o.quantization ?? "none", attention = o.attention ?? "gqa";
   if (q !== "none" || (o.lora && !o.mergeLora)) {
     const spec = o.lora?.spec;
     return await model.session(
-      `decode_fast|${q}|${specKey(spec)}`,
-      () => buildFastDecodeGraph(model.config, model.weights, { quantization: q, lora: spec }),
+      `decode_fast|${q}|${attention}|${specKey(spec)}`,
+      () => buildFastDecodeGraph(model.config, model.weights, { quantization: q, lora: spec, attention }),
     );
   }
-  const key = `decode_fast|none|${o.lora ? adapterFingerprint(o.lora) : "base"}`;
+  const key = `decode_fast|none|${attention}|${o.lora ? adapterFingerprint(o.lora) : "base"}`;
   const prev = merged.get(model);
   if (prev && prev !== key) await model.dropSession(prev);
   merged.set(model, key);
   return await model.session(key, () => {
     const w = o.lora ? mergeLora(model.weights, o.lora) : model.weights;
-    return buildFastDecodeGraph(model.config, w);
+    return buildFastDecodeGraph(model.config, w, { attention });
   });
 }
 
@@ -127,10 +129,12 @@ export async function generateFast(
   const lps: number[][] = prompts.map(() => []);
   let live = prompts.map((_, r) => r); // the prompt of each batch row
   for (let step = 0; step < o.maxNewTokens; step++) {
+    const cacheIn = (o.attention ?? "gqa") === "cache-input";
     const out = await s.run({ ...feeds, ...kv.feeds, ...lora, inv_temperature: invTemp }, {
       ...head,
-      ...kv.fetches,
+      ...(cacheIn ? kv.newEntries : kv.fetches),
     });
+    if (cacheIn) kv.write(out, feeds.seqlens_k.data as Int32Array);
     const n = live.length;
     for (let j = 0; j < n; j++) {
       const r = live[j];
@@ -214,6 +218,34 @@ export class KvCache {
       });
       return dst;
     });
+  }
+
+  /** The cache-input graph's outputs of new entries (`kv_new.<i>.key|value`), allocated by ORT. */
+  get newEntries(): Record<string, null> {
+    const out: Record<string, null> = {};
+    for (let i = 0; i < this.#shape.layers; i++) out[`kv_new.${i}.key`] = out[`kv_new.${i}.value`] = null;
+    return out;
+  }
+
+  /**
+   * Writes the new entries `kv_new.<i>.key|value` [rows, nkv, S, hd] of a run: row j's token t goes to slot
+   * `max(seqlens[j] + 1 − S, 0) + t` (the positions the graph gave it).
+   */
+  write(out: Record<string, ort.Tensor>, seqlens: Int32Array): void {
+    const { layers, nkv, hd } = this.#shape, M = this.slots;
+    for (let i = 0; i < layers; i++) {
+      for (const kv of ["key", "value"]) {
+        const src = out[`kv_new.${i}.${kv}`], d = this.feeds[`past.${i}.${kv}`].data as Float32Array;
+        const S = src.dims[2], data = src.data as Float32Array;
+        for (let j = 0; j < this.rows; j++) {
+          const base = Math.max(seqlens[j] + 1 - S, 0), n = Math.min(S, M - base);
+          for (let h = 0; h < nkv; h++) {
+            const r = j * nkv + h;
+            d.set(data.subarray(r * S * hd, (r * S + n) * hd), (r * M + base) * hd);
+          }
+        }
+      }
+    }
   }
 
   #bind(make: (name: string) => Float32Array): void {
