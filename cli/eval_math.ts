@@ -2,8 +2,9 @@
  * `deno task eval-math --model DIR [--adapter DIR] [--dataset synthetic|gsm8k|PATH] [--n 200] [--device cpu]
  *  [--samples 4] [--temperature 1] [--seed 0]`
  * Held-out math metrics with 95 % Wilson intervals: strict greedy accuracy (answer only from the
- * `<answer>…</answer>` slot), lenient greedy accuracy (fallback chain), format rate and mean@k (k samples per
- * problem at `--temperature`; `--samples 0` skips them). The last line is exactly
+ * `<answer>…</answer>` slot), lenient greedy accuracy (fallback chain), format rate, mean@k (k samples per
+ * problem at `--temperature`; `--samples 0` skips them) and, from the same samples, pass@1 / pass@4 / pass@16
+ * (those ≤ k; unbiased estimator, strict and lenient: `--samples 16` for all three). The last line is exactly
  * `accuracy: <fraction> (<correct>/<n>)`, the strict accuracy.
  * `synthetic` is the tiny model's 200 held-out generated problems; `gsm8k` the GSM8K test split from the hub
  * (or `../shared/data/gsm8k/test.jsonl` when present); a path is a local GSM8K-style `.jsonl`.

@@ -4,11 +4,16 @@
  *
  * - `GroupQueryAttention` with rotary inside and the KV cache in one preallocated buffer per layer
  *   (`past.<i>.key|value` `[B, nkv, M, hd]`), fed as input and bound as the same output, so a decoding step
- *   writes one new key/value row in place instead of copying the whole cache. Rows are right-padded; each
- *   row's length is its `seqlens_k` entry (length − 1), which also gives its RoPE positions.
+ *   writes one new key/value row in place. Rows are right-padded; each row's length is its `seqlens_k` entry
+ *   (length − 1), which also gives its RoPE positions. onnxruntime-node still copies every fetched output,
+ *   the bound cache included, back into a new JS buffer each step, so the caller keeps the cache no larger
+ *   than needed (`generate_fast.ts`). `attention: "cache-input"` (`decode_attention.ts`) instead reads the
+ *   cache as an input and returns only the new entries: no cache crosses the binding, at the price of ≈ 20
+ *   small ops per layer in place of one kernel, and a different summation order (not bit-identical to GQA).
+ * - Qwen3's per-head q/k RMSNorm runs before the attention (which applies the rotary inside).
  * - `SkipSimplifiedLayerNormalization`: residual add + RMSNorm in one kernel.
  * - With `quantization: "none"` the weights are used as given (the caller merges the LoRA adapter into them
- *   once per rollout phase, {@linkcode mergeLora}), and q/k/v run as one GEMM on a packed weight.
+ *   once per rollout phase, `mergeLora` in `lora_merge.ts`), and q/k/v run as one GEMM on a packed weight.
  *   With "int8"/"int4" the base weights (head included) are block-quantized `MatMulNBits` initializers and
  *   the LoRA factors are run-time inputs on a low-rank side path.
  *
@@ -18,8 +23,8 @@
 import { Graph, op, silu, type Tensor } from "../onnx/mod.ts";
 import type { LoraSpec, Weight } from "./graphs.ts";
 import { type LlamaShape, loraInputs, type LoraParams } from "./llama.ts";
-import type { LoraAdapter } from "./lora.ts";
 import { quantizationBits, quantizeWeight, type RolloutQuantization } from "./quantize.ts";
+import { cacheAttention, cacheAttentionShared } from "./decode_attention.ts";
 
 const MS = { domain: "com.microsoft" };
 
@@ -31,14 +36,21 @@ export interface FastDecodeOptions {
   lora?: LoraSpec;
   /** Quantization block along K (default 32). */
   block?: number;
+  /**
+   * "gqa" (default): `GroupQueryAttention`, the cache updated in place through bound `present` outputs;
+   * "cache-input": the cache is a read-only input and only the new entries come out (`decode_attention.ts`).
+   */
+  attention?: DecodeAttention;
 }
+
+/** How the fast graph attends over the KV cache (see {@linkcode FastDecodeOptions.attention}). */
+export type DecodeAttention = "gqa" | "cache-input";
 
 /** Why the fast graph cannot run this model (then generation uses the standard-op graph), or null. */
 export function fastDecodeUnsupported(
   cfg: LlamaShape & { qkNorm?: boolean; ropeScaling?: unknown },
 ): string | null {
   if (cfg.headDim % 16 !== 0) return `head_dim ${cfg.headDim} is not a multiple of 16 (GroupQueryAttention)`;
-  if (cfg.qkNorm) return "per-head q/k norms (Qwen3) are not in the contrib-op graph";
   if (cfg.ropeScaling) return "scaled RoPE (rope_scaling) is not in the contrib-op graph's cos/sin cache";
   return null;
 }
@@ -56,33 +68,6 @@ export function ropeCache(cfg: LlamaShape, positions: number): { cos: Float32Arr
     }
   }
   return { cos, sin };
-}
-
-/** The weights with the adapter folded in: `W + (alpha / r) · B · A` on every targeted projection. */
-export function mergeLora(weights: Map<string, Weight>, adapter: LoraAdapter): Map<string, Weight> {
-  const out = new Map(weights);
-  const scale = adapter.spec.alpha / adapter.spec.r;
-  for (const [name, a] of adapter.tensors) {
-    if (!name.endsWith(".lora_A.weight")) continue;
-    const path = name.slice("base_model.model.".length, -".lora_A.weight".length);
-    const b = adapter.tensors.get(`base_model.model.${path}.lora_B.weight`)!;
-    const w = weights.get(`${path}.weight`);
-    if (!w) throw new Error(`mergeLora: the model has no weight ${path}.weight`);
-    const [r, fin] = a.shape, fout = b.shape[0];
-    const merged = Float32Array.from(w.data);
-    const row = new Float64Array(fin);
-    for (let o = 0; o < fout; o++) {
-      row.fill(0);
-      for (let j = 0; j < r; j++) {
-        const bj = b.data[o * r + j];
-        if (bj === 0) continue;
-        for (let i = 0; i < fin; i++) row[i] += bj * a.data[j * fin + i];
-      }
-      for (let i = 0; i < fin; i++) merged[o * fin + i] += scale * row[i];
-    }
-    out.set(`${path}.weight`, { shape: w.shape, data: merged });
-  }
-  return out;
 }
 
 /**
@@ -172,6 +157,27 @@ export function buildFastDecodeGraph(
     );
     return { h, sum };
   };
+  /** Qwen3: RMSNorm of each head of `y` [N, heads·hd] over hd (before the rotary inside GQA). */
+  const headNorm = (y: Tensor, gamma: string, heads: number): Tensor => {
+    const y3 = op.reshape(y, [-1, heads, hd]);
+    const n = g.node("SimplifiedLayerNormalization", [y3, init(gamma)], [{
+      dtype: "float32",
+      shape: [...y3.shape],
+    }], { axis: -1, epsilon: { float: eps } })[0];
+    return op.reshape(n, [-1, heads * hd]);
+  };
+  /** o_proj, the residual + post-attention norm, the MLP: the new residual stream and the MLP output. */
+  const mlp = (att: Tensor, resid: Tensor, L: string): { x: Tensor; down: Tensor } => {
+    const o2 = proj(att, `${L}.self_attn.o_proj`, false);
+    const n2 = skipNorm(resid, o2, `${L}.post_attention_layernorm.weight`);
+    const gate = proj(n2.h, `${L}.mlp.gate_proj`, false);
+    const up = proj(n2.h, `${L}.mlp.up_proj`, false);
+    return { x: n2.sum, down: proj(op.mul(silu(gate), up), `${L}.mlp.down_proj`, false) };
+  };
+  const cacheIn = (o.attention ?? "gqa") === "cache-input";
+  const shared = cacheIn
+    ? cacheAttentionShared(g, { ids, seqlens, past: past[0].k, cos, sin, group: nh / nkv })
+    : null;
   let x = op.reshape(op.gather(init("model.embed_tokens.weight"), ids), [-1, H]); // [N, H]
   let h = g.node("SimplifiedLayerNormalization", [x, init("model.layers.0.input_layernorm.weight")], [{
     dtype: "float32",
@@ -184,6 +190,8 @@ export function buildFastDecodeGraph(
     if (down) ({ h, sum: x } = skipNorm(x, down, `${L}.input_layernorm.weight`));
     const attnIn: Tensor[] = [];
     const fused = !lora;
+    /** q, k, v [N, ·] for the cache-input attention */
+    let qkv: Tensor[] = [];
     if (fused) {
       const names = ["q_proj", "k_proj", "v_proj"].map((t) => `${L}.self_attn.${t}`);
       const parts = names.map((n) => w(`${n}.weight`));
@@ -198,11 +206,36 @@ export function buildFastDecodeGraph(
         for (const n of names) bias.set(w(`${n}.bias`).data, bo), bo += w(`${n}.bias`).data.length;
         y = op.add(y, g.initializer(`${L}.self_attn.qkv_proj.bias`, bias, [rows]));
       }
-      attnIn.push(toBSD(y, rows), g.absent(), g.absent());
+      if (cfg.qkNorm || cacheIn) {
+        const [q, k, v] = op.split(y, [nh * hd, nkv * hd, nkv * hd], 1);
+        qkv = cfg.qkNorm
+          ? [
+            headNorm(q, `${L}.self_attn.q_norm.weight`, nh),
+            headNorm(k, `${L}.self_attn.k_norm.weight`, nkv),
+            v,
+          ]
+          : [q, k, v];
+        attnIn.push(...qkv.map((t, j) => toBSD(t, (j ? nkv : nh) * hd)));
+      } else attnIn.push(toBSD(y, rows), g.absent(), g.absent());
     } else {
       for (const [t, n] of [["q_proj", nh], ["k_proj", nkv], ["v_proj", nkv]] as const) {
-        attnIn.push(toBSD(proj(h, `${L}.self_attn.${t}`, cfg.qkvBias), n * hd));
+        let y = proj(h, `${L}.self_attn.${t}`, cfg.qkvBias);
+        if (cfg.qkNorm && t !== "v_proj") y = headNorm(y, `${L}.self_attn.${t[0]}_norm.weight`, n);
+        qkv.push(y);
+        attnIn.push(toBSD(y, n * hd));
       }
+    }
+    if (cacheIn) {
+      const a = cacheAttention({ q: qkv[0], k: qkv[1], v: qkv[2], past: past[i] }, {
+        shared: shared!,
+        numHeads: nh,
+        numKvHeads: nkv,
+        headDim: hd,
+      });
+      g.output(a.k, `kv_new.${i}.key`);
+      g.output(a.v, `kv_new.${i}.value`);
+      ({ x, down } = mlp(a.out, x, L));
+      continue;
     }
     const [att, pk, pv] = g.node(
       "GroupQueryAttention",
@@ -216,12 +249,7 @@ export function buildFastDecodeGraph(
       MS,
     );
     present.push({ k: pk, v: pv });
-    const o2 = proj(op.reshape(att, [-1, nh * hd]), `${L}.self_attn.o_proj`, false);
-    const n2 = skipNorm(x, o2, `${L}.post_attention_layernorm.weight`);
-    x = n2.sum;
-    const gate = proj(n2.h, `${L}.mlp.gate_proj`, false);
-    const up = proj(n2.h, `${L}.mlp.up_proj`, false);
-    down = proj(op.mul(silu(gate), up), `${L}.mlp.down_proj`, false);
+    ({ x, down } = mlp(op.reshape(att, [-1, nh * hd]), x, L));
   }
   const { h: final } = skipNorm(x, down!, "model.norm.weight");
   const rowsAt = op.gather(final, last); // [B, H]

@@ -28,11 +28,11 @@ async function bothGraphs(
   prompts: number[][],
   n: number,
   lora: LoraAdapter | null,
-  mergeLora = false,
+  fastOptions: { mergeLora?: boolean; attention?: "gqa" | "cache-input" } = {},
 ) {
   const o = { maxNewTokens: n, temperature: 0, rng: new Rng(0), stopAtEos: false, lora };
   const standard = await m.generate(prompts, { ...o, graph: "standard", returnLogprobs: true });
-  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true, mergeLora });
+  const fast = await m.generate(prompts, { ...o, graph: "fast", returnLogprobs: true, ...fastOptions });
   return { standard, fast };
 }
 
@@ -41,14 +41,21 @@ function promptsFor(vocab: number, lengths: number[], seed: number): number[][] 
   return lengths.map((n) => Array.from({ length: n }, () => 2 + rng.int(vocab - 2)));
 }
 
-Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base, LoRA side path, LoRA merged)", async () => {
+Deno.test("fast decode graph: the same greedy tokens as the standard graph on the tiny model (base, LoRA side path, LoRA merged, cache-input attention)", async () => {
   const m = await CausalLM.load(TINY, { device: "cpu", tokenizer: false, threads: 2 });
   try {
     assertEquals(fastDecodeUnsupported(m.config), null);
     const prompts = promptsFor(m.config.vocabSize, [7, 19, 3, 12], 1);
     const lora = perturbed(m, 5, 0.02);
-    for (const [l, merge] of [[null, false], [lora, false], [lora, true]] as const) {
-      const { standard, fast } = await bothGraphs(m, prompts, 40, l, merge);
+    const variants = [
+      [null, {}],
+      [lora, {}],
+      [lora, { mergeLora: true }],
+      [null, { attention: "cache-input" }],
+      [lora, { attention: "cache-input" }],
+    ] as const;
+    for (const [l, fastOptions] of variants) {
+      const { standard, fast } = await bothGraphs(m, prompts, 40, l, fastOptions);
       assertEquals(fast.tokens, standard.tokens);
       standard.logprobs!.forEach((row, r) =>
         row.forEach((lp, k) => {
@@ -89,6 +96,64 @@ Deno.test("fast decode graph: the same greedy tokens on a random SmolLM2-135M-sh
   } finally {
     await m.release();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fast decode graph: Qwen3 (per-head q/k norms before GroupQueryAttention) gives the standard graph's greedy tokens", async () => {
+  const dir = await Deno.makeTempDir();
+  // head_dim 32 with 4 heads on a 64-wide model: q is 128 wide, as in Qwen3 where head_dim ≠ hidden / heads
+  await writeRandomModel(dir, {
+    model_type: "qwen3",
+    vocab_size: 300,
+    hidden_size: 64,
+    intermediate_size: 96,
+    num_hidden_layers: 3,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 32,
+    tie_word_embeddings: true,
+    seed: 11,
+  });
+  const m = await CausalLM.load(dir, { device: "cpu", tokenizer: false, threads: 2 });
+  try {
+    assert(m.config.qkNorm, "the test model has q/k norms");
+    assertEquals(fastDecodeUnsupported(m.config), null);
+    const prompts = promptsFor(m.config.vocabSize, [5, 13, 2, 9], 6);
+    // base (packed q/k/v GEMM, split for the norms) and the LoRA side path (separate projections)
+    for (
+      const [lora, attention] of [[null, "gqa"], [perturbed(m, 4, 0.05), "gqa"], [
+        null,
+        "cache-input",
+      ]] as const
+    ) {
+      const { standard, fast } = await bothGraphs(m, prompts, 45, lora, { attention });
+      assertEquals(fast.tokens, standard.tokens);
+      standard.logprobs!.forEach((row, r) =>
+        row.forEach((lp, k) => assert(Math.abs(lp - fast.logprobs![r][k]) < 1e-3, `row ${r} token ${k}`))
+      );
+    }
+  } finally {
+    await m.release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fast decode graph: dropping finished rows (compact) keeps every row's tokens and random draws", async () => {
+  const m = await CausalLM.load(TINY, { device: "cpu", tokenizer: false, threads: 2 });
+  try {
+    const prompts = promptsFor(m.config.vocabSize, [4, 9, 15, 6, 11, 3, 8, 12], 7);
+    const o = { maxNewTokens: 70, temperature: 1, returnLogprobs: true };
+    const fixed = await m.generate(prompts, { ...o, rng: new Rng(2) });
+    const compact = await m.generate(prompts, { ...o, rng: new Rng(2), compact: true });
+    const lengths = fixed.tokens.map((t) => t.length);
+    assert(new Set(lengths).size > 2 && fixed.finished.some(Boolean), `rows must end apart: ${lengths}`);
+    assertEquals(compact.tokens, fixed.tokens);
+    assertEquals(compact.finished, fixed.finished);
+    fixed.logprobs!.forEach((row, r) =>
+      row.forEach((lp, k) => assert(Math.abs(lp - compact.logprobs![r][k]) < 1e-4, `row ${r} token ${k}`))
+    );
+  } finally {
+    await m.release();
   }
 });
 
@@ -155,7 +220,7 @@ Deno.test("sampleFromProbs: inverse CDF, zero-mass tail skipped", () => {
   assertEquals(sampleFromProbs(p, 2, 4, 0.9999999), 2);
 });
 
-Deno.test("fastDecodeUnsupported: the standard-op graph for Qwen3 q/k norms, scaled RoPE, odd head sizes", () => {
+Deno.test("fastDecodeUnsupported: the standard-op graph for scaled RoPE and odd head sizes, not for Qwen3", () => {
   const base = {
     vocabSize: 10,
     hiddenSize: 64,
@@ -170,7 +235,7 @@ Deno.test("fastDecodeUnsupported: the standard-op graph for Qwen3 q/k norms, sca
     qkvBias: false,
   };
   assertEquals(fastDecodeUnsupported(base), null);
-  assert(fastDecodeUnsupported({ ...base, qkNorm: true })!.includes("Qwen3"));
+  assertEquals(fastDecodeUnsupported({ ...base, qkNorm: true }), null);
   const llama3 = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
   assert(fastDecodeUnsupported({ ...base, ropeScaling: llama3 })!.includes("rope_scaling"));
   assert(fastDecodeUnsupported({ ...base, headDim: 24 })!.includes("multiple of 16"));

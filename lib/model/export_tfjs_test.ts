@@ -3,7 +3,8 @@ import { CausalLM } from "./causal_lm.ts";
 import { writeRandomModel } from "./testing.ts";
 import { trainBpe, writeTokenizerFiles } from "./bpe.ts";
 import { initLora } from "./lora.ts";
-import { exportTransformersJs, mergeLora, openTransformersJs, tfjsInt64 } from "./export_tfjs.ts";
+import { exportTransformersJs, openTransformersJs, tfjsInt64 } from "./export_tfjs.ts";
+import { mergeLora } from "./lora_merge.ts";
 import { Rng, UserError } from "../util/mod.ts";
 import { assert, assertEquals, assertRejects } from "../util/assert.ts";
 

@@ -44,6 +44,10 @@ export interface GenerateOptions extends SamplingOptions {
   quantization?: RolloutQuantization;
   /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
   mergeLora?: boolean;
+  /** Fast graph: drop finished rows as it goes (last-bit differences from a fixed batch; default false). */
+  compact?: boolean;
+  /** Fast graph: "gqa" (default, cache updated in place) or "cache-input" (`decode_attention.ts`). */
+  attention?: "gqa" | "cache-input";
 }
 
 /** Samples continuations of `o.prompts` (left-padded into one batch) on the standard-op decode graph. */

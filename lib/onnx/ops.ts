@@ -75,6 +75,9 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => binary("Less", a, 
 export const greater = (a: TensorLike, b: TensorLike): Tensor => binary("Greater", a, b, "bool");
 /** a == b (bool). */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => binary("Equal", a, b, "bool");
+/** a ≥ b (bool). */
+export const greaterOrEqual = (a: TensorLike, b: TensorLike): Tensor =>
+  binary("GreaterOrEqual", a, b, "bool");
 
 /** −x */
 export const neg = (x: Tensor): Tensor => unary("Neg", x);
