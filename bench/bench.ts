@@ -124,7 +124,7 @@ await runMain(async () => {
     profilePrefix,
   });
   console.error("bench: GRPO training step");
-  const trainTimes = await timeTrainStep(model, casePath, repeat);
+  const trainTimes = await timeTrainStep(model, { casePath, rounds: repeat });
   const train = trainTimes.stats.median;
   const rssTrain = peakRssBytes();
   console.error("bench: decoding");

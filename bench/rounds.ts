@@ -85,8 +85,7 @@ async function observed<T>(fn: () => Promise<T>): Promise<{ value: T; context: R
 /** Seconds of the GRPO step on the bench case: every round after one warm-up, and the first of them. */
 export async function timeTrainStep(
   model: CausalLM,
-  casePath: string,
-  rounds: number,
+  { casePath, rounds }: { casePath: string; rounds: number },
 ): Promise<{ stats: RoundStats; first: number; contexts: RoundContext[] }> {
   const { case: c, batch, lora, tokenWeights } = await readOracleStepInputs(casePath, {
     baseModel: model.dir,

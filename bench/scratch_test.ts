@@ -19,10 +19,10 @@ Deno.test("scratch: the bench's folders lie outside outputs/, and the study's ru
     Deno.env.set("HF_HOME", join(root, "hf"));
     const dir = benchScratchDir(); // the default: beside the hub cache
     assertEquals(dir, join(root, "hf", "grpo-ts", "bench"));
-    assertThrows(() => benchScratchDir("outputs/bench"), UserError, "inside outputs/");
-    assertThrows(() => benchScratchDir("./outputs"), UserError, "inside outputs/");
+    assertThrows(() => benchScratchDir("outputs/bench"), { cls: UserError, includes: "inside outputs/" });
+    assertThrows(() => benchScratchDir("./outputs"), { cls: UserError, includes: "inside outputs/" });
     Deno.env.set("GRPO_BENCH_DIR", "outputs/scratch");
-    assertThrows(() => benchScratchDir(), UserError, "inside outputs/");
+    assertThrows(() => benchScratchDir(), { cls: UserError, includes: "inside outputs/" });
     Deno.env.delete("GRPO_BENCH_DIR");
     // the study's run, then everything the bench writes: its workload and a math_hard run of seed 42
     await writeFakeRun(join(root, "outputs"), { experiment: "math_hard", seed: 42 });

@@ -26,11 +26,11 @@ Deno.test("workload: the bench case becomes a batch, an adapter and next-token a
     // position t carries token t+1's weight and no row's last position carries any
     const cm = s.case.completion_mask.flat();
     const n = cm.reduce((a, b) => a + b, 0);
-    assertAlmostEquals(s.tokenWeights.reduce((a, b) => a + b, 0), 1, 1e-9);
+    assertAlmostEquals(s.tokenWeights.reduce((a, b) => a + b, 0), 1, { tol: 1e-9 });
     for (let b = 0; b < WORK.batch; b++) {
       assertEquals(s.tokenWeights[b * T + T - 1], 0);
       for (let t = 0; t + 1 < T; t++) {
-        assertAlmostEquals(s.tokenWeights[b * T + t], cm[b * T + t + 1] / n, 1e-12);
+        assertAlmostEquals(s.tokenWeights[b * T + t], cm[b * T + t + 1] / n, { tol: 1e-12 });
       }
     }
     assert(n > 0);

@@ -33,7 +33,7 @@ type Row = Record<string, number>;
 /** Metrics rows without the wall-clock fields. */
 async function metrics(dir: string): Promise<Row[]> {
   const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
-  assertEquals(torn, 0, `${dir}/metrics.jsonl has a torn line after the run finished`);
+  assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line after the run finished` });
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
 }
 
@@ -43,7 +43,7 @@ function uninterrupted(): Promise<string> {
   return baseline ??= (async () => {
     const dir = join(ROOT, "uninterrupted");
     const r = await runCli("cli/experiment.ts", args(dir));
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, { msg: r.stderr });
     return dir;
   })();
 }
@@ -52,24 +52,26 @@ function uninterrupted(): Promise<string> {
 async function assertSameRun(dir: string): Promise<void> {
   const base = await uninterrupted();
   const [a, b] = [await metrics(base), await metrics(dir)];
-  assertEquals(b.map((r) => r.step), a.map((r) => r.step), "the same steps are logged");
-  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+  assertEquals(b.map((r) => r.step), a.map((r) => r.step), { msg: "the same steps are logged" });
+  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
   assert(a.some((r) => r.loss !== 0 && r.grad_norm > 1e-3), "the compared run actually learns");
   const completions = async (d: string) => (await readJsonLines(join(d, "completions.jsonl"))).rows;
-  assertEquals(await completions(dir), await completions(base), "completions.jsonl");
+  assertEquals(await completions(dir), await completions(base), { msg: "completions.jsonl" });
   for (const f of ["adapter_model.safetensors", "optimizer.safetensors"]) {
     const [x, y] = [join(base, `checkpoint-${MAX}`, f), join(dir, `checkpoint-${MAX}`, f)];
-    assertEquals(await Deno.readFile(y), await Deno.readFile(x), `checkpoint-${MAX}/${f} is bit-identical`);
+    assertEquals(await Deno.readFile(y), await Deno.readFile(x), {
+      msg: `checkpoint-${MAX}/${f} is bit-identical`,
+    });
   }
   const files = await checkRunFiles(dir);
-  assertEquals(files.temps, [], "no temp leftovers after the resumed run");
-  assertEquals(files.torn, {}, "no torn JSONL lines after the resumed run");
+  assertEquals(files.temps, [], { msg: "no temp leftovers after the resumed run" });
+  assertEquals(files.torn, {}, { msg: "no torn JSONL lines after the resumed run" });
 }
 
 /** Resumes `dir` from its latest checkpoint and checks the notice. */
 async function resume(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
   const r = await runCli("cli/experiment.ts", args(dir, { ...RESUME, ...extra }));
-  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.code, 0, { msg: r.stderr });
   assert(/resuming math_hard from .*checkpoint-\d+ \(step \d+ of 4\)/.test(r.stderr), r.stderr);
   assert(!r.stderr.includes("notice: resuming with changed options"), r.stderr);
   return r.stderr;
@@ -109,7 +111,9 @@ Deno.test({
     const before = await checkRunFiles(dir);
     assert(before.temps.some((t) => t.startsWith(".checkpoint-3.")), `half-written temp: ${before.temps}`);
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("checkpoint-"));
-    assertEquals(names.sort(), ["checkpoint-1", "checkpoint-2"], "only complete checkpoints carry the name");
+    assertEquals(names.sort(), ["checkpoint-1", "checkpoint-2"], {
+      msg: "only complete checkpoints carry the name",
+    });
     const stderr = await resume(dir);
     assert(stderr.includes("checkpoint-2 (step 2 of 4)"), stderr);
     assert(/cleaned up \d+ leftover\(s\) of an interrupted write/.test(stderr), stderr);
@@ -126,7 +130,7 @@ Deno.test({
     await run.waitFor(new RegExp(`\\[train\\] step 1/${MAX}`));
     run.child.kill("SIGINT");
     const r = await run.finish();
-    assertEquals(r.code, 130, r.stderr);
+    assertEquals(r.code, 130, { msg: r.stderr });
     const m = r.stderr.match(/stopped after step (\d) \(SIGINT\); checkpoint written to (\S+)/);
     assert(m, `stop notice in stderr:\n${r.stderr}`);
     const [step, ckpt] = [Number(m[1]), m[2]];

@@ -39,15 +39,15 @@ function uninterrupted(): Promise<string> {
   return baseline ??= (async () => {
     const dir = join(ROOT, "uninterrupted");
     const r = await runCli("cli/experiment.ts", args(dir));
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, { msg: r.stderr });
     return dir;
   })();
 }
 
 async function assertSameMetrics(dir: string): Promise<void> {
   const [a, b] = [await metrics(await uninterrupted()), await metrics(dir)];
-  assertEquals(b.map((x) => x.step), a.map((x) => x.step), "the same steps are logged");
-  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+  assertEquals(b.map((x) => x.step), a.map((x) => x.step), { msg: "the same steps are logged" });
+  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
 }
 
 /** How the disk is made to fail here: a tmpfs filled up (root), a read-only folder (not root), or null. */
@@ -98,9 +98,9 @@ Deno.test({
     if (how === "tmpfs") await fill(probe);
     else await Deno.chmod(dir, 0o555);
     const r = await run.finish();
-    assertEquals(r.code, 2, r.stderr);
+    assertEquals(r.code, 2, { msg: r.stderr });
     const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
-    assertEquals(errors.length, 1, r.stderr);
+    assertEquals(errors.length, 1, { msg: r.stderr });
     const reason = how === "tmpfs"
       ? "No space left on device (os error 28)"
       : "Permission denied (os error 13)";
@@ -111,11 +111,13 @@ Deno.test({
     else await Deno.chmod(dir, 0o755);
     const files = await checkRunFiles(dir); // every JSON parses; JSONL: at most a torn last line
     assert(Object.values(files.torn).every((n) => n <= 1), JSON.stringify(files.torn));
-    assertEquals(files.temps, [], "no half-written temp file or checkpoint is left");
-    assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, "the lock is released");
+    assertEquals(files.temps, [], { msg: "no half-written temp file or checkpoint is left" });
+    assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, {
+      msg: "the lock is released",
+    });
 
     const resumed = await runCli("cli/experiment.ts", args(dir, { resume_from_checkpoint: "latest" }));
-    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(resumed.code, 0, { msg: resumed.stderr });
     assert(/resuming math_hard from .*checkpoint-\d+ \(step \d+ of 6\)/.test(resumed.stderr), resumed.stderr);
     await assertSameMetrics(dir);
   },
@@ -134,9 +136,9 @@ Deno.test({
     const bytes = await Deno.readFile(opt);
     await Deno.writeFile(opt, bytes.subarray(0, bytes.length - 100));
     const r = await runCli("cli/experiment.ts", args(dir, { resume_from_checkpoint: "latest" }));
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, { msg: r.stderr });
     const notes = r.stderr.split("\n").filter((l) => l.includes("is incomplete"));
-    assertEquals(notes.length, 1, r.stderr);
+    assertEquals(notes.length, 1, { msg: r.stderr });
     assert(
       notes[0].startsWith(`notice: ${join(dir, "checkpoint-6")} is incomplete (optimizer.safetensors: `),
       notes[0],

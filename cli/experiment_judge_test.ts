@@ -74,7 +74,7 @@ Deno.test({
         ["dialogue_soft", ...params("injection", { dataset, per_device_train_batch_size: 4 })],
         { env: env(fake.baseUrl) },
       );
-      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.code, 0, { msg: r.stderr });
       assert(
         fake.requests.length >= 4,
         `the judge was called through GEMINI_BASE_URL (${fake.requests.length})`,
@@ -83,7 +83,7 @@ Deno.test({
         assertEquals(req.apiKey, KEY);
         assert(!req.system.includes("answer 10"), "data never reaches the system instruction");
         for (const name of ["PROMPT", "RESPONSE", "REFERENCE"]) {
-          assertEquals(req.user.split(`<<<${name}\n`).length, 2, `one ${name} block`);
+          assertEquals(req.user.split(`<<<${name}\n`).length, 2, { msg: `one ${name} block` });
         }
         const prompt = extractBlock(req.user, "PROMPT")!;
         assert(
@@ -102,7 +102,7 @@ Deno.test({
       )).rows;
       assertEquals(comps.length, 2 * 4);
       for (const c of comps) {
-        assertEquals(c.rewards.gemini_soft, c.prompt.includes("[A]") ? 2 : 0, c.prompt);
+        assertEquals(c.rewards.gemini_soft, c.prompt.includes("[A]") ? 2 : 0, { msg: c.prompt });
       }
       const metrics = (await readJsonLines<Record<string, number>>(join(out, "metrics.jsonl"))).rows;
       assert(metrics.filter((m) => m.step > 0).every((m) => m["judge/fallback_frac"] === 0), "no fallbacks");
@@ -117,14 +117,14 @@ Deno.test({
     const missing = await runCli("cli/experiment.ts", ["dialogue_hard", ...params("missing")], {
       env: env("http://127.0.0.1:9", { GEMINI_API_KEY: "", GEMINI_JUDGE_FALLBACK: "none" }),
     });
-    assertEquals(missing.code, 2, missing.stderr);
+    assertEquals(missing.code, 2, { msg: missing.stderr });
     const last = missing.stderr.trim().split("\n").at(-1)!;
     assert(/^error: judge: GEMINI_API_KEY is not set.*GEMINI_JUDGE_FALLBACK/.test(last), last);
 
     const bad = await runCli("cli/experiment.ts", ["dialogue_hard", ...params("bad-fallback")], {
       env: env("http://127.0.0.1:9", { GEMINI_JUDGE_FALLBACK: "maybe" }),
     });
-    assertEquals(bad.code, 2, bad.stderr);
+    assertEquals(bad.code, 2, { msg: bad.stderr });
     assert(
       bad.stderr.trim().endsWith('error: GEMINI_JUDGE_FALLBACK = "maybe": expected "none" or "overlap"'),
     );
@@ -133,9 +133,9 @@ Deno.test({
       const r = await runCli("cli/experiment.ts", ["dialogue_hard", ...params("refused")], {
         env: env(fake.baseUrl, { GEMINI_JUDGE_FALLBACK: "none" }),
       });
-      assertEquals(r.code, 2, r.stderr);
+      assertEquals(r.code, 2, { msg: r.stderr });
       const errs = r.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));
-      assertEquals(errs.length, 1, r.stderr);
+      assertEquals(errs.length, 1, { msg: r.stderr });
       assert(errs[0].includes("rejected the API key (401"), errs[0]);
       assert(!r.stderr.includes(KEY) && !r.stdout.includes(KEY), "the key is never printed");
       assert(fake.requests.length >= 1);
@@ -153,16 +153,18 @@ Deno.test({
       const r = await runCli("cli/experiment.ts", ["dialogue_hard", ...params("refused-fallback")], {
         env: env(fake.baseUrl),
       });
-      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.code, 0, { msg: r.stderr });
       const notices = r.stderr.split("\n").filter((l) => l.includes("rejected the API key (403"));
-      assertEquals(notices.length, 1, r.stderr);
+      assertEquals(notices.length, 1, { msg: r.stderr });
       assert(notices[0].includes("overlap fallback"), notices[0]);
       assert(fake.requests.length <= 4, `requests stop after the refusal (${fake.requests.length})`);
       const rows = (await readJsonLines<Record<string, number>>(join(out, "metrics.jsonl"))).rows;
       for (const m of rows) {
-        if (m["judge/calls"] !== undefined) assertEquals(m["judge/fallback_frac"], 1, `step ${m.step}`);
+        if (m["judge/calls"] !== undefined) {
+          assertEquals(m["judge/fallback_frac"], 1, { msg: `step ${m.step}` });
+        }
         if (m["eval/judge_score"] !== undefined) {
-          assertEquals(m["eval/judge_fallback_frac"], 1, `step ${m.step}`);
+          assertEquals(m["eval/judge_fallback_frac"], 1, { msg: `step ${m.step}` });
         }
       }
     });

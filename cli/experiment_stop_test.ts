@@ -29,7 +29,7 @@ const args = (out: string, extra: Record<string, unknown> = {}) => [
 type Row = Record<string, number>;
 async function metrics(dir: string): Promise<Row[]> {
   const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
-  assertEquals(torn, 0, `${dir}/metrics.jsonl has a torn line`);
+  assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line` });
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
 }
 const exists = async (p: string) => (await Deno.stat(p).catch(() => null)) !== null;
@@ -39,7 +39,7 @@ function uninterrupted(): Promise<string> {
   return baseline ??= (async () => {
     const dir = join(ROOT, "uninterrupted");
     const r = await runCli("cli/experiment.ts", args(dir));
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, { msg: r.stderr });
     assert(!(await exists(join(dir, LOCK_FILE))), "the lock is released at the end");
     return dir;
   })();
@@ -55,10 +55,10 @@ Deno.test({
       runCli("cli/experiment.ts", args(dir)),
     ]);
     const codes = [a.code, b.code].sort();
-    assertEquals(codes, [0, 2], `${a.stderr}\n----\n${b.stderr}`);
+    assertEquals(codes, [0, 2], { msg: `${a.stderr}\n----\n${b.stderr}` });
     const loser = a.code === 2 ? a : b;
     const errors = loser.stderr.trim().split("\n").filter((l) => l.startsWith("error: "));
-    assertEquals(errors.length, 1, loser.stderr);
+    assertEquals(errors.length, 1, { msg: loser.stderr });
     assert(
       new RegExp(
         `^error: output_dir ${dir} is in use by another writer \\(pid \\d+ on \\S+ since \\S+ \\(run\\)\\)`,
@@ -68,7 +68,7 @@ Deno.test({
     );
     assert(!loser.stderr.includes("    at "), `no stack trace:\n${loser.stderr}`);
     const steps = (await metrics(dir)).map((r) => r.step);
-    assertEquals(steps, [...new Set(steps)], "each step once");
+    assertEquals(steps, [...new Set(steps)], { msg: "each step once" });
     assertEquals(steps.at(-1), MAX);
     const rc = JSON.parse(await Deno.readTextFile(join(dir, "run_config.json")));
     assert(!rc.resumed_from, "one run, started once");
@@ -87,9 +87,9 @@ Deno.test({
     const lock = JSON.parse(await Deno.readTextFile(join(dir, LOCK_FILE)));
     assertEquals(lock.pid, run.child.pid);
     const r = await runCli("cli/experiment.ts", args(dir, { resume_from_checkpoint: "latest" }));
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, { msg: r.stderr });
     const notes = r.stderr.split("\n").filter((l) => l.includes("lock"));
-    assertEquals(notes.length, 1, r.stderr);
+    assertEquals(notes.length, 1, { msg: r.stderr });
     assert(
       notes[0].startsWith(
         `notice: output_dir ${dir}: taking over the lock of a writer that is gone (pid ${run.child.pid} `,
@@ -115,7 +115,7 @@ Deno.test({
     await new Promise((r) => setTimeout(r, delayMs));
     run.child.kill("SIGTERM");
     const r = await run.finish();
-    assertEquals(r.code, 143, r.stderr);
+    assertEquals(r.code, 143, { msg: r.stderr });
     assert(r.stderr.includes("SIGTERM: finishing the current step, then writing a checkpoint"), r.stderr);
     const m = r.stderr.match(/stopped after step (\d+) \(SIGTERM\); checkpoint written to (\S+)/);
     assert(m, `stop notice in stderr:\n${r.stderr}`);
@@ -124,15 +124,17 @@ Deno.test({
     assertEquals(ckpt, join(dir, `checkpoint-${step}`));
     assert(r.stderr.includes("resume with --param resume_from_checkpoint=latest"), r.stderr);
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("checkpoint-"));
-    assertEquals(names, [`checkpoint-${step}`], "the SIGTERM checkpoint is the only one (save_steps=0)");
+    assertEquals(names, [`checkpoint-${step}`], {
+      msg: "the SIGTERM checkpoint is the only one (save_steps=0)",
+    });
     assert(!(await exists(join(dir, LOCK_FILE))), "the lock is released");
 
     const resumed = await runCli("cli/experiment.ts", args(dir, { resume_from_checkpoint: "latest" }));
-    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(resumed.code, 0, { msg: resumed.stderr });
     assert(resumed.stderr.includes(`from ${ckpt} (step ${step} of ${MAX})`), resumed.stderr);
     const [a, b] = [await metrics(await uninterrupted()), await metrics(dir)];
-    assertEquals(b.map((x) => x.step), a.map((x) => x.step), "the same steps are logged");
-    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+    assertEquals(b.map((x) => x.step), a.map((x) => x.step), { msg: "the same steps are logged" });
+    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
     assert(a.some((x) => x.loss !== 0 && x.grad_norm > 1e-3), "the compared run actually learns");
   },
 });
@@ -151,7 +153,7 @@ Deno.test({
       run.child.kill("SIGTERM");
     } catch { /* already ended: the first stop was quicker */ }
     const r = await run.finish();
-    assertEquals(r.code, 143, r.stderr);
+    assertEquals(r.code, 143, { msg: r.stderr });
     assert(!(await exists(join(dir, LOCK_FILE))), "the lock is released on the forced exit");
   },
 });

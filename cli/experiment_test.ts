@@ -26,9 +26,12 @@ Deno.test("parseParams: JSON values when they parse, strings otherwise, lora.<fi
 });
 
 Deno.test("parseParams / parseArgs: unknown option or malformed argument → UserError naming it", () => {
-  assertThrows(() => parseParams(["max_step=5"]), UserError, '"max_step" (did you mean "max_steps"?)');
-  assertThrows(() => parseParams(["max_steps"]), UserError, "expected key=value");
-  assertThrows(() => parseParams(["seed.x=1"]), UserError, "only lora.<field>");
+  assertThrows(() => parseParams(["max_step=5"]), {
+    cls: UserError,
+    includes: '"max_step" (did you mean "max_steps"?)',
+  });
+  assertThrows(() => parseParams(["max_steps"]), { cls: UserError, includes: "expected key=value" });
+  assertThrows(() => parseParams(["seed.x=1"]), { cls: UserError, includes: "only lora.<field>" });
   assertEquals(parseArgs(["math_hard", "--param", "seed=1", "--param=max_steps=2"]), {
     id: "math_hard",
     params: ["seed=1", "max_steps=2"],
@@ -36,11 +39,20 @@ Deno.test("parseParams / parseArgs: unknown option or malformed argument → Use
     preset: null,
   });
   assertEquals(parseArgs(["math_hard", "--preset", "trl"]).preset, "trl");
-  assertThrows(() => parseArgs(["math_hard", "--preset", "trll"]), UserError, 'unknown preset "trll"');
+  assertThrows(() => parseArgs(["math_hard", "--preset", "trll"]), {
+    cls: UserError,
+    includes: 'unknown preset "trll"',
+  });
   assertEquals(parseArgs(["--help"]).help, true);
-  assertThrows(() => parseArgs(["math_hard", "--steps", "3"]), UserError, "unknown flag --steps");
-  assertThrows(() => parseArgs(["math_hard", "extra"]), UserError, 'unexpected argument "extra"');
-  assertThrows(() => parseArgs(["math_hard", "--param"]), UserError, "needs key=value");
+  assertThrows(() => parseArgs(["math_hard", "--steps", "3"]), {
+    cls: UserError,
+    includes: "unknown flag --steps",
+  });
+  assertThrows(() => parseArgs(["math_hard", "extra"]), {
+    cls: UserError,
+    includes: 'unexpected argument "extra"',
+  });
+  assertThrows(() => parseArgs(["math_hard", "--param"]), { cls: UserError, includes: "needs key=value" });
 });
 
 Deno.test("deno task experiment: --help lists experiments and options; unknown id and param fail with one line", async () => {

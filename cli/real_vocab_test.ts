@@ -41,7 +41,7 @@ for (const name of NAMES) {
         max_prompt_length: 128,
       };
       const r = await runCli("cli/experiment.ts", ["math_hard", ...paramArgs(params)]);
-      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.code, 0, { msg: r.stderr });
       const files = await checkRunFiles(out); // every JSON parses
       assertEquals([files.torn, files.temps], [{}, []]);
       const { rows } = await readJsonLines<Record<string, number>>(join(out, "metrics.jsonl"));

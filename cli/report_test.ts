@@ -45,13 +45,12 @@ Deno.test("parseReportArgs: defaults, both flag forms, errors name the flag", ()
     5,
     "X",
   ]);
-  assertThrows(() => parseReportArgs(["--bogus"]), UserError, 'unknown flag "--bogus"');
-  assertThrows(() => parseReportArgs(["--out"]), UserError, "--out: missing value");
-  assertThrows(
-    () => parseReportArgs(["--window", "0"]),
-    UserError,
-    '--window: expected a positive integer, got "0"',
-  );
+  assertThrows(() => parseReportArgs(["--bogus"]), { cls: UserError, includes: 'unknown flag "--bogus"' });
+  assertThrows(() => parseReportArgs(["--out"]), { cls: UserError, includes: "--out: missing value" });
+  assertThrows(() => parseReportArgs(["--window", "0"]), {
+    cls: UserError,
+    includes: '--window: expected a positive integer, got "0"',
+  });
 });
 
 Deno.test("deno task report: unknown flag is one line on stderr, exit 2", async () => {
@@ -67,7 +66,7 @@ Deno.test("deno task report: loads our runs, prints findings count and the path 
     await writeFakeRun(join(dir, "outputs"), { experiment: "math_hard", seed, steps: 12 });
   }
   const r = await run(["--no-trl-logs", "--out", "out/r.html"], dir);
-  assertEquals(r.code, 0, r.err);
+  assertEquals(r.code, 0, { msg: r.err });
   assert(r.out.includes("loaded 2 runs:"), r.out);
   assert(r.out.includes("math_hard seed 1: 13 steps"), r.out);
   assert(/\d+ integrity findings, \d+ findings sentences, \d+ figures/.test(r.out), r.out);
@@ -100,7 +99,7 @@ Deno.test("deno task report: loads our runs, prints findings count and the path 
     ["--no-trl-logs", "--out", "out/r2.html", ...(chromium ? ["--figures", "figs"] : [])],
     dir,
   );
-  assertEquals(r2.code, 0, r2.err);
+  assertEquals(r2.code, 0, { msg: r2.err });
   assert(
     r2.out.includes("per-example held-out logs: 1 runs") &&
       r2.out.includes("Testing notebook results: 1 models"),

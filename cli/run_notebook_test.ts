@@ -26,9 +26,12 @@ Deno.test("parseRunArgs: params, --out, --timeout; bad input is a UserError", ()
       timeoutS: 2.5,
     },
   );
-  assertThrows(() => parseRunArgs([]), UserError, "expected one notebook path");
-  assertThrows(() => parseRunArgs(["a.ipynb", "--timeout", "soon"]), UserError, '--timeout "soon"');
-  assertThrows(() => parseRunArgs(["a.ipynb", "--bogus"]), UserError, "usage:");
+  assertThrows(() => parseRunArgs([]), { cls: UserError, includes: "expected one notebook path" });
+  assertThrows(() => parseRunArgs(["a.ipynb", "--timeout", "soon"]), {
+    cls: UserError,
+    includes: '--timeout "soon"',
+  });
+  assertThrows(() => parseRunArgs(["a.ipynb", "--bogus"]), { cls: UserError, includes: "usage:" });
 });
 
 Deno.test("run-notebook CLI: a failing cell exits 1 with a one-line error and still writes the notebook", async () => {
@@ -43,7 +46,7 @@ Deno.test("run-notebook CLI: a failing cell exits 1 with a one-line error and st
     ]),
   );
   const r = await cli([path, "--param", "n=7", "--out", `${dir}/out`]);
-  assertEquals(r.code, 1, r.stderr);
+  assertEquals(r.code, 1, { msg: r.stderr });
   assert(r.stdout.includes("n is 7"), `stream forwarded: ${r.stdout}`);
   assert(r.stderr.includes("[cell 3/4] running…"), r.stderr);
   assertEquals(r.stderr.trim().split("\n").at(-1), "error: cell 4 failed: TypeError: bad n 7");

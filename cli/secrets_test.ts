@@ -73,7 +73,7 @@ Deno.test({
           env: env(faulty.baseUrl),
         }),
       ]);
-      assertEquals(printed[0][1].code, 0, printed[0][1].stderr);
+      assertEquals(printed[0][1].code, 0, { msg: printed[0][1].stderr });
       assert(faulty.requests.some((r) => r.apiKey === GEMINI_KEY), "the key was used");
       assert(Object.values(faulty.failures).some((n) => n > 0), "some calls failed");
 
@@ -81,7 +81,7 @@ Deno.test({
       const refused = await runCli("cli/experiment.ts", ["dialogue_hard", ...tiny("refused")], {
         env: env(refusing.baseUrl, { GEMINI_JUDGE_FALLBACK: "none" }),
       });
-      assertEquals(refused.code, 2, refused.stderr);
+      assertEquals(refused.code, 2, { msg: refused.stderr });
       printed.push(["refused key", refused]);
 
       // 3. A hub model download refused (the error body quoting the token).
@@ -91,7 +91,7 @@ Deno.test({
       ], {
         env: env(faulty.baseUrl, { HF_ENDPOINT: `http://127.0.0.1:${hub.addr.port}` }),
       });
-      assertEquals(download.code, 2, download.stderr);
+      assertEquals(download.code, 2, { msg: download.stderr });
       assert(download.stderr.includes("HTTP 401"), download.stderr);
       assert(hubSeen.includes(`Bearer ${HF_TOKEN}`), "the token was sent to the hub");
       printed.push(["hub download", download]);
@@ -128,7 +128,7 @@ Deno.test({
       const notebook = await runCli("cli/run_notebook.ts", [nb, "--out", join(TMP, "notebooks")], {
         env: env(faulty.baseUrl),
       });
-      assertEquals(notebook.code, 0, notebook.stderr);
+      assertEquals(notebook.code, 0, { msg: notebook.stderr });
       assert(notebook.stdout.includes("key set: true"), notebook.stdout);
       printed.push(["run-notebook", notebook]);
 
@@ -138,7 +138,7 @@ Deno.test({
         ) => [...leaks(`${label} stdout`, o.stdout), ...leaks(`${label} stderr`, o.stderr)]),
         ...await leaksInFiles(TMP),
       ];
-      assertEquals(found, [], "sentinels found");
+      assertEquals(found, [], { msg: "sentinels found" });
       const written = await listFiles(TMP);
       for (
         const f of ["dialogue/run_config.json", "notebook_run/run_config.json", "notebooks/secrets.ipynb"]

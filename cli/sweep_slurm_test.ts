@@ -98,7 +98,7 @@ Deno.test({
       "--out",
       out,
     ]);
-    assertEquals(r.code, 0, r.stderr + r.stdout);
+    assertEquals(r.code, 0, { msg: r.stderr + r.stdout });
     const job = r.stderr.match(/submitted job array (\d+) with 4 runs/)?.[1];
     assert(job, r.stderr);
     const m = await manifest(out);
@@ -109,10 +109,12 @@ Deno.test({
       "math_soft_seed2",
     ]);
     assertEquals(m.runs.map((x) => x.state), ["done", "done", "done", "done"]);
-    assertEquals(m.runs.map((x) => x.job), [0, 1, 2, 3].map((i) => `${job}_${i}`), "one array task per run");
+    assertEquals(m.runs.map((x) => x.job), [0, 1, 2, 3].map((i) => `${job}_${i}`), {
+      msg: "one array task per run",
+    });
     for (const run of m.runs) {
       const ts = JSON.parse(await Deno.readTextFile(join(out, run.dir, "trainer_state.json")));
-      assertEquals([ts.global_step, ts.max_steps], [TINY.max_steps, TINY.max_steps], run.id);
+      assertEquals([ts.global_step, ts.max_steps], [TINY.max_steps, TINY.max_steps], { msg: run.id });
       assert(
         ts.log_history.some((h: { step: number; loss?: number }) => h.step === TINY.max_steps && "loss" in h),
         run.id,
@@ -123,7 +125,7 @@ Deno.test({
     assert(r.stdout.includes("4 runs: 4 done, 0 running, 0 pending, 0 failed"), r.stdout);
     // Comparison and Testing read the sweep folder as they read outputs/: every run, every adapter.
     const loaded = await loadRuns([out]);
-    assertEquals(loaded.runs.length, 4, loaded.warnings.join("\n"));
+    assertEquals(loaded.runs.length, 4, { msg: loaded.warnings.join("\n") });
     const adapters = await findAdapters(out);
     assertEquals(adapters.adapters.map((a) => a.name).sort(), m.runs.map((x) => x.id).sort());
   },
@@ -148,7 +150,7 @@ Deno.test({
       "--out",
       out,
     ]);
-    assertEquals(r.code, 1, r.stderr + r.stdout);
+    assertEquals(r.code, 1, { msg: r.stderr + r.stdout });
     const m = await manifest(out);
     assertEquals(m.runs.map((x) => [x.id, x.state]), [
       ["math_hard_eval_size-100000_seed1", "failed"],
@@ -164,7 +166,7 @@ Deno.test({
     assert(status.stdout.includes(line), status.stdout);
     // --resume without --backend stays on Slurm and resubmits only the failed run (which fails again).
     const again = await runCli("cli/sweep.ts", ["--resume", "--poll", "1", "--timeout", "120", "--out", out]);
-    assertEquals(again.code, 1, again.stderr);
+    assertEquals(again.code, 1, { msg: again.stderr });
     assert(/submitted job array \d+ with 1 runs/.test(again.stderr), again.stderr);
     assert(again.stdout.includes(line), again.stdout);
   },
@@ -212,7 +214,7 @@ Deno.test({
     ]);
     const spec = ["--experiments", "math_hard", "--seeds", "3", ...paramArgs(params), "--out", out];
     const sub = await runCli("cli/sweep.ts", [...SLURM, "--no-wait", ...spec]);
-    assertEquals(sub.code, 0, sub.stderr);
+    assertEquals(sub.code, 0, { msg: sub.stderr });
     const task = `${sub.stderr.match(/submitted job array (\d+)/)?.[1]}_0`;
     const id = "math_hard_seed3", runDir = join(out, id);
     const exists = (p: string) => async () => (await Deno.stat(p).catch(() => null)) !== null;
@@ -241,11 +243,16 @@ Deno.test({
     // scancel mid-run: the sweep reports it failed (CANCELLED); --resume resubmits it, and only it.
     await until("a checkpoint after the requeue", exists(join(runDir, `checkpoint-${requeuedFrom + 2}`)));
     assert((await sh("scancel", [task])).ok, "scancel");
-    await until("cancelled", async () => (await record(out, id)).state !== "running");
-    const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
+    // The run checkpoints on scancel's SIGTERM before Slurm reports the job CANCELLED: wait for both.
+    const statusNow = () => runCli("cli/sweep.ts", ["--status", "--out", out]);
+    await until(
+      "cancelled",
+      async () => /failed {2}math_hard_seed3 .*CANCELLED/.test((await statusNow()).stdout),
+    );
+    const status = await statusNow();
     assert(/failed {2}math_hard_seed3 .*CANCELLED/.test(status.stdout), status.stdout);
     const follow = await runCli("cli/sweep.ts", [...SLURM, "--resume", "--out", out]);
-    assertEquals(follow.code, 0, follow.stderr + follow.stdout);
+    assertEquals(follow.code, 0, { msg: follow.stderr + follow.stdout });
     assert(/submitted job array \d+ with 1 runs/.test(follow.stderr), follow.stderr);
     const third = await record(out, id);
     assertEquals(third.attempt, 3);
@@ -255,10 +262,10 @@ Deno.test({
     assert(log.includes(`resuming math_hard from ${runDir}/checkpoint-${from}`), log);
 
     const u = await uninterrupted;
-    assertEquals(u.code, 0, u.stderr);
+    assertEquals(u.code, 0, { msg: u.stderr });
     const [a, b] = [await metrics(base), await metrics(runDir)];
-    assertEquals(b.map((r) => r.step), a.map((r) => r.step), "the same steps are logged");
-    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+    assertEquals(b.map((r) => r.step), a.map((r) => r.step), { msg: "the same steps are logged" });
+    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
     assert(a.some((r) => r.loss !== 0 && r.grad_norm > 1e-3), "the compared run actually learns");
   },
 });
@@ -279,7 +286,7 @@ Deno.test({
     ]);
     const spec = ["--experiments", "math_hard", "--seeds", "4", ...paramArgs(params), "--out", out];
     const sub = await runCli("cli/sweep.ts", [...SLURM, "--no-wait", ...spec]);
-    assertEquals(sub.code, 0, sub.stderr);
+    assertEquals(sub.code, 0, { msg: sub.stderr });
     const task = `${sub.stderr.match(/submitted job array (\d+)/)?.[1]}_0`;
     const id = "math_hard_seed4", runDir = join(out, id), logPath = join(out, "logs", `${id}.log`);
     const logText = () => Deno.readTextFile(logPath).catch(() => "");
@@ -298,6 +305,9 @@ Deno.test({
     const first = Number(/stopped after step (\d+) \(SIGTERM\)/.exec(await logText())?.[1]);
     assert(first >= 2 && first < params.max_steps, `attempt 1 stopped mid-run (step ${first})`);
     await until("the task requeued itself", async () => (await logText()).includes("requeued job"));
+    // A relaunch within the same second as the requeue is refused by slurmd ("Job credential revoked"),
+    // which ends the job FAILED: let a few seconds pass before asking for the start.
+    await new Promise((r) => setTimeout(r, 2500));
     await startNow(2);
     assertEquals((await record(out, id)).resumed_from, join(runDir, `checkpoint-${first}`));
 
@@ -314,17 +324,17 @@ Deno.test({
     );
     const second = stops.at(-1)!;
     assert(stops.length === 2 && second > first, `attempt 2 stopped with a checkpoint: ${stops}`);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2500));
     await startNow(3);
     assertEquals((await record(out, id)).resumed_from, join(runDir, `checkpoint-${second}`));
 
     const follow = await runCli("cli/sweep.ts", [...SLURM, "--resume", "--out", out]);
-    assertEquals(follow.code, 0, follow.stderr + follow.stdout);
+    assertEquals(follow.code, 0, { msg: follow.stderr + follow.stdout });
     assert(follow.stdout.includes("1 runs: 1 done"), follow.stdout);
     const u = await uninterrupted;
-    assertEquals(u.code, 0, u.stderr);
+    assertEquals(u.code, 0, { msg: u.stderr });
     const [a, b] = [await metrics(base), await metrics(runDir)];
-    assertEquals(b.map((r) => r.step), a.map((r) => r.step), "the same steps are logged");
-    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `metrics row of step ${a[i].step}`);
+    assertEquals(b.map((r) => r.step), a.map((r) => r.step), { msg: "the same steps are logged" });
+    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
   },
 });

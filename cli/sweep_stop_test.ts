@@ -23,7 +23,7 @@ const spec = (
 type Row = Record<string, number>;
 async function metrics(dir: string): Promise<Row[]> {
   const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
-  assertEquals(torn, 0, `${dir}/metrics.jsonl has a torn line`);
+  assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line` });
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
 }
 type Manifest = { runs: { id: string; state: string; reason?: string; dir: string }[] };
@@ -43,7 +43,7 @@ Deno.test({
     await p.waitFor(/\[train\] step 1\/4/);
     p.child.kill("SIGTERM");
     const r = await p.finish();
-    assertEquals(r.code, 143, r.stderr);
+    assertEquals(r.code, 143, { msg: r.stderr });
     assert(
       r.stderr.includes("sweep: SIGTERM: no new run starts; the running runs checkpoint and stop"),
       r.stderr,
@@ -58,7 +58,7 @@ Deno.test({
     assert(r.stdout.includes("2 runs: 0 done, 0 running, 1 pending, 0 failed, 1 interrupted"), r.stdout);
 
     const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
-    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(resumed.code, 0, { msg: resumed.stderr });
     const runDir = join(out, "math_hard_seed1");
     assert(
       resumed.stderr.includes(`resuming math_hard from ${runDir}/checkpoint-${at} (step ${at} of 4)`),
@@ -67,11 +67,13 @@ Deno.test({
     assertEquals((await manifest(out)).runs.map((x) => x.state), ["done", "done"]);
 
     const u = await uninterrupted;
-    assertEquals(u.code, 0, u.stderr);
+    assertEquals(u.code, 0, { msg: u.stderr });
     for (const id of ["math_hard_seed1", "math_hard_seed2"]) {
       const [a, b] = [await metrics(join(base, id)), await metrics(join(out, id))];
-      assertEquals(b.map((x) => x.step), a.map((x) => x.step), `${id}: the same steps are logged`);
-      for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `${id}: metrics row of step ${a[i].step}`);
+      assertEquals(b.map((x) => x.step), a.map((x) => x.step), { msg: `${id}: the same steps are logged` });
+      for (let i = 0; i < a.length; i++) {
+        assertEquals(b[i], a[i], { msg: `${id}: metrics row of step ${a[i].step}` });
+      }
     }
   },
 });
@@ -86,9 +88,9 @@ Deno.test({
     const second = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
     first.child.kill("SIGTERM");
     await first.finish();
-    assertEquals(second.code, 2, second.stderr);
+    assertEquals(second.code, 2, { msg: second.stderr });
     const lines = second.stderr.trim().split("\n");
-    assertEquals(lines.length, 1, second.stderr);
+    assertEquals(lines.length, 1, { msg: second.stderr });
     assert(
       lines[0].startsWith(
         `error: sweep folder ${out} is in use by another writer (pid ${first.child.pid} on `,

@@ -19,9 +19,9 @@ const { threads: _t, eval_size: _e, ...TINY }: Record<string, unknown> = {
 
 /** Asserts a CLI run ended with exit code 2 and exactly one `error:` line containing `msg`. */
 function oneLineError(r: { code: number; stderr: string }, msg: string): void {
-  assertEquals(r.code, 2, r.stderr);
+  assertEquals(r.code, 2, { msg: r.stderr });
   const lines = r.stderr.trim().split("\n");
-  assertEquals(lines.length, 1, `one line expected:\n${r.stderr}`);
+  assertEquals(lines.length, 1, { msg: `one line expected:\n${r.stderr}` });
   assert(lines[0].startsWith("error: ") && lines[0].includes(msg), `expected "${msg}" in: ${lines[0]}`);
 }
 
@@ -106,7 +106,7 @@ Deno.test({
       out,
     ];
     const r = await runCli("cli/sweep.ts", args);
-    assertEquals(r.code, 1, `one run fails → exit 1\n${r.stderr}`);
+    assertEquals(r.code, 1, { msg: `one run fails → exit 1\n${r.stderr}` });
     assert(r.stderr.includes("2 side by side with 1 threads each"), r.stderr);
     const m = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
     assertEquals(m.runs.map((x: { id: string }) => x.id), [
@@ -125,7 +125,7 @@ Deno.test({
     const rc = JSON.parse(
       await Deno.readTextFile(join(out, "math_hard_eval_size-4_seed1", "run_config.json")),
     );
-    assertEquals(rc.config.threads, 1, "the threads are split between the parallel runs");
+    assertEquals(rc.config.threads, 1, { msg: "the threads are split between the parallel runs" });
     assert(
       r.stdout.includes("failed  math_hard_eval_size-100000_seed1 (step 0) [local]: option eval_size"),
       r.stdout,
@@ -137,11 +137,11 @@ Deno.test({
       "already holds this sweep (2 runs: 1 done, 0 running, 0 pending, 1 failed); continue it with --resume",
     );
     const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
-    assertEquals(resumed.code, 1, resumed.stderr);
+    assertEquals(resumed.code, 1, { msg: resumed.stderr });
     assert(resumed.stderr.includes("math_hard_eval_size-100000_seed1 started"), resumed.stderr);
     assert(!resumed.stderr.includes("math_hard_eval_size-4_seed1 started"), "a done run is not rerun");
     const status = await runCli("cli/sweep.ts", ["--status", "--out", out]);
-    assertEquals(status.code, 0, status.stderr);
+    assertEquals(status.code, 0, { msg: status.stderr });
     assert(status.stdout.includes("2 runs: 1 done, 0 running, 0 pending, 1 failed"), status.stdout);
   },
 });
@@ -165,14 +165,14 @@ Deno.test({
     await p.waitFor(/math_hard_seed1 started/);
     p.child.kill("SIGINT");
     const r = await p.finish();
-    assertEquals(r.code, 130, r.stderr);
+    assertEquals(r.code, 130, { msg: r.stderr });
     assert(r.stderr.includes("sweep: SIGINT: no new run starts"), r.stderr);
     assert(!r.stderr.includes("math_hard_seed2 started"), r.stderr);
     const m = JSON.parse(await Deno.readTextFile(join(out, "sweep.json")));
     assertEquals(m.runs.map((x: { state: string }) => x.state), ["interrupted", "pending"]);
     assert(m.runs[0].reason.startsWith("stopped by SIGINT at step "), m.runs[0].reason);
     const resumed = await runCli("cli/sweep.ts", ["--resume", "--out", out]);
-    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(resumed.code, 0, { msg: resumed.stderr });
     assert(resumed.stderr.includes("math_hard_seed1 started"), "the interrupted run is continued");
     assert(resumed.stdout.includes("2 runs: 2 done"), resumed.stdout);
   },

@@ -52,16 +52,14 @@ Deno.test("committed notebooks: no outputs, exactly one parameters cell that par
   assertEquals(NAMES.length, 8);
   for (const name of NAMES) {
     const path = join(NOTEBOOK_DIR, name);
-    assertEquals(
-      cleanNotebookText(await Deno.readTextFile(path)).dirtyCells,
-      0,
-      `${name}: run \`deno task nb-clean\``,
-    );
+    assertEquals(cleanNotebookText(await Deno.readTextFile(path)).dirtyCells, 0, {
+      msg: `${name}: run \`deno task nb-clean\``,
+    });
     const nb = await readNotebook(path);
     for (const c of nb.cells.filter((c) => c.cell_type === "code")) {
-      assertEquals([c.outputs, c.execution_count], [[], null], `${name}: a code cell has outputs`);
+      assertEquals([c.outputs, c.execution_count], [[], null], { msg: `${name}: a code cell has outputs` });
     }
-    assertEquals(nb.cells.filter((c) => cellTags(c).includes("parameters")).length, 1, name);
+    assertEquals(nb.cells.filter((c) => cellTags(c).includes("parameters")).length, 1, { msg: name });
     const declared = declaredParameters(joinSource(nb.cells[findParametersCell(nb)].source));
     assert([...declared.values()].every((k) => k === "let"), `${name}: parameters are declared with let`);
     const want = TRAINING.includes(name.replace(".ipynb", ""))
@@ -142,7 +140,7 @@ async function lastRow(dir: string): Promise<Record<string, number>> {
 
 function assertRewards(row: Record<string, number>, names: string[], where: string): void {
   const logged = Object.keys(row).filter((k) => /^rewards\/.+\/mean$/.test(k)).sort();
-  assertEquals(logged, names.map((n) => `rewards/${n}/mean`).sort(), where);
+  assertEquals(logged, names.map((n) => `rewards/${n}/mean`).sort(), { msg: where });
 }
 
 const training = (name: string, id: string, rewards: string[], extra: Record<string, unknown> = {}) =>
@@ -172,11 +170,9 @@ Deno.test({
     assertRewards(await lastRow(join(OUT, "math_soft_seed42")), ["math_soft", "format"], "math_soft");
     const dialogue = await lastRow(join(OUT, "dialogue_soft_seed42"));
     assertRewards(dialogue, ["gemini_soft"], "dialogue_soft");
-    assertEquals(
-      dialogue["judge/fallback_frac"],
-      1,
-      "use_gemini = false: every judge score is a counted fallback",
-    );
+    assertEquals(dialogue["judge/fallback_frac"], 1, {
+      msg: "use_gemini = false: every judge score is a counted fallback",
+    });
     assert(res.text.includes("Findings:\n- "), res.text.slice(-2000));
     assert(res.text.includes("math_soft: mean training reward went from"), "a finding per experiment");
     assert(res.text.includes("dialogue_soft: mean training reward went from"), "a finding per experiment");

@@ -17,7 +17,7 @@ Deno.test("loadComparison: nothing found is an empty comparison; runs found give
     await writeFakeRun(join(ROOT, "runs"), { experiment: "math_hard", seed, steps: 12 });
   }
   const view = await loadComparison([join(ROOT, "runs")], { window: 3 });
-  assertEquals(view.loaded.plain.split("\n").length, 2, view.loaded.plain);
+  assertEquals(view.loaded.plain.split("\n").length, 2, { msg: view.loaded.plain });
   assert(view.loaded.plain.startsWith("math_hard seed 1: 13 steps"), view.loaded.plain);
   assertEquals(view.data.statistics.experiments.map((s) => [s.experiment, s.seeds, s.window]), [
     ["math_hard", [1, 2], 3],

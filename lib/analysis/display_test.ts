@@ -35,7 +35,9 @@ Deno.test("showFigure: inside Jupyter publishes the plotly JSON with a self-draw
 });
 
 Deno.test("showDashboard: every figure displayed, omitted ones named", async () => {
-  const table = tableFromRows(rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), "math_hard", 0));
+  const table = tableFromRows(
+    rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), { experiment: "math_hard", seed: 0 }),
+  );
   const shown: unknown[] = [], lines: string[] = [];
   const dash = await showDashboard(table, {
     jupyter: { broadcast: (_type, content) => void shown.push(content) },

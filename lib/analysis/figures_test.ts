@@ -21,17 +21,15 @@ function table(): ReturnType<typeof tableFromRows> {
         rewards: { acc: (s) => s + seed, fmt: () => 0.5 },
         extra: { kl: (s) => 0.01 * s },
       }),
-      "math_hard",
-      seed,
+      { experiment: "math_hard", seed: seed },
     ));
   }
   rows.push(
-    ...rowsOf(
-      fakeMetrics({ experiment: "dialogue_hard", seed: 0, steps: 10, evalMetric: null }),
-      "dialogue_hard",
-      0,
-      "trl",
-    ),
+    ...rowsOf(fakeMetrics({ experiment: "dialogue_hard", seed: 0, steps: 10, evalMetric: null }), {
+      experiment: "dialogue_hard",
+      seed: 0,
+      source: "trl",
+    }),
   );
   return tableFromRows(rows);
 }
@@ -50,7 +48,7 @@ Deno.test("groupCurves: per-seed smoothing, then min–max or ±std band across 
   assertEquals(c.steps[0], 1);
   assertEquals([c.lo[0], c.mean[0], c.hi[0]], [1, 2, 3]); // seeds give 1, 2, 3 at step 1
   const [s] = groupCurves(t, "rewards/acc/mean", { smoothing: 0, band: "std" });
-  assertAlmostEquals(s.hi[0], 3, 1e-12); // mean 2 + sample std 1
+  assertAlmostEquals(s.hi[0], 3, { tol: 1e-12 }); // mean 2 + sample std 1
   const [r] = groupCurves(t, "reward", { smoothing: 0, scale: 10 });
   assertEquals(r.mean[0], 25); // (step + seed + 0.5) · 10 averaged over seeds
 });
@@ -91,9 +89,11 @@ Deno.test("bar charts carry the CI as asymmetric error bars, one panel per exper
   const bar = fr.data[0] as { x: string[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } };
   assertEquals(bar.x, ["math_hard"]);
   assertEquals(fr.data[1].yaxis, "y2");
-  assertAlmostEquals(bar.y[0], es[0].rewardEnd.estimate, 1e-12);
-  assertAlmostEquals(bar.error_y.array[0], es[0].rewardEnd.hi - es[0].rewardEnd.estimate, 1e-12);
-  assertAlmostEquals(bar.error_y.arrayminus[0], es[0].rewardEnd.estimate - es[0].rewardEnd.lo, 1e-12);
+  assertAlmostEquals(bar.y[0], es[0].rewardEnd.estimate, { tol: 1e-12 });
+  assertAlmostEquals(bar.error_y.array[0], es[0].rewardEnd.hi - es[0].rewardEnd.estimate, { tol: 1e-12 });
+  assertAlmostEquals(bar.error_y.arrayminus[0], es[0].rewardEnd.estimate - es[0].rewardEnd.lo, {
+    tol: 1e-12,
+  });
   assert(bar.error_y.array[0] > 0);
   const [lo, hi] = (fr.layout.yaxis as { range: number[] }).range;
   assertEquals(lo, 0);
@@ -101,7 +101,7 @@ Deno.test("bar charts carry the CI as asymmetric error bars, one panel per exper
   const ho = heldOutBars(es);
   const hb = ho.data[0] as { x: string[]; y: number[] };
   assertEquals(hb.x, ["math_hard"]);
-  assertAlmostEquals(hb.y[0], 100 * es[0].heldOutDelta!.estimate, 1e-9); // accuracy in points
+  assertAlmostEquals(hb.y[0], 100 * es[0].heldOutDelta!.estimate, { tol: 1e-9 }); // accuracy in points
   const r = (ho.layout.yaxis as { range: number[] }).range;
   assert(r[0] <= 0 && r[1] >= 100 * es[0].heldOutDelta!.hi, JSON.stringify(r));
   // A 59–62 accuracy never fills the panel: the range reaches zero.
@@ -122,18 +122,17 @@ Deno.test("heldOutBars uses the paired per-problem interval when the evaluation 
   };
   const spec = heldOutBars(es, { paired: [paired] });
   const bar = spec.data[0] as { y: number[]; text: string[]; error_y: { arrayminus: number[] } };
-  assertAlmostEquals(bar.y[0], 3, 1e-9);
-  assertAlmostEquals(bar.error_y.arrayminus[0], 7, 1e-9);
+  assertAlmostEquals(bar.y[0], 3, { tol: 1e-9 });
+  assertAlmostEquals(bar.error_y.arrayminus[0], 7, { tol: 1e-9 });
   assertEquals(bar.text[0], "paired 95% CI over 100 problems");
 });
 
 Deno.test("runs of different lengths share a fraction-of-training axis; mixed reward scales are normalized", () => {
   const rows: MetricRow[] = [
-    ...rowsOf(
-      fakeMetrics({ experiment: "math_hard", seed: 0, steps: 15, rewards: { h: (s) => 2 * s } }),
-      "math_hard",
-      0,
-    ),
+    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0, steps: 15, rewards: { h: (s) => 2 * s } }), {
+      experiment: "math_hard",
+      seed: 0,
+    }),
     ...rowsOf(
       fakeMetrics({
         experiment: "math_perplexity",
@@ -141,9 +140,7 @@ Deno.test("runs of different lengths share a fraction-of-training axis; mixed re
         steps: 100,
         rewards: { p: (s) => 2.4 + 0.001 * s },
       }),
-      "math_perplexity",
-      0,
-      "trl",
+      { experiment: "math_perplexity", seed: 0, source: "trl" },
     ),
   ];
   const t = tableFromRows(rows);
@@ -153,7 +150,7 @@ Deno.test("runs of different lengths share a fraction-of-training axis; mixed re
   assert((spec.layout.xaxis as { title: { text: string } }).title.text.startsWith("fraction of training"));
   const lines = spec.data.filter((d) => d.name) as { x: number[]; y: number[] }[];
   for (const l of lines) {
-    assertAlmostEquals(Math.max(...l.x), 1, 1e-12);
+    assertAlmostEquals(Math.max(...l.x), 1, { tol: 1e-12 });
     assert(Math.min(...l.y) >= 0 && Math.max(...l.y) <= 1 + 1e-12);
   }
   assert(mixedRewardScales(t) && mixedRewardScales(table()));
@@ -220,7 +217,7 @@ Deno.test("dashboardFigures: every eval/* metric gets its held-out figure (not j
       }
       : r
   );
-  const d = dashboardFigures(tableFromRows(rowsOf(recs, "math_hard", 0)));
+  const d = dashboardFigures(tableFromRows(rowsOf(recs, { experiment: "math_hard", seed: 0 })));
   const ids = d.figures.map((f) => f.id).filter((id) =>
     id.startsWith("held_out_") && !id.includes("improvement")
   );

@@ -85,9 +85,7 @@ export async function writeFakeRun(root: string, opts: FakeRunOptions): Promise<
 /** Tidy rows of step records (as {@linkcode fakeMetrics} returns) for one run. */
 export function rowsOf(
   records: Record<string, number>[],
-  experiment: string,
-  seed: number,
-  source: Source = "ours",
+  { experiment, seed, source = "ours" }: { experiment: string; seed: number; source?: Source },
 ): MetricRow[] {
   return records.flatMap((r) =>
     Object.entries(r).filter(([k]) => k !== "step").map(([metric, value]) => ({

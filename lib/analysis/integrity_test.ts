@@ -16,7 +16,7 @@ function codes(findings: Finding[], experiment?: string): string[] {
 
 function check(opts: FakeRunOptions, extra: Record<string, number>[] = []): Finding[] {
   const recs = fakeMetrics(opts).map((r, i) => ({ ...r, ...(extra[i] ?? {}) }));
-  return checkIntegrity(tableFromRows(rowsOf(recs, opts.experiment, opts.seed)));
+  return checkIntegrity(tableFromRows(rowsOf(recs, { experiment: opts.experiment, seed: opts.seed })));
 }
 
 Deno.test({
@@ -120,13 +120,15 @@ Deno.test("integrity: length growth with rising reward is not a blow-up; thresho
   };
   assertEquals(check(opts), []);
   const recs = fakeMetrics(opts);
-  const strict = checkIntegrity(tableFromRows(rowsOf(recs, "m", 0)), { zeroStdFraction: 0.25 });
+  const strict = checkIntegrity(tableFromRows(rowsOf(recs, { experiment: "m", seed: 0 })), {
+    zeroStdFraction: 0.25,
+  });
   assertEquals(codes(strict), ["high_zero_std_fraction"]);
 });
 
 Deno.test("integrity: seeds are named when an experiment has several", () => {
   const rows = [0, 1].flatMap((seed) =>
-    rowsOf(fakeMetrics({ experiment: "m", seed, evalMetric: null }), "m", seed)
+    rowsOf(fakeMetrics({ experiment: "m", seed, evalMetric: null }), { experiment: "m", seed: seed })
   );
   const f = checkIntegrity(tableFromRows(rows));
   assertEquals(f.map((x) => [x.code, x.seed]), [["missing_eval", 0], ["missing_eval", 1]]);
@@ -164,10 +166,9 @@ Deno.test("integrity: findings sorted error, warning, info; judge-fallback cavea
       fakeMetrics({ experiment: "dialogue_soft", seed: 0, extra: { "judge/fallback_frac": () => 1 } }).map((
         r,
       ) => r.step === 0 || r.step % 10 === 0 ? { ...r, "eval/judge_fallback_frac": 1 } : r),
-      "dialogue_soft",
-      0,
+      { experiment: "dialogue_soft", seed: 0 },
     ),
-    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), "math_hard", 0),
+    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0 }), { experiment: "math_hard", seed: 0 }),
   ];
   const c = judgeFallbackCaveats(tableFromRows(rows));
   assertEquals([...c.keys()], ["ours/dialogue_soft"]);

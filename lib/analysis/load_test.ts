@@ -92,39 +92,58 @@ Deno.test("loadRuns: bad or missing files are UserErrors naming the file", async
   const run = join(root, "a");
   await Deno.mkdir(run);
   await Deno.writeTextFile(join(run, "metrics.jsonl"), '{"step":1,"reward":1}\n');
-  await assertRejects(() => loadRuns(run), UserError, `${join(run, "run_config.json")}: missing`);
+  await assertRejects(() => loadRuns(run), {
+    cls: UserError,
+    includes: `${join(run, "run_config.json")}: missing`,
+  });
   await Deno.writeTextFile(join(run, "run_config.json"), '{"experiment": "x", "seed": "one"}');
-  await assertRejects(() => loadRuns(run), UserError, 'run_config.json: field "seed" must be an integer');
+  await assertRejects(() => loadRuns(run), {
+    cls: UserError,
+    includes: 'run_config.json: field "seed" must be an integer',
+  });
   await Deno.writeTextFile(join(run, "run_config.json"), '{"experiment": "x", "seed": 1}');
   await Deno.writeTextFile(join(run, "metrics.jsonl"), '{"reward":1}\n{"step":2}\n');
-  await assertRejects(() => loadRuns(run), UserError, 'metrics.jsonl: record 1: missing numeric "step"');
+  await assertRejects(() => loadRuns(run), {
+    cls: UserError,
+    includes: 'metrics.jsonl: record 1: missing numeric "step"',
+  });
   await Deno.writeTextFile(join(run, "metrics.jsonl"), '{"step":1}\nnope\n{"step":2}\n');
-  await assertRejects(() => loadRuns(run), UserError, "metrics.jsonl: line 2: not valid JSON");
+  await assertRejects(() => loadRuns(run), {
+    cls: UserError,
+    includes: "metrics.jsonl: line 2: not valid JSON",
+  });
 
   const trl = join(root, "trl");
   await Deno.mkdir(trl);
   await Deno.writeTextFile(join(trl, "m.trainer_state.json"), "{ not json");
-  await assertRejects(() => loadRuns(trl), UserError, "m.trainer_state.json: not valid JSON");
+  await assertRejects(() => loadRuns(trl), {
+    cls: UserError,
+    includes: "m.trainer_state.json: not valid JSON",
+  });
   await Deno.writeTextFile(join(trl, "m.trainer_state.json"), '{"global_step": 3}');
-  await assertRejects(
-    () => loadRuns(trl),
-    UserError,
-    'm.trainer_state.json: expected a TRL trainer state with a "log_history"',
-  );
+  await assertRejects(() => loadRuns(trl), {
+    cls: UserError,
+    includes: 'm.trainer_state.json: expected a TRL trainer state with a "log_history"',
+  });
   await Deno.writeTextFile(join(trl, "m.trainer_state.json"), '{"log_history": [{"step": 1, "reward": 1}]}');
-  await assertRejects(
-    () => loadRuns([trl, join(trl, "m.trainer_state.json")]),
-    UserError,
-    "m (TRL log) seed 0 was already loaded",
-  );
+  await assertRejects(() => loadRuns([trl, join(trl, "m.trainer_state.json")]), {
+    cls: UserError,
+    includes: "m (TRL log) seed 0 was already loaded",
+  });
 
-  await assertRejects(() => loadRuns(join(root, "nope")), UserError, "nope: no such file or folder");
+  await assertRejects(() => loadRuns(join(root, "nope")), {
+    cls: UserError,
+    includes: "nope: no such file or folder",
+  });
   const empty = join(root, "empty");
   await Deno.mkdir(empty);
-  await assertRejects(() => loadRuns(empty), UserError, "no runs found");
+  await assertRejects(() => loadRuns(empty), { cls: UserError, includes: "no runs found" });
   assertEquals((await loadRuns(empty, { allowEmpty: true })).table.numRows(), 0);
   await Deno.writeTextFile(join(root, "notes.txt"), "hi");
-  await assertRejects(() => loadRuns(join(root, "notes.txt")), UserError, "notes.txt: not a run file");
+  await assertRejects(() => loadRuns(join(root, "notes.txt")), {
+    cls: UserError,
+    includes: "notes.txt: not a run file",
+  });
 });
 
 Deno.test("loadRuns: an empty metrics.jsonl (run just started) is skipped with a warning", async () => {

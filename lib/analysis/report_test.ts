@@ -28,12 +28,14 @@ Deno.test("renderReport: integrity first, findings from the statistics, figure p
   const rows = [0, 1].flatMap((seed) =>
     rowsOf(
       fakeMetrics({ experiment: "math_hard", seed, steps: 20, noise: 0, evalValue: (s) => 0.3 + 0.005 * s }),
-      "math_hard",
-      seed,
+      { experiment: "math_hard", seed: seed },
     )
   );
   rows.push(
-    ...rowsOf(fakeMetrics({ experiment: "math_soft", seed: 0, steps: 20, evalMetric: null }), "math_soft", 0),
+    ...rowsOf(fakeMetrics({ experiment: "math_soft", seed: 0, steps: 20, evalMetric: null }), {
+      experiment: "math_soft",
+      seed: 0,
+    }),
   );
   const { html, summary } = renderReport(tableFromRows(rows), {
     title: "T <test>",
@@ -64,11 +66,10 @@ Deno.test("writeReport: writes one file atomically with plotly inlined; a missin
   assert(s.bytes > 3_000_000 && s.bytes < 6_000_000, "the minified plotly.js is inlined");
   assertEquals([...Deno.readDirSync(join(dir, "rep"))].map((e) => e.name), ["report.html"]);
   assert(plotlyBundlePath().endsWith("plotly.min.js"));
-  await assertRejects(
-    () => writeReport(table, { path: out, plotlyPath: join(dir, "none.js") }),
-    UserError,
-    "none.js: cannot read plotly.js",
-  );
+  await assertRejects(() => writeReport(table, { path: out, plotlyPath: join(dir, "none.js") }), {
+    cls: UserError,
+    includes: "none.js: cannot read plotly.js",
+  });
 });
 
 Deno.test({
@@ -103,7 +104,7 @@ Deno.test({
     assert(res.success, `chromium failed: ${new TextDecoder().decode(res.stderr).slice(-500)}`);
     const plots = (dom.match(/class="[^"]*js-plotly-plot/g) ?? []).length;
     const svgs = (dom.match(/class="main-svg"/g) ?? []).length;
-    assertEquals(plots, summary.figures, "every figure div became a plotly plot");
+    assertEquals(plots, summary.figures, { msg: "every figure div became a plotly plot" });
     assert(svgs >= summary.figures, `main-svg count ${svgs} < ${summary.figures}`);
     assert(dom.includes("identical_reward_columns"));
     await Deno.remove(dir, { recursive: true });
@@ -112,7 +113,10 @@ Deno.test({
 
 Deno.test("renderReport: severity-sorted integrity, settings table and diff, paired comparisons, caveats in cells, completions viewer, Testing results", () => {
   const rows = [
-    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0, steps: 20 }), "math_hard", 0),
+    ...rowsOf(fakeMetrics({ experiment: "math_hard", seed: 0, steps: 20 }), {
+      experiment: "math_hard",
+      seed: 0,
+    }),
     ...rowsOf(
       fakeMetrics({
         experiment: "dialogue_soft",
@@ -121,8 +125,7 @@ Deno.test("renderReport: severity-sorted integrity, settings table and diff, pai
         evalMetric: null,
         extra: { "judge/fallback_frac": () => 1 },
       }),
-      "dialogue_soft",
-      0,
+      { experiment: "dialogue_soft", seed: 0 },
     ),
   ];
   const rec = (step: number, id: number, correct: boolean) => ({
@@ -184,7 +187,7 @@ Deno.test("renderReport: severity-sorted integrity, settings table and diff, pai
 
 Deno.test("renderReport shows the sections comparisonView builds (the Comparison notebook shows the same), verdicts included", () => {
   const rows = [0, 1].flatMap((seed) =>
-    rowsOf(fakeMetrics({ experiment: "math_hard", seed, steps: 12 }), "math_hard", seed)
+    rowsOf(fakeMetrics({ experiment: "math_hard", seed, steps: 12 }), { experiment: "math_hard", seed: seed })
   );
   const table = tableFromRows(rows);
   const { html } = renderReport(table, { plotlySource: "" });

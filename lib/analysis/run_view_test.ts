@@ -33,8 +33,11 @@ const mathRun = fakeMetrics({
 
 Deno.test("runFigures: reward, reward per function (one figure per experiment), held-out, length, KL; the rest listed", () => {
   const table = tableFromRows([
-    ...rowsOf(mathRun, "math_hard", 1),
-    ...rowsOf(fakeMetrics({ experiment: "math_soft", seed: 1, steps: 6, evalEvery: 3 }), "math_soft", 1),
+    ...rowsOf(mathRun, { experiment: "math_hard", seed: 1 }),
+    ...rowsOf(fakeMetrics({ experiment: "math_soft", seed: 1, steps: 6, evalEvery: 3 }), {
+      experiment: "math_soft",
+      seed: 1,
+    }),
   ]);
   const { figures, omitted } = runFigures(table);
   assertEquals(figures.map((f) => f.id), [
@@ -45,24 +48,26 @@ Deno.test("runFigures: reward, reward per function (one figure per experiment), 
     "length",
     "kl",
   ]);
-  assertEquals(omitted, [], "only the judge fallback is missing, and it is optional");
+  assertEquals(omitted, [], { msg: "only the judge fallback is missing, and it is optional" });
   const only = runFigures(
-    tableFromRows(rowsOf(fakeMetrics({ experiment: "x", seed: 0, evalMetric: null }), "x", 0)),
+    tableFromRows(
+      rowsOf(fakeMetrics({ experiment: "x", seed: 0, evalMetric: null }), { experiment: "x", seed: 0 }),
+    ),
   );
   assertEquals(only.omitted.map((o) => o.id), ["held_out", "length", "kl"]);
 });
 
 Deno.test("rewardFunctionFigure: one line for the total and each function (a faint raw one when smoothed)", () => {
-  const table = tableFromRows(rowsOf(mathRun, "math_hard", 1));
+  const table = tableFromRows(rowsOf(mathRun, { experiment: "math_hard", seed: 1 }));
   const spec = rewardFunctionFigure(table, { experiment: "math_hard", smoothing: 0 });
   const named = spec.data.filter((t) => t.name);
   assertEquals(named.map((t) => t.name), ["total reward", "format", "math_hard"]);
   assertEquals(named[2].x, [1, 2, 3, 4, 5, 6]);
   const raw = mathRun.filter((r) => r.step > 0).map((r) => r["rewards/math_hard/mean"]);
-  assertEquals(named[2].y, raw, "smoothing 0 leaves the values as logged");
-  assertEquals(spec.data.length, 3, "nothing to draw faintly when unsmoothed");
+  assertEquals(named[2].y, raw, { msg: "smoothing 0 leaves the values as logged" });
+  assertEquals(spec.data.length, 3, { msg: "nothing to draw faintly when unsmoothed" });
   const smoothed = rewardFunctionFigure(table, { experiment: "math_hard", smoothing: 0.8 });
-  assertEquals(smoothed.data.length, 6, "each smoothed line with its faint raw one");
+  assertEquals(smoothed.data.length, 6, { msg: "each smoothed line with its faint raw one" });
   assertEquals([smoothed.data[4].name, smoothed.data[4].y], [undefined, raw]);
   assertEquals(smoothed.data[5].name, "math_hard");
   assertEquals(rewardFunctionFigure(tableFromRows([]), { experiment: "none" }).data, []);
@@ -104,13 +109,16 @@ Deno.test("completionSamples: first and last step; completionsTable escapes the 
     'a:\nstep 1 · reward 2.25 · advantage 1: "<answer>4</answer> & more"\nb:\nNo completions logged.',
   );
   assert(two.html.includes("<h4>a</h4>") && two.html.includes("<h4>b</h4><p>No completions logged.</p>"));
-  await assertRejects(() => completionSamples(join(ROOT, "none")), UserError, "completions.jsonl: missing");
+  await assertRejects(() => completionSamples(join(ROOT, "none")), {
+    cls: UserError,
+    includes: "completions.jsonl: missing",
+  });
   await Deno.writeTextFile(join(dir, "completions.jsonl"), '{"step": 1}\n');
-  await assertRejects(() => completionSamples(dir), UserError, "record 1 has no numeric");
+  await assertRejects(() => completionSamples(dir), { cls: UserError, includes: "record 1 has no numeric" });
 });
 
 Deno.test("statistics, integrity and sentence sections: HTML (stability included) plus readable plain text", () => {
-  const stats = studyStatistics(tableFromRows(rowsOf(mathRun, "math_hard", 1)));
+  const stats = studyStatistics(tableFromRows(rowsOf(mathRun, { experiment: "math_hard", seed: 1 })));
   const html = experimentStatsTable(stats.experiments);
   assert(html.includes('<td>math_hard</td><td class="num">1</td>') && html.includes("(1 seed)"), html);
   assert(html.includes("<th>stability</th>"), "the stability column");
@@ -212,7 +220,7 @@ Deno.test("runFigures: a run scored by the judge fallback is named in its figure
     steps: 6,
     extra: { "judge/fallback_frac": () => 1 },
   });
-  const { figures } = runFigures(tableFromRows(rowsOf(recs, "dialogue_hard", 0)));
+  const { figures } = runFigures(tableFromRows(rowsOf(recs, { experiment: "dialogue_hard", seed: 0 })));
   const named = figures.filter((f) => JSON.stringify(f.spec).includes("judge fallback"));
   assert(named.length >= 3, figures.map((f) => f.id).join(", "));
   assert(

@@ -86,7 +86,7 @@ function betaCf(a: number, b: number, x: number): number {
 }
 
 /** Regularized incomplete beta function I_x(a, b). */
-export function incompleteBeta(x: number, a: number, b: number): number {
+export function incompleteBeta(x: number, { a, b }: { a: number; b: number }): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
@@ -96,7 +96,7 @@ export function incompleteBeta(x: number, a: number, b: number): number {
 
 /** P(T ≤ t) for Student's t with `df` degrees of freedom (df > 0, not necessarily an integer). */
 export function studentTCdf(t: number, df: number): number {
-  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), { a: df / 2, b: 0.5 });
   return t >= 0 ? 1 - tail : tail;
 }
 

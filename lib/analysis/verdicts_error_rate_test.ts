@@ -25,7 +25,7 @@ function arm(rng: Rng, experiment: string, seeds: number, gainMean: number, sd: 
       evalValue: at,
       evalExtra: { [EVAL_METRICS.accuracyLenient]: (s) => 0.65 + (0.01 * s) / 4 },
     });
-    rows.push(...rowsOf(records, experiment, seed));
+    rows.push(...rowsOf(records, { experiment: experiment, seed: seed }));
   }
   return rows;
 }

@@ -59,7 +59,7 @@ Deno.test("verdicts from a folder of symbolic links: unfinished runs, changed op
   const loaded = await loadRuns(links);
   assertEquals(loaded.runs.length, 12);
   const v = studyVerdicts(loaded, { definitions: DEFS }).find((x) => x.expectation === "math hard works")!;
-  assertEquals(v.outcome, "reproduced", v.line);
+  assertEquals(v.outcome, "reproduced", { msg: v.line });
   assert(v.line.includes("math_hard strict-accuracy gain +54.0 points"), v.line);
   assert(v.line.includes("3 seeds"), v.line);
   assertEquals(v.excluded, [
@@ -143,8 +143,8 @@ Deno.test("API breakdown with the loopback fake judge: a faulty endpoint is a br
     const loaded = await loadRuns(dir);
     const v = studyVerdicts(loaded, { definitions: DEFS })
       .find((x) => x.expectation === "dialogue hard suffers API breakdown under load")!;
-    assertEquals(v.outcome, c.outcome, `${c.name}: ${v.line}`);
-    assertEquals(v.excluded, [], v.line);
+    assertEquals(v.outcome, c.outcome, { msg: `${c.name}: ${v.line}` });
+    assertEquals(v.excluded, [], { msg: v.line });
     assert(v.line.includes("judge's own counters"), v.line);
     if (c.name === "nokey") assert(v.line.includes("never reached"), v.line);
   }
@@ -219,6 +219,6 @@ Deno.test("judge hacking with the loopback fake judge: a policy that drifts to t
     await judgedPolicy(dir, drift);
     const v = studyVerdicts(await loadRuns(dir), { definitions: DEFS })
       .find((x) => x.expectation === "new: dialogue soft policy hacks the judge")!;
-    assertEquals(v.outcome, outcome, `${drift}: ${v.line}`);
+    assertEquals(v.outcome, outcome, { msg: `${drift}: ${v.line}` });
   }
 });

@@ -18,7 +18,7 @@ function math(experiment: string, perSeed: number[][], opts: { noisyReward?: boo
       evalValue: (s) => evals[s / 2],
       noise: opts.noisyReward ? 0.8 : 0.05,
     });
-    return rowsOf(records, experiment, seed);
+    return rowsOf(records, { experiment: experiment, seed: seed });
   });
 }
 /** Gains over a 0.1 base, evaluated at steps 0 and 2. */
@@ -85,7 +85,7 @@ Deno.test("verdicts: math soft must learn beyond both controls, and its instabil
   const hard = math("math_hard", [[0.1, 0.5, 0.55], [0.1, 0.5, 0.56], [0.1, 0.52, 0.55]]);
   const dropping = math("math_soft", [[0.1, 0.6, 0.45], [0.1, 0.62, 0.5], [0.1, 0.58, 0.44]]);
   const v = find(studyVerdicts(tableFromRows([...controls, ...hard, ...dropping])), "math soft");
-  assertEquals(v.outcome, "reproduced", v.line);
+  assertEquals(v.outcome, "reproduced", { msg: v.line });
   has(v.line, "largest held-out strict-accuracy drop between evaluations, math_soft minus math_hard +");
   has(v.line, "never on the training reward's step noise");
   // A very noisy training reward with steady held-out accuracy is not instability.
@@ -97,7 +97,7 @@ Deno.test("verdicts: math soft must learn beyond both controls, and its instabil
   // Learning only as much as format-only does is not "learns".
   const formatOnly = math("math_soft", [[0.1, 0.4, 0.25], [0.1, 0.38, 0.24], [0.1, 0.41, 0.26]]);
   const f = find(studyVerdicts(tableFromRows([...controls, ...hard, ...formatOnly])), "math soft");
-  assertEquals(f.outcome, "not reproduced", f.line);
+  assertEquals(f.outcome, "not reproduced", { msg: f.line });
 });
 
 /** Dialogue runs with judge-scored held-out metrics and the trainer's judge counters. */
@@ -130,7 +130,7 @@ function dialogue(
         [JUDGE_COUNTERS.masterKeyScore]: () => o.masterKey ?? 0.5,
       },
     });
-    const rows = rowsOf(records, experiment, seed);
+    const rows = rowsOf(records, { experiment: experiment, seed: seed });
     for (let step = 1; step <= 4; step++) {
       for (const [metric, value] of Object.entries(o.counters?.(seed, step) ?? {})) {
         rows.push({ source: "ours", experiment, seed, step, metric, value });
@@ -156,7 +156,7 @@ Deno.test("verdicts: API breakdown is decided from the judge's own training coun
     counters: (seed, step) => counters(16, 10 - ((seed + step) % 2), 6 + ((seed + step) % 2), 14, 8),
   });
   const v = find(studyVerdicts(tableFromRows(failing)), "dialogue hard suffers");
-  assertEquals(v.outcome, "reproduced", v.line);
+  assertEquals(v.outcome, "reproduced", { msg: v.line });
   has(v.line, "decided from the judge's own counters during training");
   has(v.line, "retries a failed call");
   has(v.line, "counted in judge/fallbacks");
@@ -178,18 +178,18 @@ Deno.test("verdicts: the policy hacks the judge when the judge score rose but th
   const hv = (rows: MetricRow[]) =>
     find(studyVerdicts(tableFromRows(rows)), "new: dialogue hard policy hacks");
   const hacked = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.25, 0.22] }));
-  assertEquals(hacked.outcome, "reproduced", hacked.line);
+  assertEquals(hacked.outcome, "reproduced", { msg: hacked.line });
   const collapsed = hv(
     dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.2, 0.3], length: [80, 20] }),
   );
-  assertEquals(collapsed.outcome, "reproduced", collapsed.line);
+  assertEquals(collapsed.outcome, "reproduced", { msg: collapsed.line });
   const honest = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.2, 0.3] }));
-  assertEquals(honest.outcome, "not reproduced", honest.line);
+  assertEquals(honest.outcome, "not reproduced", { msg: honest.line });
   const fooled = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.25, 0.22], masterKey: 6 }));
-  assertEquals(fooled.outcome, "inconclusive", fooled.line);
+  assertEquals(fooled.outcome, "inconclusive", { msg: fooled.line });
   has(fooled.line, "master-key audit");
   const fb = hv(dialogue("dialogue_hard", 3, { judge: [4, 7], overlap: [0.25, 0.22], evalFallback: 0.9 }));
-  assertEquals(fb.outcome, "inconclusive", fb.line);
+  assertEquals(fb.outcome, "inconclusive", { msg: fb.line });
   has(fb.line, "90 % of the held-out judge scores came from the local fallback");
 });
 
@@ -199,14 +199,14 @@ Deno.test("verdicts: a dialogue verdict whose held-out scores came mostly from t
     ...dialogue("dialogue_random", 3, { judge: [4, 4.1] }),
   ];
   const ok = find(studyVerdicts(tableFromRows(rows)), "new: dialogue reference likelihood");
-  assertEquals(ok.outcome, "reproduced", ok.line);
+  assertEquals(ok.outcome, "reproduced", { msg: ok.line });
   has(ok.line, "beyond dialogue_random");
   const fb = [
     ...dialogue("dialogue_refprob", 3, { judge: [4, 6], evalFallback: 1 }),
     ...dialogue("dialogue_random", 3, { judge: [4, 4.1], evalFallback: 1 }),
   ];
   const v = find(studyVerdicts(tableFromRows(fb)), "new: dialogue reference likelihood");
-  assertEquals(v.outcome, "inconclusive", v.line);
+  assertEquals(v.outcome, "inconclusive", { msg: v.line });
   const p = find(
     studyVerdicts(tableFromRows([
       ...dialogue("dialogue_perplexity", 3, { judge: [4, 4.05], evalFallback: 1 }),
@@ -214,7 +214,7 @@ Deno.test("verdicts: a dialogue verdict whose held-out scores came mostly from t
     ])),
     "dialogue perplexity fails",
   );
-  assertEquals(p.outcome, "inconclusive", p.line);
+  assertEquals(p.outcome, "inconclusive", { msg: p.line });
 });
 
 Deno.test("verdictNotes: the method, then each run left out once, then the checks not made", () => {
@@ -232,7 +232,7 @@ Deno.test("verdicts: a judge that fails its master-key audit gates the judge-sco
     ...dialogue("dialogue_random", 3, { judge: [4, 4.1], masterKey: 7 }),
   ];
   const v = find(studyVerdicts(tableFromRows(rows)), "new: dialogue reference likelihood");
-  assertEquals(v.outcome, "inconclusive", v.line);
+  assertEquals(v.outcome, "inconclusive", { msg: v.line });
   assertEquals(v.excluded, []);
   has(v.line, "master-key audit");
 });

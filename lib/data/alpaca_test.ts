@@ -85,12 +85,15 @@ Deno.test("loadAlpaca: JSON array with a bad item counts its item number", async
 });
 
 Deno.test("loadAlpaca: missing, empty, malformed JSON, non-array .json → UserError naming the file", async () => {
-  await assertRejects(() => loadAlpaca("/nonexistent/alpaca.json"), UserError, "/nonexistent/alpaca.json");
+  await assertRejects(() => loadAlpaca("/nonexistent/alpaca.json"), {
+    cls: UserError,
+    includes: "/nonexistent/alpaca.json",
+  });
   const empty = tempFile("", "empty.jsonl");
-  await assertRejects(() => loadAlpaca(empty), UserError, `no valid rows in ${empty}`);
+  await assertRejects(() => loadAlpaca(empty), { cls: UserError, includes: `no valid rows in ${empty}` });
   const broken = tempFile("[{", "broken.json");
-  await assertRejects(() => loadAlpaca(broken), UserError, `${broken} is not valid JSON`);
+  await assertRejects(() => loadAlpaca(broken), { cls: UserError, includes: `${broken} is not valid JSON` });
   const obj = tempFile('{\n "instruction": "x"\n}', "obj.json");
-  await assertRejects(() => loadAlpaca(obj), UserError, `${obj} must hold a JSON array`);
-  await assertRejects(() => loadAlpaca(obj, { limit: -2 }), UserError, "limit");
+  await assertRejects(() => loadAlpaca(obj), { cls: UserError, includes: `${obj} must hold a JSON array` });
+  await assertRejects(() => loadAlpaca(obj, { limit: -2 }), { cls: UserError, includes: "limit" });
 });

@@ -11,7 +11,7 @@ function replay(solution: string): number {
     assert(m, `bad step line "${line}"`);
     const a = +m[1], b = +m[3];
     const y = m[2] === "+" ? a + b : m[2] === "-" ? a - b : m[2] === "*" ? a * b : a / b;
-    assertEquals(y, +m[4], `wrong arithmetic "${line}"`);
+    assertEquals(y, +m[4], { msg: `wrong arithmetic "${line}"` });
     assert(Number.isInteger(y) && y >= 0, `non-integer or negative "${line}"`);
     x = y;
   }
@@ -56,9 +56,15 @@ Deno.test("generateMathProblems: difficulty options are honoured and validated",
     assertEquals(ex.solution!.split("\n").length, 1);
     for (const n of ex.solution!.match(/\d+/g)!.slice(0, 2)) assert(+n <= 30);
   }
-  assertThrows(() => generateMathProblems(5, { seed: 1, minSteps: 0 }), UserError, "minSteps");
-  assertThrows(() => generateMathProblems(5, { seed: 1, minSteps: 3, maxSteps: 2 }), UserError, "maxSteps");
-  assertThrows(() => generateMathProblems(-1, { seed: 1 }), UserError, "n must be");
+  assertThrows(() => generateMathProblems(5, { seed: 1, minSteps: 0 }), {
+    cls: UserError,
+    includes: "minSteps",
+  });
+  assertThrows(() => generateMathProblems(5, { seed: 1, minSteps: 3, maxSteps: 2 }), {
+    cls: UserError,
+    includes: "maxSteps",
+  });
+  assertThrows(() => generateMathProblems(-1, { seed: 1 }), { cls: UserError, includes: "n must be" });
   assertEquals(generateMathProblems(0, { seed: 1 }), []);
 });
 
@@ -105,7 +111,7 @@ Deno.test("splitHeldOut: same seed same split, counts and fractions, order kept,
   assert(JSON.stringify(a.heldOut) !== JSON.stringify(rows.slice(0, 10)), "split should be shuffled");
   assertEquals(splitHeldOut(rows, { seed: 3, heldOut: 0.25 }).heldOut.length, 25);
   assertEquals(splitHeldOut(rows, { seed: 3, heldOut: 0 }).train.length, 100);
-  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: 101 }), UserError, "101");
-  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: 1.5 }), UserError, "1.5");
-  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: -1 }), UserError, "-1");
+  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: 101 }), { cls: UserError, includes: "101" });
+  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: 1.5 }), { cls: UserError, includes: "1.5" });
+  assertThrows(() => splitHeldOut(rows, { seed: 3, heldOut: -1 }), { cls: UserError, includes: "-1" });
 });

@@ -86,14 +86,20 @@ Deno.test("loadGsm8k: bad rows are skipped, counted with line numbers, and one w
 });
 
 Deno.test("loadGsm8k: missing file, empty file, no valid rows, bad options → UserError naming the file", async () => {
-  await assertRejects(() => loadGsm8k("/nonexistent/gsm8k.jsonl"), UserError, "/nonexistent/gsm8k.jsonl");
+  await assertRejects(() => loadGsm8k("/nonexistent/gsm8k.jsonl"), {
+    cls: UserError,
+    includes: "/nonexistent/gsm8k.jsonl",
+  });
   const empty = tempFile("");
-  await assertRejects(() => loadGsm8k(empty), UserError, `no valid rows in ${empty}`);
+  await assertRejects(() => loadGsm8k(empty), { cls: UserError, includes: `no valid rows in ${empty}` });
   const bad = tempFile('{"question":"q","answer":"no marker"}\n');
-  await assertRejects(() => loadGsm8k(bad, { warn: () => {} }), UserError, `answer has no "####"`);
-  await assertRejects(() => loadGsm8k(bad, { limit: 0 }), UserError, "limit");
+  await assertRejects(() => loadGsm8k(bad, { warn: () => {} }), {
+    cls: UserError,
+    includes: `answer has no "####"`,
+  });
+  await assertRejects(() => loadGsm8k(bad, { limit: 0 }), { cls: UserError, includes: "limit" });
   // deno-lint-ignore no-explicit-any
-  await assertRejects(() => loadGsm8k(bad, { split: "dev" as any }), UserError, "split");
+  await assertRejects(() => loadGsm8k(bad, { split: "dev" as any }), { cls: UserError, includes: "split" });
 });
 
 Deno.test("loadGsm8k: openai/gsm8k downloads via the rows API (loopback) into the cache, then reuses it", async () => {
@@ -118,7 +124,7 @@ Deno.test("loadGsm8k: openai/gsm8k downloads via the rows API (loopback) into th
     assertEquals(calls, 1);
     const again = await loadGsm8k("openai/gsm8k", { split: "test", cacheDir, endpoint, limit: 2 });
     assertEquals(again.rows.length, 2);
-    assertEquals(seen.length, calls, "second load must come from the cache");
+    assertEquals(seen.length, calls, { msg: "second load must come from the cache" });
   } finally {
     await server.shutdown();
   }

@@ -54,8 +54,11 @@ Deno.test("downloadHubRows: HTTP error or an unexpected answer → UserError, no
     async (endpoint) => {
       const cacheFile = `${Deno.makeTempDirSync()}/train.jsonl`;
       const opts = { config: "default", split: "train", cacheFile, endpoint, log: () => {} };
-      await assertRejects(() => downloadHubRows("missing/set", opts), UserError, "HTTP 404");
-      await assertRejects(() => downloadHubRows("odd/set", opts), UserError, `no "rows"`);
+      await assertRejects(() => downloadHubRows("missing/set", opts), {
+        cls: UserError,
+        includes: "HTTP 404",
+      });
+      await assertRejects(() => downloadHubRows("odd/set", opts), { cls: UserError, includes: `no "rows"` });
       assertEquals([...Deno.readDirSync(cacheFile.replace(/\/train.jsonl$/, ""))], []);
     },
   );

@@ -26,11 +26,9 @@ Deno.test("degenerate: empty, repeated n-grams or characters, missing answer tag
   assertEquals(degenerate("TheTheTheTheTheTheThe is"), ["repetition"]);
   assertEquals(degenerate("111111111111112 = 12"), ["repetition"]);
   assertEquals(degenerate("Paris is the capital of France.", { answerTag: true }), ["no_answer_tag"]);
-  assertEquals(
-    degenerate("<answer>4", { answerTag: true }),
-    ["no_answer_tag"],
-    "an unclosed tag does not count",
-  );
+  assertEquals(degenerate("<answer>4", { answerTag: true }), ["no_answer_tag"], {
+    msg: "an unclosed tag does not count",
+  });
   assertEquals(degenerate("A word that rhymes with moon is spoon."), []);
 });
 

@@ -47,11 +47,9 @@ Deno.test("evaluateDialogue: greedy responses, judge sees plain prompt + referen
     batchSize: 3,
     maxNewTokens: 5,
   });
-  assertEquals(
-    again.samples.map((s) => s.response),
-    r.samples.map((s) => s.response),
-    "greedy is deterministic",
-  );
+  assertEquals(again.samples.map((s) => s.response), r.samples.map((s) => s.response), {
+    msg: "greedy is deterministic",
+  });
   assert(r.samples.every((s) => s.response.length >= 0 && !s.response.includes("<|end|>")));
   for (const s of r.samples) {
     assertEquals(s.overlap, rougeL(s.response, s.reference));
@@ -76,13 +74,18 @@ Deno.test("rougeL: LCS-based F1 on word tokens; a padded answer scores lower tha
 
 Deno.test("evaluateDialogue: a judge answering the wrong count or a non-number → UserError; bad options too", async () => {
   const short = { score: () => Promise.resolve([{ score: 1, source: "judge" as const }]) };
-  await assertRejects(() => evaluateDialogue(model, EXAMPLES, { judge: short }), UserError, "1 scores for 3");
+  await assertRejects(() => evaluateDialogue(model, EXAMPLES, { judge: short }), {
+    cls: UserError,
+    includes: "1 scores for 3",
+  });
   const nan = fakeJudge(() => ({ score: NaN, source: "judge" }));
-  await assertRejects(() => evaluateDialogue(model, EXAMPLES, { judge: nan }), UserError, "not a number");
-  await assertRejects(
-    () => evaluateDialogue(model, EXAMPLES, { judge: nan, batchSize: 0 }),
-    UserError,
-    "batchSize must be a positive integer",
-  );
+  await assertRejects(() => evaluateDialogue(model, EXAMPLES, { judge: nan }), {
+    cls: UserError,
+    includes: "not a number",
+  });
+  await assertRejects(() => evaluateDialogue(model, EXAMPLES, { judge: nan, batchSize: 0 }), {
+    cls: UserError,
+    includes: "batchSize must be a positive integer",
+  });
   assertEquals((await evaluateDialogue(model, [], { judge: nan })).score, 0);
 });

@@ -121,7 +121,7 @@ Deno.test("evaluateMath: pass@k from the samples, k ≤ samples, strict ≤ leni
     assertEquals(p.lenient, want(p.k, (s) => s.sampledCorrectLenient!));
     assert(p.strict <= p.lenient + 1e-12, "strictly correct is leniently correct");
   }
-  assertEquals(r.passAtK[0].strict, r.meanAtK!.rate, "pass@1 is mean@k");
+  assertEquals(r.passAtK[0].strict, r.meanAtK!.rate, { msg: "pass@1 is mean@k" });
   const none = await evaluateMath(model, PROBLEMS, { maxNewTokens: 6 });
   assertEquals(none.passAtK, []);
 });

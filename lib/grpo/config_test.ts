@@ -15,7 +15,7 @@ import {
 } from "./config.ts";
 
 const bad = (partial: Record<string, unknown>, includes: string) =>
-  assertThrows(() => resolveConfig(partial), UserError, includes);
+  assertThrows(() => resolveConfig(partial), { cls: UserError, includes: includes });
 
 Deno.test("resolveConfig: defaults, base defaults, partial LoRA overrides", () => {
   const c = resolveConfig({});
@@ -27,7 +27,7 @@ Deno.test("resolveConfig: defaults, base defaults, partial LoRA overrides", () =
   const d = resolveConfig({ lora: { r: 4 }, learning_rate: 1e-3 }, { base: { reward_funcs: ["math_soft"] } });
   assertEquals([d.lora.r, d.lora.alpha, d.learning_rate, d.reward_funcs], [4, 32, 1e-3, ["math_soft"]]);
   assertEquals(d.lora.targets.length, 7);
-  assertEquals(GRPO_DEFAULTS.lora.r, 16, "defaults are not mutated");
+  assertEquals(GRPO_DEFAULTS.lora.r, 16, { msg: "defaults are not mutated" });
 });
 
 Deno.test("resolveConfig rejects each invalid value or combination, naming the field and why", () => {
@@ -66,11 +66,10 @@ Deno.test("resolveConfig rejects each invalid value or combination, naming the f
   bad({ lora: 8 }, "option lora must be an object");
   bad({ output_dir: "" }, "output_dir");
   bad({ eval_size: -1 }, "eval_size = -1");
-  assertThrows(
-    () => resolveConfig([] as unknown as Record<string, unknown>),
-    UserError,
-    "config must be an object",
-  );
+  assertThrows(() => resolveConfig([] as unknown as Record<string, unknown>), {
+    cls: UserError,
+    includes: "config must be an object",
+  });
   assertEquals(resolveConfig({ reward_funcs: ["mine"] }, { extraRewards: ["mine"] }).reward_funcs, ["mine"]);
 });
 
@@ -87,13 +86,11 @@ Deno.test("checkConfigForModel: completion (and prompt + completion) must fit ma
   checkConfigForModel(resolveConfig({ max_prompt_length: 64, max_completion_length: 64 }), model);
   assertThrows(
     () => checkConfigForModel(resolveConfig({ max_completion_length: 200 }), model, { source: "m" }),
-    UserError,
-    "max_completion_length = 200 is above m's max_position_embeddings (128)",
+    { cls: UserError, includes: "max_completion_length = 200 is above m's max_position_embeddings (128)" },
   );
   assertThrows(
     () => checkConfigForModel(resolveConfig({ max_prompt_length: 100, max_completion_length: 64 }), model),
-    UserError,
-    "max_prompt_length + max_completion_length = 100 + 64",
+    { cls: UserError, includes: "max_prompt_length + max_completion_length = 100 + 64" },
   );
 });
 
@@ -110,7 +107,7 @@ Deno.test("one declaration per option: --help, the resolved defaults and docs/op
     const value = name.startsWith("lora.")
       ? (resolved.lora as Record<string, unknown>)[name.slice(5)]
       : resolved[name];
-    assertEquals(value, spec.default, `resolved default of ${name}`);
+    assertEquals(value, spec.default, { msg: `resolved default of ${name}` });
     const def = name === "max_steps" ? 7 : spec.default;
     assert(
       help.includes(

@@ -21,7 +21,7 @@ Deno.test("removeStaleTemps: half-written folders and temp files go; a moved-asi
     await mk(".checkpoint-1.4242.zz00.tmp.old"); // a stale copy: checkpoint-1 itself is there
     await Deno.writeTextFile(join(dir, ".trainer_state.json.4242.q7r8.tmp"), '{"glob');
     await Deno.writeTextFile(join(dir, ".keep"), "not ours");
-    assertEquals(await listCheckpoints(dir), [1], "temp folders are never taken for checkpoints");
+    assertEquals(await listCheckpoints(dir), [1], { msg: "temp folders are never taken for checkpoints" });
     const gone = await removeStaleTemps(dir);
     assertEquals(gone, [
       ".checkpoint-1.4242.zz00.tmp.old",
@@ -60,7 +60,7 @@ Deno.test("RunFiles.reset: a torn completions line is dropped and counted; metri
     );
     const state = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json")));
     assertEquals([state.global_step, state.log_history.length], [2, 2]);
-    assertEquals(await new RunFiles(dir, STATE).reset([], 0), 0, "a fresh start keeps nothing");
+    assertEquals(await new RunFiles(dir, STATE).reset([], 0), 0, { msg: "a fresh start keeps nothing" });
     assertEquals(await Deno.readTextFile(join(dir, "completions.jsonl")), "");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -25,7 +25,7 @@ Deno.test("judgeStepMetrics: judge/* counters in order, those a judge does not k
   assertEquals([m["judge/cache_hits"], m["judge/fallback_frac"], m["judge/latency_ms"]], [1, 0.25, 12]);
   const bare = judgeStepMetrics({ calls: 0, errors: 0, fallbacks: 0, latencyMs: 0 });
   assertEquals(Object.keys(bare).length, 5);
-  assertEquals(bare["judge/fallback_frac"], 0, "no calls: no fallback share, not NaN");
+  assertEquals(bare["judge/fallback_frac"], 0, { msg: "no calls: no fallback share, not NaN" });
   assertEquals(
     judgeCounterMetrics(full, { prefix: "eval/judge_" })["eval/judge_cache_hits"],
     1,
@@ -38,7 +38,7 @@ Deno.test("judge counters are summed over logging_steps; evaluation counters sta
   a.add({ step: 2, ...judgeStepMetrics({ calls: 4, errors: 0, fallbacks: 2, latencyMs: 20 }) });
   const row = a.flush()!;
   assertEquals([row["judge/calls"], row["judge/errors"], row["judge/fallbacks"]], [6, 1, 2]);
-  assertEquals(row["judge/latency_ms"], 15, "latency is averaged");
+  assertEquals(row["judge/latency_ms"], 15, { msg: "latency is averaged" });
   assertEquals(JUDGE_SUMMED_METRICS.includes("judge/latency_ms"), false);
   assertEquals(
     ["eval/judge_calls", "judge/master_key_retries", "eval/judge_score", "judge/calls"].map(

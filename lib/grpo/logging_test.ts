@@ -37,7 +37,7 @@ Deno.test("stepRow: TRL metric names; each reward keeps its own name (perplexity
   assertEquals([row["completions/mean_length"], row["completions/clipped_ratio"]], [4, 0.5]);
   assertEquals(row["completions/mean_terminated_length"], 3);
   assertEquals([row["judge/calls"], row["judge/errors"], row["judge/fallback_frac"]], [4, 1, 0.25]);
-  assertEquals("kl" in row, false, "no kl without a reference pass (beta = 0), as TRL");
+  assertEquals("kl" in row, false, { msg: "no kl without a reference pass (beta = 0), as TRL" });
   assertEquals([row.loss, row.grad_norm, row.learning_rate, row.num_tokens], [0.1, 2, 1e-4, 80]);
   const recs = completionRecords(4, rollouts);
   assertEquals(recs[1], {

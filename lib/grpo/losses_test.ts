@@ -39,7 +39,10 @@ Deno.test("the loss table holds TRL's six loss types: objective, aggregation and
   assert(LOSS_TABLE.sapo.aggregation === AGGREGATIONS.sequence_mean, "sapo aggregates like grpo");
   assert(LOSS_TABLE.cispo.aggregation === AGGREGATIONS.global_token_mean, "cispo aggregates like dapo");
   assertEquals(tokenSumLossTypes().slice(0, 4), ["bnpo", "dr_grpo", "dapo", "cispo"]);
-  assertThrows(() => registerLossType("dapo", LOSS_TABLE.dapo), Error, "already in the table");
+  assertThrows(() => registerLossType("dapo", LOSS_TABLE.dapo), {
+    cls: Error,
+    includes: "already in the table",
+  });
 });
 
 // A new loss type, declared here only: half the clipped surrogate, aggregated like grpo.
@@ -60,16 +63,14 @@ const model = await CausalLM.load(MODEL, { device: "cpu", threads: 1 });
 Deno.test("a loss type added from a test file: the config accepts it and checks its scoped options", () => {
   const cfg = resolveConfig({ loss_type: HALF, delta: 4 });
   assertEquals([cfg.loss_type, cfg.delta], [HALF, 4]);
-  assertThrows(
-    () => resolveConfig({ loss_type: HALF, sapo_temperature_pos: 2 }),
-    UserError,
-    `sapo_temperature_pos = 2: only applies to loss_type "sapo" (loss_type is "grpo_half")`,
-  );
-  assertThrows(
-    () => resolveConfig({ loss_type: "cispo", epsilon_high: 5, delta: 4 }),
-    UserError,
-    `delta = 4: has no effect with loss_type "cispo" (only grpo, bnpo, dr_grpo, dapo, grpo_half)`,
-  );
+  assertThrows(() => resolveConfig({ loss_type: HALF, sapo_temperature_pos: 2 }), {
+    cls: UserError,
+    includes: `sapo_temperature_pos = 2: only applies to loss_type "sapo" (loss_type is "grpo_half")`,
+  });
+  assertThrows(() => resolveConfig({ loss_type: "cispo", epsilon_high: 5, delta: 4 }), {
+    cls: UserError,
+    includes: `delta = 4: has no effect with loss_type "cispo" (only grpo, bnpo, dr_grpo, dapo, grpo_half)`,
+  });
 });
 
 Deno.test("a loss type added from a test file gives the loss its row defines (half of grpo's, β = 0)", async () => {

@@ -3,7 +3,7 @@ import { assertEquals, assertThrows } from "../util/assert.ts";
 import { CONFIG_PRESETS, configPreset, formatConfigHelp, resolveConfig } from "./config.ts";
 
 const bad = (partial: Record<string, unknown>, includes: string) =>
-  assertThrows(() => resolveConfig(partial), UserError, includes);
+  assertThrows(() => resolveConfig(partial), { cls: UserError, includes: includes });
 
 Deno.test("loss-family options: each bad value is a one-line error naming the option", () => {
   bad(
@@ -80,11 +80,14 @@ Deno.test("--preset trl: TRL's defaults (dapo, beta 0, no reference pass), valid
   assertEquals([trl.loss_type, trl.beta, trl.learning_rate, trl.epsilon_high], ["dapo", 0, 1e-6, null]);
   const c = resolveConfig(trl as Record<string, unknown>);
   assertEquals([c.beta, c.importance_sampling_level, c.top_entropy_quantile], [0, "token", 1]);
-  assertThrows(() => configPreset("verl"), UserError, 'unknown preset "verl"; known presets: trl');
+  assertThrows(() => configPreset("verl"), {
+    cls: UserError,
+    includes: 'unknown preset "verl"; known presets: trl',
+  });
   assertEquals(Object.keys(CONFIG_PRESETS), ["trl"]);
   const help = formatConfigHelp(trl);
   for (const name of ["delta", "importance_sampling_level", "top_entropy_quantile", "dynamic_sampling"]) {
-    assertEquals(help.includes(`  ${name} `), true, `${name} in --help`);
+    assertEquals(help.includes(`  ${name} `), true, { msg: `${name} in --help` });
   }
   assertEquals(/beta\s+number\s+default 0\n/.test(help), true);
 });

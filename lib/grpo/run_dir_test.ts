@@ -16,12 +16,17 @@ Deno.test("openRunDir: a fresh folder opens; an earlier run is refused unless ov
   const log = (l: string) => logged.push(l);
   const run = await openRunDir(cfg(dir), { log });
   assertEquals(run.dir, dir);
-  assertEquals(await run.resume({} as never, { experiment: "x" }), null, "no resume_from_checkpoint");
+  assertEquals(await run.resume({} as never, { experiment: "x" }), null, {
+    msg: "no resume_from_checkpoint",
+  });
   const files = await run.begin({ experiment: "x", resumed: null });
   await files.log({ step: 1, loss: 0.5 });
   await Deno.mkdir(join(dir, checkpointName(1)));
   await run.release();
-  await assertRejects(() => openRunDir(cfg(dir), { log }), UserError, "already holds a run (x seed 42");
+  await assertRejects(() => openRunDir(cfg(dir), { log }), {
+    cls: UserError,
+    includes: "already holds a run (x seed 42",
+  });
   await Deno.mkdir(join(dir, ".checkpoint-2.4242.k3x9.tmp")); // a killed checkpoint write
   const again = await openRunDir(cfg(dir, { overwrite_output_dir: true }), { log });
   await again.begin({ experiment: "x", resumed: null });
@@ -42,9 +47,8 @@ Deno.test("openRunDir: a fresh folder opens; an earlier run is refused unless ov
 Deno.test("openRunDir: an output_dir that cannot be written → one UserError naming it", async () => {
   const file = join(ROOT, "a-file");
   await Deno.writeTextFile(file, "");
-  await assertRejects(
-    () => openRunDir(cfg(join(file, "run")), { log: () => {} }),
-    UserError,
-    `option output_dir = "${join(file, "run")}": cannot write to`,
-  );
+  await assertRejects(() => openRunDir(cfg(join(file, "run")), { log: () => {} }), {
+    cls: UserError,
+    includes: `option output_dir = "${join(file, "run")}": cannot write to`,
+  });
 });

@@ -27,22 +27,22 @@ Deno.test("samplingCorrection: token/sequence × truncate/mask, statistics over 
   const run = (mode: SamplingCorrectionMode) =>
     samplingCorrection({ train, sampling, mask }, { batch: 2, mode, cap: 3 });
   const tt = run("token_truncate");
-  assertAlmostEquals(tt.weights[1], Math.E, 1e-12);
-  assertAlmostEquals(tt.weights[7], 3, 1e-12); // e² truncated at 3
+  assertAlmostEquals(tt.weights[1], Math.E, { tol: 1e-12 });
+  assertAlmostEquals(tt.weights[7], 3, { tol: 1e-12 }); // e² truncated at 3
   assertEquals(tt.weights[0], 1); // outside the mask: untouched
   const tm = run("token_mask");
   assertEquals(tm.weights[7], 0); // e² > 3: masked
-  assertAlmostEquals(tm.weights[2], Math.exp(-0.5), 1e-12);
+  assertAlmostEquals(tm.weights[2], Math.exp(-0.5), { tol: 1e-12 });
   const st = run("sequence_truncate");
-  assertAlmostEquals(st.weights[1], Math.exp(0.5), 1e-12);
-  assertAlmostEquals(st.weights[6], 3, 1e-12); // e^2.2 truncated
+  assertAlmostEquals(st.weights[1], Math.exp(0.5), { tol: 1e-12 });
+  assertAlmostEquals(st.weights[6], 3, { tol: 1e-12 }); // e^2.2 truncated
   assertEquals(st.count, 2);
   const sm = run("sequence_mask");
   assertEquals(sm.weights[5], 0);
-  assertAlmostEquals(tt.diffMean, (1 + 0.5 + 0 + 0.2 + 2) / 5, 1e-12);
-  assertAlmostEquals(tt.diffMax, 2, 1e-12);
-  assertAlmostEquals(tt.ratioMin, Math.exp(-0.5), 1e-12);
-  assertAlmostEquals(tt.ratioMax, 3, 1e-12);
+  assertAlmostEquals(tt.diffMean, (1 + 0.5 + 0 + 0.2 + 2) / 5, { tol: 1e-12 });
+  assertAlmostEquals(tt.diffMax, 2, { tol: 1e-12 });
+  assertAlmostEquals(tt.ratioMin, Math.exp(-0.5), { tol: 1e-12 });
+  assertAlmostEquals(tt.ratioMax, 3, { tol: 1e-12 });
   assertEquals(d.length, 8);
 });
 

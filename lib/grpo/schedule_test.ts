@@ -12,8 +12,8 @@ Deno.test("schedules follow HF get_scheduler: update s uses the factor at s − 
   assertEquals([1, 2, 3, 4, 10].map(at("linear", 0.2)), [0, 0.5, 1, 0.875, 0.125]);
   const cos = at("cosine", 0.2);
   assertEquals([cos(1), cos(2), cos(3)], [0, 0.5, 1]);
-  assertAlmostEquals(cos(7), 0.5, 1e-12); // halfway through the 8 decay steps
-  assertAlmostEquals(cos(10), 0.5 * (1 + Math.cos((Math.PI * 7) / 8)), 1e-12);
+  assertAlmostEquals(cos(7), 0.5, { tol: 1e-12 }); // halfway through the 8 decay steps
+  assertAlmostEquals(cos(10), 0.5 * (1 + Math.cos((Math.PI * 7) / 8)), { tol: 1e-12 });
 });
 
 Deno.test("scheduleOf reads the schedule options of a config", () => {

@@ -7,7 +7,7 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../util/
 Deno.test("group advantages: centred per group, scaled by the group std; zero-std groups counted", () => {
   const r = groupAdvantages([2, 0, 0, 0, 1, 1, 1, 1], { groupSize: 4, scale: "group" });
   const s = std([2, 0, 0, 0]);
-  assertAlmostEquals(r.advantages[0], 1.5 / (s + 1e-4), 1e-9);
+  assertAlmostEquals(r.advantages[0], 1.5 / (s + 1e-4), { tol: 1e-9 });
   assertEquals(r.advantages.slice(4), [0, 0, 0, 0]);
   assertEquals(r.zeroStdGroups, 1);
   const none = groupAdvantages([3, 1], { groupSize: 2, scale: "none" });
@@ -19,15 +19,15 @@ Deno.test("token weights reproduce each loss type's aggregation", () => {
   const mask = [1, 1, 0, 0, 1, 1, 1, 1]; // two rows, 2 and 4 completion tokens
   const sum = (w: Float64Array) => w.reduce((a, b) => a + b, 0);
   const grpo = tokenWeights(mask, { batch: 2, lossType: "grpo", maxCompletionLength: 4 });
-  assertAlmostEquals(grpo[0], 1 / 2 / 2, 1e-12); // mean over rows of the row's token mean
-  assertAlmostEquals(grpo[4], 1 / 4 / 2, 1e-12);
+  assertAlmostEquals(grpo[0], 1 / 2 / 2, { tol: 1e-12 }); // mean over rows of the row's token mean
+  assertAlmostEquals(grpo[4], 1 / 4 / 2, { tol: 1e-12 });
   for (const lt of ["bnpo", "dapo"] as const) {
     const w = tokenWeights(mask, { batch: 2, lossType: lt, maxCompletionLength: 4 });
-    assertAlmostEquals(sum(w), 1, 1e-12);
-    assertAlmostEquals(w[0], 1 / 6, 1e-12);
+    assertAlmostEquals(sum(w), 1, { tol: 1e-12 });
+    assertAlmostEquals(w[0], 1 / 6, { tol: 1e-12 });
   }
   const dr = tokenWeights(mask, { batch: 2, lossType: "dr_grpo", maxCompletionLength: 4 });
-  assertAlmostEquals(dr[0], 1 / 8, 1e-12);
+  assertAlmostEquals(dr[0], 1 / 8, { tol: 1e-12 });
   assertEquals(grpo[2], 0);
 });
 
@@ -38,7 +38,7 @@ Deno.test("accumulating two half-batches gives the full-batch weights (dapo, grp
     const whole = tokenWeights(full, { batch: 2, lossType: lt, maxCompletionLength: 4 });
     const o = { batch: 1, lossType: lt, maxCompletionLength: 4, globalSequences: 2, globalTokens: 4 };
     const parts = [...tokenWeights(a, o), ...tokenWeights(b, o)];
-    parts.forEach((w, i) => assertAlmostEquals(w, whole[i], 1e-12, `${lt} ${i}`));
+    parts.forEach((w, i) => assertAlmostEquals(w, whole[i], { tol: 1e-12, msg: `${lt} ${i}` }));
   }
 });
 
@@ -61,8 +61,8 @@ Deno.test("token stats: KL is 0 at the reference; clipping counted by sign of th
   );
   assertEquals(s.kl, 0);
   // token 1: ratio e^0.5 > 1.2 with A > 0 → high; token 2: ratio e^-0.5 < 0.8 with A < 0 → low
-  assertAlmostEquals(s.clipHigh, 1 / 3, 1e-12);
-  assertAlmostEquals(s.clipLow, 1 / 3, 1e-12);
+  assertAlmostEquals(s.clipHigh, 1 / 3, { tol: 1e-12 });
+  assertAlmostEquals(s.clipLow, 1 / 3, { tol: 1e-12 });
   assert(s.clipRegion > 0.6);
 });
 

@@ -200,31 +200,26 @@ Deno.test("resume: a checkpoint of another experiment, or no checkpoint at all â
   await run(config(out, { max_steps: 1, eval_size: 0 }));
   await assertRejects(
     () => run(config(out, { max_steps: 2, resume_from_checkpoint: "latest" }), { experiment: "math_soft" }),
-    UserError,
-    'experiment "unit", not "math_soft"',
+    { cls: UserError, includes: 'experiment "unit", not "math_soft"' },
   );
-  await assertRejects(
-    () => run(config(join(ROOT, "empty"), { resume_from_checkpoint: "latest" })),
-    UserError,
-    "no checkpoint-<step> folder",
-  );
-  await assertRejects(
-    () => run(config(out, { resume_from_checkpoint: join(ROOT, "nowhere") })),
-    UserError,
-    "is not a checkpoint folder",
-  );
+  await assertRejects(() => run(config(join(ROOT, "empty"), { resume_from_checkpoint: "latest" })), {
+    cls: UserError,
+    includes: "no checkpoint-<step> folder",
+  });
+  await assertRejects(() => run(config(out, { resume_from_checkpoint: join(ROOT, "nowhere") })), {
+    cls: UserError,
+    includes: "is not a checkpoint folder",
+  });
 });
 
 Deno.test("rewards that do not match reward_funcs, or a max_completion_length above the model â†’ UserError", async () => {
-  await assertRejects(
-    () => run(config(join(ROOT, "mismatch")), { rewards: [REWARDS[1], REWARDS[0]] }),
-    UserError,
-    "reward_funcs",
-  );
+  await assertRejects(() => run(config(join(ROOT, "mismatch")), { rewards: [REWARDS[1], REWARDS[0]] }), {
+    cls: UserError,
+    includes: "reward_funcs",
+  });
   await assertRejects(
     () => run(config(join(ROOT, "long"), { max_completion_length: 300, max_prompt_length: 10 })),
-    UserError,
-    "max_completion_length = 300 is above",
+    { cls: UserError, includes: "max_completion_length = 300 is above" },
   );
 });
 

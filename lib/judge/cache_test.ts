@@ -28,20 +28,18 @@ Deno.test("JudgeCache: persists atomically and reloads; bad files are UserErrors
     c.set("k2", 0.5);
     await c.flush();
     assertEquals(JSON.parse(await Deno.readTextFile(path)), { version: 1, entries: { k1: 7, k2: 0.5 } });
-    assertEquals(
-      [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name),
-      ["cache.json"],
-      "no temp files left",
-    );
+    assertEquals([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["cache.json"], {
+      msg: "no temp files left",
+    });
     const again = new JudgeCache({ path });
     assertEquals([again.size, again.get("k1"), again.get("k2"), again.get("zz")], [2, 7, 0.5, undefined]);
 
     await Deno.writeTextFile(path, "{not json");
-    assertThrows(() => new JudgeCache({ path }), UserError, path);
+    assertThrows(() => new JudgeCache({ path }), { cls: UserError, includes: path });
     await Deno.writeTextFile(path, JSON.stringify({ version: 1, entries: { k: "high" } }));
-    assertThrows(() => new JudgeCache({ path }), UserError, 'entry "k"');
+    assertThrows(() => new JudgeCache({ path }), { cls: UserError, includes: 'entry "k"' });
     await Deno.writeTextFile(path, JSON.stringify({ entries: {} }));
-    assertThrows(() => new JudgeCache({ path }), UserError, "version");
+    assertThrows(() => new JudgeCache({ path }), { cls: UserError, includes: "version" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -104,6 +104,9 @@ Deno.test("localJudgeFallback on an untouched random model: every item scored in
     const read = readLocalScore(judge.lastAnswers[i]);
     assertEquals(s, read ? read.score : overlapScore(ITEMS[i]));
   });
-  assertThrows(() => localJudgeFallback(m, { maxNewTokens: 0 }), UserError, "maxNewTokens");
+  assertThrows(() => localJudgeFallback(m, { maxNewTokens: 0 }), {
+    cls: UserError,
+    includes: "maxNewTokens",
+  });
   await m.release();
 });

@@ -19,8 +19,8 @@ Deno.test("masterKeyItems: every key plus the restated prompt, for the first pro
   assertEquals(items.map((i) => i.response).slice(-2), ["解", PROMPTS[0].prompt]);
   assert(items.every((i) => i.prompt === PROMPTS[0].prompt && i.reference === PROMPTS[0].reference));
   assertEquals(masterKeyItems(PROMPTS).length, 2 * (MASTER_KEYS.length + 1));
-  assertThrows(() => masterKeyItems([]), UserError, "no prompts");
-  assertThrows(() => masterKeyItems(PROMPTS, { maxPrompts: 0 }), UserError, "maxPrompts");
+  assertThrows(() => masterKeyItems([]), { cls: UserError, includes: "no prompts" });
+  assertThrows(() => masterKeyItems(PROMPTS, { maxPrompts: 0 }), { cls: UserError, includes: "maxPrompts" });
 });
 
 Deno.test("probeMasterKeys: a judge fooled by master keys is measured as fooled", async () => {
@@ -68,15 +68,13 @@ Deno.test("probeMasterKeys: runs against the local LM judge on the embedded mode
 });
 
 Deno.test("probeMasterKeys: a judge answering the wrong number of scores is a one-line error", async () => {
-  await assertRejects(
-    () => probeMasterKeys({ score: () => Promise.resolve([{ score: 1 }]) }, PROMPTS),
-    UserError,
-    "returned 1 scores for 20 items",
-  );
+  await assertRejects(() => probeMasterKeys({ score: () => Promise.resolve([{ score: 1 }]) }, PROMPTS), {
+    cls: UserError,
+    includes: "returned 1 scores for 20 items",
+  });
   await assertRejects(
     () => probeMasterKeys({ score: (items) => Promise.resolve(items.map(() => ({ score: NaN }))) }, PROMPTS),
-    UserError,
-    "non-finite",
+    { cls: UserError, includes: "non-finite" },
   );
   assertAlmostEquals(
     (await probeMasterKeys({

@@ -11,7 +11,7 @@ Deno.test("escapeDelimited: no output ever contains <<< or >>>, other text is un
     const s = Array.from({ length: rng.int(30) }, () => rng.pick(alphabet)).join("");
     const e = escapeDelimited(s);
     assert(!e.includes("<<<") && !e.includes(">>>"), `escape failed for ${JSON.stringify(s)}`);
-    assertEquals(e.replace(/ /g, ""), s.replace(/ /g, ""), "escaping only inserts spaces");
+    assertEquals(e.replace(/ /g, ""), s.replace(/ /g, ""), { msg: "escaping only inserts spaces" });
   }
   assertEquals(escapeDelimited("a <= b << c >> d -> e"), "a <= b << c >> d -> e");
   assertEquals(escapeDelimited("x<<<<y>>>z"), "x< < < <y> > >z");
@@ -48,7 +48,10 @@ Deno.test("parseJudgeAnswer: reads the score field only, clamps, rejects everyth
     ['{"score": null}', "not a number"],
   ];
   for (const [text, msg] of bad) {
-    const e = assertThrows(() => parseJudgeAnswer(text), JudgeAttemptError, msg) as JudgeAttemptError;
+    const e = assertThrows(() => parseJudgeAnswer(text), {
+      cls: JudgeAttemptError,
+      includes: msg,
+    }) as JudgeAttemptError;
     assertEquals(e.kind, "retry");
   }
 });

@@ -82,6 +82,6 @@ Deno.test("sleep: resolves after the delay; rejects at once on abort and leaves 
   const ctrl = new AbortController();
   const p = sleep(10_000, ctrl.signal);
   ctrl.abort(new Error("stop"));
-  await assertRejects(() => p, Error, "stop");
-  await assertRejects(() => sleep(5, ctrl.signal), Error, "stop");
+  await assertRejects(() => p, { cls: Error, includes: "stop" });
+  await assertRejects(() => sleep(5, ctrl.signal), { cls: Error, includes: "stop" });
 });

@@ -81,7 +81,10 @@ Deno.test("cleanNotebookText: a notebook without outputs is left byte for byte, 
     const r = cleanNotebookText(text);
     assertEquals([r.text, r.dirtyCells], [text, 0]);
   }
-  assertThrows(() => cleanNotebookText("{", { file: "x.ipynb" }), UserError, "x.ipynb: not valid JSON");
+  assertThrows(() => cleanNotebookText("{", { file: "x.ipynb" }), {
+    cls: UserError,
+    includes: "x.ipynb: not valid JSON",
+  });
 });
 
 const nbWith = (cells: string[]) =>
@@ -121,11 +124,9 @@ Deno.test("checkNotebookTypes: cells type-check together; a type error fails nam
     const r = await checkNotebookTypes(bad);
     assertEquals(r.ok, false);
     assert(r.output.includes("bad.ipynb") && r.output.includes("TS2322"), r.output);
-    assertEquals(
-      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      ["bad.ipynb", "good.ipynb"],
-      "temp module removed",
-    );
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["bad.ipynb", "good.ipynb"], {
+      msg: "temp module removed",
+    });
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -37,25 +37,28 @@ Deno.test("makeNotebook builds a valid nbformat 4.5 Deno notebook that survives 
 });
 
 Deno.test("parseNotebook: bad JSON or a non-nbformat-4 document is a UserError naming the file", async () => {
-  assertThrows(() => parseNotebook("{oops", { file: "a.ipynb" }), UserError, "a.ipynb: not valid JSON");
-  assertThrows(
-    () => parseNotebook('{"nbformat": 3, "cells": []}', { file: "old.ipynb" }),
-    UserError,
-    "old.ipynb: nbformat is 3",
-  );
+  assertThrows(() => parseNotebook("{oops", { file: "a.ipynb" }), {
+    cls: UserError,
+    includes: "a.ipynb: not valid JSON",
+  });
+  assertThrows(() => parseNotebook('{"nbformat": 3, "cells": []}', { file: "old.ipynb" }), {
+    cls: UserError,
+    includes: "old.ipynb: nbformat is 3",
+  });
   const bad = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: "code", source: 7 }] };
-  assertThrows(() => validateNotebook(bad, { file: "b.ipynb" }), UserError, "b.ipynb: cells[0].source");
+  assertThrows(() => validateNotebook(bad, { file: "b.ipynb" }), {
+    cls: UserError,
+    includes: "b.ipynb: cells[0].source",
+  });
   const badType = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: "sql", source: "" }] };
-  assertThrows(
-    () => validateNotebook(badType, { file: "c.ipynb" }),
-    UserError,
-    'cells[0].cell_type is "sql"',
-  );
-  await assertRejects(
-    () => readNotebook("/nonexistent/x.ipynb"),
-    UserError,
-    "/nonexistent/x.ipynb: notebook not found",
-  );
+  assertThrows(() => validateNotebook(badType, { file: "c.ipynb" }), {
+    cls: UserError,
+    includes: 'cells[0].cell_type is "sql"',
+  });
+  await assertRejects(() => readNotebook("/nonexistent/x.ipynb"), {
+    cls: UserError,
+    includes: "/nonexistent/x.ipynb: notebook not found",
+  });
 });
 
 Deno.test("validateNotebook fills defaults for optional code cell fields", () => {
@@ -78,7 +81,7 @@ Deno.test("stripOutputs clears outputs and execution counts without touching the
   assertEquals(clean.cells[0].outputs, []);
   assertEquals(clean.cells[0].execution_count, null);
   assertEquals(clean.cells[1], nb.cells[1]);
-  assertEquals(nb.cells[0].execution_count, 3, "input notebook unchanged");
+  assertEquals(nb.cells[0].execution_count, 3, { msg: "input notebook unchanged" });
 });
 
 Deno.test("splitLines keeps newlines like Jupyter", () => {

@@ -9,8 +9,11 @@ Deno.test("parseParamArgs splits on the first = and rejects bad keys", () => {
     name: "a=b",
     tags: ["x"],
   });
-  assertThrows(() => parseParamArgs(["steps"]), UserError, "expected key=value");
-  assertThrows(() => parseParamArgs(["1x=2"]), UserError, '"1x" is not a valid identifier');
+  assertThrows(() => parseParamArgs(["steps"]), { cls: UserError, includes: "expected key=value" });
+  assertThrows(() => parseParamArgs(["1x=2"]), {
+    cls: UserError,
+    includes: '"1x" is not a valid identifier',
+  });
 });
 
 Deno.test("declaredParameters finds let/const/var names, multi-declarations, skipping strings and comments", () => {
@@ -53,7 +56,7 @@ Deno.test("injectParameters adds a tagged assignment cell right after the parame
   assertEquals(out.cells.length, 4);
   assertEquals(out.cells[2].metadata.tags, [INJECTED_TAG]);
   assertEquals(joinSource(out.cells[2].source).split("\n").slice(1), ["x = 21;", 'name = "b\\"q";']);
-  assertEquals(nb.cells.length, 3, "input unchanged");
+  assertEquals(nb.cells.length, 3, { msg: "input unchanged" });
   // Re-running an executed notebook replaces the old injected cell instead of stacking a second one.
   const again = injectParameters(out, { x: 5 });
   assertEquals(again.cells.filter((c) => c.metadata.tags?.includes(INJECTED_TAG)).length, 1);
@@ -62,19 +65,20 @@ Deno.test("injectParameters adds a tagged assignment cell right after the parame
 
 Deno.test("injectParameters: unknown, const-declared, or parameters without a parameters cell are UserErrors", () => {
   const nb = makeNotebook([{ type: "code", source: "let x = 1;\nconst k = 2;", tags: ["parameters"] }]);
-  assertThrows(
-    () => injectParameters(nb, { y: 1 }, { file: "n.ipynb" }),
-    UserError,
-    'n.ipynb: unknown parameter "y"; the parameters cell declares: x, k',
-  );
-  assertThrows(() => injectParameters(nb, { k: 1 }, { file: "n.ipynb" }), UserError, "declared with const");
+  assertThrows(() => injectParameters(nb, { y: 1 }, { file: "n.ipynb" }), {
+    cls: UserError,
+    includes: 'n.ipynb: unknown parameter "y"; the parameters cell declares: x, k',
+  });
+  assertThrows(() => injectParameters(nb, { k: 1 }, { file: "n.ipynb" }), {
+    cls: UserError,
+    includes: "declared with const",
+  });
   const plain = makeNotebook([{ type: "code", source: "let x = 1;" }]);
-  assertThrows(
-    () => injectParameters(plain, { x: 1 }, { file: "p.ipynb" }),
-    UserError,
-    "no code cell is tagged",
-  );
-  assertEquals(injectParameters(plain, {}).cells.length, 1, "no params: nothing injected");
+  assertThrows(() => injectParameters(plain, { x: 1 }, { file: "p.ipynb" }), {
+    cls: UserError,
+    includes: "no code cell is tagged",
+  });
+  assertEquals(injectParameters(plain, {}).cells.length, 1, { msg: "no params: nothing injected" });
 });
 
 Deno.test("toTsLiteral writes JSON, plus non-finite numbers", () => {

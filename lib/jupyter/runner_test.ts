@@ -85,16 +85,18 @@ Deno.test("runNotebook: unknown parameter (or output = input) is a UserError bef
   }]);
   const q = quiet();
   const t = performance.now();
-  await assertRejects(
-    () => runNotebook(path, { params: { y: 3 }, outDir, ...q }),
-    UserError,
-    'unknown parameter "y"; the parameters cell declares: x',
-  );
+  await assertRejects(() => runNotebook(path, { params: { y: 3 }, outDir, ...q }), {
+    cls: UserError,
+    includes: 'unknown parameter "y"; the parameters cell declares: x',
+  });
   assert(performance.now() - t < 1000, "failed fast");
-  assertEquals(q.lines, [], "no run started");
+  assertEquals(q.lines, [], { msg: "no run started" });
   await assertRejects(() => Deno.stat(outDir));
   const same = path.slice(0, path.lastIndexOf("/"));
-  await assertRejects(() => runNotebook(path, { outDir: same, ...q }), UserError, "refusing to overwrite");
+  await assertRejects(() => runNotebook(path, { outDir: same, ...q }), {
+    cls: UserError,
+    includes: "refusing to overwrite",
+  });
   await cleanup();
 });
 
@@ -110,11 +112,9 @@ Deno.test("runNotebook: a failing cell stops the run; the notebook is written wi
   const res = await runNotebook(path, { outDir, ...q });
   assert(!res.ok);
   assertEquals(res.outPath, `${outDir}/fails.failed.ipynb`);
-  assertEquals(
-    await Deno.readTextFile(`${outDir}/fails.ipynb`),
-    "the last good run",
-    "the good copy is kept",
-  );
+  assertEquals(await Deno.readTextFile(`${outDir}/fails.ipynb`), "the last good run", {
+    msg: "the good copy is kept",
+  });
   assert(!existsSync(`${outDir}/fails.running.ipynb`), "no running copy left");
   assert(
     q.lines.some((l) => l.includes(`the last good run stays in ${outDir}/fails.ipynb`)),
@@ -157,7 +157,7 @@ Deno.test("runNotebook: live display updates arrive as update_display_data and a
   assertEquals(res.cells[2].messages.update_display_data, 1);
   const nb = await readNotebook(res.outPath);
   const outs = nb.cells[1].outputs!;
-  assertEquals(outs.length, 2, "updates replace the live output instead of appending");
+  assertEquals(outs.length, 2, { msg: "updates replace the live output instead of appending" });
   assertEquals(outs[0], { output_type: "display_data", data: { "text/plain": ["final"] }, metadata: {} });
   assertEquals(outs[1].output_type === "display_data" && outs[1].data["text/html"], ["<i>static</i>"]);
   const last = nb.cells[2].outputs!;

@@ -26,10 +26,10 @@ Deno.test("encode/decode round trip, with routing identities or a topic in front
 
 Deno.test("decode rejects a bad signature, a missing delimiter and a non-JSON part", () => {
   const frames = enc(encodeMessage(makeMessage("x", {}, { session: "s" }), "right"));
-  assertThrows(() => decodeMessage(frames, "wrong"), Error, "bad HMAC signature");
-  assertThrows(() => decodeMessage(frames.slice(1), "right"), Error, "delimiter");
+  assertThrows(() => decodeMessage(frames, "wrong"), { cls: Error, includes: "bad HMAC signature" });
+  assertThrows(() => decodeMessage(frames.slice(1), "right"), { cls: Error, includes: "delimiter" });
   const broken = [...frames];
   broken[5] = new TextEncoder().encode("{not json");
-  assertThrows(() => decodeMessage(broken, ""), Error, "not JSON");
+  assertThrows(() => decodeMessage(broken, ""), { cls: Error, includes: "not JSON" });
   assert(decodeMessage(frames, "").header.msg_type === "x", "an empty key turns verification off");
 });

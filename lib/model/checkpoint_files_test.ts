@@ -64,7 +64,7 @@ Deno.test("checkpoint files: F16 and BF16 weights in 3 shards load as float32, e
 
 /** The message of the UserError `fn` rejects with (and that it is one line). */
 async function oneLineError(fn: () => Promise<unknown>, includes: string): Promise<string> {
-  const e = await assertRejects(fn, UserError, includes);
+  const e = await assertRejects(fn, { cls: UserError, includes: includes });
   const msg = (e as Error).message;
   assert(!msg.includes("\n"), `one line: ${msg}`);
   return msg;

@@ -226,20 +226,18 @@ Deno.test("config: Llama-3.2-1B config with llama3 rope scaling (also in transfo
 
 Deno.test("config: each invalid config names the field", () => {
   const bad = (patch: Record<string, unknown>, includes: string) =>
-    assertThrows(
-      () => parseModelConfig({ ...TINY_LLAMA, ...patch }, { source: "m/config.json" }),
-      UserError,
-      includes,
-    );
-  assertThrows(
-    () => parseModelConfig({ ...SMOLLM2, architectures: ["MistralForCausalLM"] }),
-    UserError,
-    `architecture "MistralForCausalLM" is not supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)`,
-  );
+    assertThrows(() => parseModelConfig({ ...TINY_LLAMA, ...patch }, { source: "m/config.json" }), {
+      cls: UserError,
+      includes: includes,
+    });
+  assertThrows(() => parseModelConfig({ ...SMOLLM2, architectures: ["MistralForCausalLM"] }), {
+    cls: UserError,
+    includes:
+      `architecture "MistralForCausalLM" is not supported (supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)`,
+  });
   assertThrows(
     () => parseModelConfig({ ...QWEN3, architectures: ["Qwen3MoeForCausalLM"], model_type: "qwen3_moe" }),
-    UserError,
-    `architecture "Qwen3MoeForCausalLM" is not supported`,
+    { cls: UserError, includes: `architecture "Qwen3MoeForCausalLM" is not supported` },
   );
   bad({ model_type: "gpt2" }, `model_type "gpt2" is not supported`);
   bad({ model_type: undefined }, `missing field "architectures"`);
@@ -263,14 +261,20 @@ Deno.test("config: each invalid config names the field", () => {
   bad({ hidden_act: "gelu" }, `hidden_act "gelu" is not supported`);
   bad({ eos_token_id: "x" }, `field "eos_token_id" must be a token id`);
   bad({ quantization_config: { bits: 4 } }, "quantized");
-  assertThrows(() => parseModelConfig([1]), UserError, "not a JSON object");
+  assertThrows(() => parseModelConfig([1]), { cls: UserError, includes: "not a JSON object" });
 });
 
 Deno.test("config: loadModelConfig reports a missing or corrupt config.json", async () => {
   const dir = await tempDir();
-  await assertRejects(() => loadModelConfig(dir), UserError, `model folder ${dir} has no config.json`);
+  await assertRejects(() => loadModelConfig(dir), {
+    cls: UserError,
+    includes: `model folder ${dir} has no config.json`,
+  });
   await Deno.writeTextFile(join(dir, "config.json"), "{nope");
-  await assertRejects(() => loadModelConfig(dir), UserError, `${dir}/config.json: not valid JSON`);
+  await assertRejects(() => loadModelConfig(dir), {
+    cls: UserError,
+    includes: `${dir}/config.json: not valid JSON`,
+  });
   await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(TINY_LLAMA));
   assertEquals((await loadModelConfig(dir)).numLayers, 2);
 });
@@ -283,32 +287,32 @@ Deno.test("config: checkWeightsFit names the first missing or misshapen tensor",
   weights.set("model.rotary_emb.inv_freq", { shape: [4] });
   assertEquals(checkWeightsFit(c, weights).unexpected, ["model.rotary_emb.inv_freq"]);
   weights.set("model.layers.0.self_attn.q_proj.weight", { shape: [64, 32] });
-  assertThrows(
-    () => checkWeightsFit(c, weights, { source: "m" }),
-    UserError,
-    "m: model.layers.0.self_attn.q_proj.weight has shape [64,32], config expects [32,32]",
-  );
+  assertThrows(() => checkWeightsFit(c, weights, { source: "m" }), {
+    cls: UserError,
+    includes: "m: model.layers.0.self_attn.q_proj.weight has shape [64,32], config expects [32,32]",
+  });
   weights.delete("model.layers.0.self_attn.q_proj.weight");
-  assertThrows(
-    () => checkWeightsFit(c, weights),
-    UserError,
-    "missing tensor model.layers.0.self_attn.q_proj.weight",
-  );
+  assertThrows(() => checkWeightsFit(c, weights), {
+    cls: UserError,
+    includes: "missing tensor model.layers.0.self_attn.q_proj.weight",
+  });
   // tied: lm_head may be absent, but when present must fit
   const tied = parseModelConfig({ ...QWEN25, num_hidden_layers: 1 });
   const tw = new Map([...expectedWeightShapes(tied)].map(([n, s]) => [n, { shape: s }]));
   assert(!tw.has("lm_head.weight") && tw.has("model.layers.0.self_attn.k_proj.bias"));
   assertEquals(checkWeightsFit(tied, tw).unexpected, []);
   tw.set("lm_head.weight", { shape: [1, 896] });
-  assertThrows(() => checkWeightsFit(tied, tw), UserError, "lm_head.weight has shape [1,896]");
+  assertThrows(() => checkWeightsFit(tied, tw), {
+    cls: UserError,
+    includes: "lm_head.weight has shape [1,896]",
+  });
   // a bias the graph has no place for is an error, not a dropped tensor
   const biased = new Map([...shapes].map(([n, s]) => [n, { shape: s }]));
   biased.set("model.layers.1.self_attn.o_proj.bias", { shape: [32] });
-  assertThrows(
-    () => checkWeightsFit(c, biased, { source: "m" }),
-    UserError,
-    "m: model.layers.1.self_attn.o_proj.bias is not supported",
-  );
+  assertThrows(() => checkWeightsFit(c, biased, { source: "m" }), {
+    cls: UserError,
+    includes: "m: model.layers.1.self_attn.o_proj.bias is not supported",
+  });
 });
 
 const ORACLE = new URL("../../../shared/oracle/grpo_reference.py", import.meta.url).pathname;

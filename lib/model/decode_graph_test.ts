@@ -214,10 +214,10 @@ Deno.test("fast decode graph: sampling at temperature 1 from the in-graph distri
 
 Deno.test("sampleFromProbs: inverse CDF, zero-mass tail skipped", () => {
   const p = Float32Array.of(9, 9, 0.2, 0.3, 0.5, 0, 9);
-  assertEquals(sampleFromProbs(p, 2, 4, 0), 0);
-  assertEquals(sampleFromProbs(p, 2, 4, 0.21), 1);
-  assertEquals(sampleFromProbs(p, 2, 4, 0.99), 2);
-  assertEquals(sampleFromProbs(p, 2, 4, 0.9999999), 2);
+  assertEquals(sampleFromProbs(p, { off: 2, n: 4, u: 0 }), 0);
+  assertEquals(sampleFromProbs(p, { off: 2, n: 4, u: 0.21 }), 1);
+  assertEquals(sampleFromProbs(p, { off: 2, n: 4, u: 0.99 }), 2);
+  assertEquals(sampleFromProbs(p, { off: 2, n: 4, u: 0.9999999 }), 2);
 });
 
 Deno.test("fastDecodeUnsupported: the standard-op graph for scaled RoPE and odd head sizes, not for Qwen3", () => {

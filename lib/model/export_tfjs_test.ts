@@ -73,7 +73,7 @@ for (const [type, tie] of [["llama", false], ["qwen2", true], ["qwen3", true]] a
       });
       const row = (theirs.tolist()[0] as bigint[]).map(Number);
       assertEquals(row.slice(0, ids.length), ids);
-      assertEquals(row.slice(ids.length), ours.tokens[0], `greedy tokens for prompt [${ids}]`);
+      assertEquals(row.slice(ids.length), ours.tokens[0], { msg: `greedy tokens for prompt [${ids}]` });
       generated += ours.tokens[0].length;
     }
     assert(generated >= 6, `only ${generated} tokens generated`);
@@ -90,7 +90,7 @@ for (const [type, tie] of [["llama", false], ["qwen2", true], ["qwen3", true]] a
     });
     (both.tolist() as bigint[][]).forEach((row, r) => {
       const mine = batch.tokens[r];
-      assertEquals(row.slice(P0, P0 + mine.length).map(Number), mine, `batched row ${r}`);
+      assertEquals(row.slice(P0, P0 + mine.length).map(Number), mine, { msg: `batched row ${r}` });
     });
     // logits of a right-padded batch vs the engine's next-token log-probs (same merged weights)
     const rows = [[...prompts[0], 7, 9, 11], prompts[1]];
@@ -147,7 +147,7 @@ Deno.test("mergeLora adds scale·B·A to the targeted weights only; a fresh adap
   const m = await randomModel("llama", false, 1);
   const fresh = initLora(m.config, { r: 2, alpha: 4, targets: ["q_proj"] }, { seed: 1 });
   const same = mergeLora(m.weights, fresh);
-  for (const [k, w] of m.weights) assertEquals(Array.from(same.get(k)!.data), Array.from(w.data), k);
+  for (const [k, w] of m.weights) assertEquals(Array.from(same.get(k)!.data), Array.from(w.data), { msg: k });
   const lora = perturbedLora(m);
   const merged = mergeLora(m.weights, lora);
   const name = "model.layers.1.self_attn.v_proj";
@@ -166,12 +166,21 @@ Deno.test("mergeLora adds scale·B·A to the targeted weights only; a fresh adap
 
 Deno.test("openTransformersJs / exportTransformersJs: missing files are one-line UserErrors", async () => {
   const empty = await Deno.makeTempDir({ dir: ROOT });
-  await assertRejects(() => openTransformersJs(empty), UserError, "has no config.json");
+  await assertRejects(() => openTransformersJs(empty), { cls: UserError, includes: "has no config.json" });
   await Deno.writeTextFile(join(empty, "config.json"), "{}");
-  await assertRejects(() => openTransformersJs(empty), UserError, "has no onnx/model.onnx");
-  await assertRejects(() => openTransformersJs(join(ROOT, "no/such/model")), UserError, "no/such/model");
+  await assertRejects(() => openTransformersJs(empty), {
+    cls: UserError,
+    includes: "has no onnx/model.onnx",
+  });
+  await assertRejects(() => openTransformersJs(join(ROOT, "no/such/model")), {
+    cls: UserError,
+    includes: "no/such/model",
+  });
   const dir = await Deno.makeTempDir({ dir: ROOT });
   await writeRandomModel(dir, { vocab_size: 64 });
   const bare = await CausalLM.load(dir, { device: "cpu", threads: 1, tokenizer: false });
-  await assertRejects(() => exportTransformersJs(bare, join(dir, "out")), UserError, "has no tokenizer.json");
+  await assertRejects(() => exportTransformersJs(bare, join(dir, "out")), {
+    cls: UserError,
+    includes: "has no tokenizer.json",
+  });
 });

@@ -30,7 +30,7 @@ export const i64 = (data: ArrayLike<number>, dims: number[]): ort.Tensor =>
 export function sequenceFeeds(cfg: LlamaShape, b: TokenBatch): Record<string, ort.Tensor> {
   const { batch: B, length: T } = b;
   const hd = cfg.headDim;
-  const pos = positionsFromMask(b.mask, B, T);
+  const pos = positionsFromMask(b.mask, { batch: B, length: T });
   const { cos, sin } = ropeTables(pos, { headDim: hd, theta: cfg.ropeTheta, scaling: cfg.ropeScaling });
   return {
     input_ids: i64(b.ids, [B, T]),

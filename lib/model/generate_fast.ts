@@ -142,7 +142,7 @@ export async function generateFast(
       const t = mode === "greedy"
         ? Number((out.greedy.data as BigInt64Array)[j])
         : mode === "probs"
-        ? sampleFromProbs(out.probs.data as Float32Array, j * V, V, o.rng.float())
+        ? sampleFromProbs(out.probs.data as Float32Array, { off: j * V, n: V, u: o.rng.float() })
         : sampleToken(out.logits.data as Float32Array, { ...o, offset: j * V, size: V });
       tokens[r].push(t);
       if (o.returnLogprobs) {
@@ -264,7 +264,10 @@ export class KvCache {
 }
 
 /** Inverse-CDF draw from probabilities `p[off, off + n)` with a uniform `u` in [0, 1). */
-export function sampleFromProbs(p: Float32Array, off: number, n: number, u: number): number {
+export function sampleFromProbs(
+  p: Float32Array,
+  { off, n, u }: { off: number; n: number; u: number },
+): number {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += p[off + i];
   let x = u * sum;

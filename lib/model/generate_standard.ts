@@ -72,7 +72,7 @@ export async function generateStandard(
     for (let i = 0; i < P0 - p.length; i++) ids.push(pad), keyMask.push(0);
     for (const t of p) ids.push(t), keyMask.push(1);
   }
-  let pos = positionsFromMask(keyMask, B, P0);
+  let pos = positionsFromMask(keyMask, { batch: B, length: P0 });
   let past: Record<string, ort.Tensor> = {};
   for (let i = 0; i < cfg.numLayers; i++) {
     past[`past.${i}.key`] = f(new Float32Array(0), [B, cfg.numKvHeads, 0, hd]);
@@ -102,7 +102,7 @@ export async function generateStandard(
       }
       const t = sampleToken(logits, { ...o, offset: r * V, size: V });
       tokens[r].push(t);
-      if (o.returnLogprobs) lps[r].push(logSoftmaxAt(logits, r * V, V, t));
+      if (o.returnLogprobs) lps[r].push(logSoftmaxAt(logits, { off: r * V, n: V, t: t }));
       if (eos.has(t) && o.stopAtEos !== false) finished[r] = true;
       next.push(t);
     }

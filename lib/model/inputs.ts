@@ -11,7 +11,10 @@ export const MASKED = -1e9;
  * Positions that count real tokens (left padding safe): `cumsum(mask) − 1`, clamped at 0.
  * @param mask [B, T] 0/1
  */
-export function positionsFromMask(mask: ArrayLike<number>, B: number, T: number): Int32Array {
+export function positionsFromMask(
+  mask: ArrayLike<number>,
+  { batch: B, length: T }: { batch: number; length: number },
+): Int32Array {
   const pos = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     let c = 0;

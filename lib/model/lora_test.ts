@@ -46,21 +46,28 @@ Deno.test("LoRA: an adapter trained for another model is a one-line error naming
   const dir = await Deno.makeTempDir();
   await saveLora(dir, initLora(CFG, { ...SPEC, targets: [...SPEC.targets] }));
   const other = { ...CFG, hiddenSize: 16, headDim: 8 };
-  const e = await assertRejects(() => loadLora(dir, other), UserError, "adapter trained for another model");
+  const e = await assertRejects(() => loadLora(dir, other), {
+    cls: UserError,
+    includes: "adapter trained for another model",
+  });
   assert(e.message.includes("lora_A.weight") && !e.message.includes("\n"));
-  await assertRejects(
-    () => loadLora(dir, { ...CFG, numLayers: 3 }),
-    UserError,
-    "missing base_model.model.model.layers.2",
-  );
-  await assertRejects(() => loadLora(`${dir}/nope`, CFG), UserError, "has no adapter_config.json");
+  await assertRejects(() => loadLora(dir, { ...CFG, numLayers: 3 }), {
+    cls: UserError,
+    includes: "missing base_model.model.model.layers.2",
+  });
+  await assertRejects(() => loadLora(`${dir}/nope`, CFG), {
+    cls: UserError,
+    includes: "has no adapter_config.json",
+  });
 });
 
 Deno.test("LoRA: invalid specs are rejected", () => {
-  assertThrows(() => initLora(CFG, { r: 0, alpha: 1, targets: ["q_proj"] }), UserError, "lora.r");
-  assertThrows(
-    () => initLora(CFG, { r: 2, alpha: 1, targets: ["qq_proj" as unknown as "q_proj"] }),
-    UserError,
-    'unknown lora target "qq_proj"',
-  );
+  assertThrows(() => initLora(CFG, { r: 0, alpha: 1, targets: ["q_proj"] }), {
+    cls: UserError,
+    includes: "lora.r",
+  });
+  assertThrows(() => initLora(CFG, { r: 2, alpha: 1, targets: ["qq_proj" as unknown as "q_proj"] }), {
+    cls: UserError,
+    includes: 'unknown lora target "qq_proj"',
+  });
 });

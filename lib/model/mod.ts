@@ -40,7 +40,7 @@ export type { LoraTrainGraphOptions, LossContext, TrainLoss } from "./train_grap
 export { sequenceMeanInputs } from "./inputs.ts";
 export { adamwInit, adamwStep, clipGradNorm, gradNorm } from "./adamw.ts";
 export type { AdamWOptions, AdamWState } from "./adamw.ts";
-export { argmax, sampleToken } from "./sampling.ts";
+export { argmax, logSoftmaxAt, sampleToken } from "./sampling.ts";
 export type { SamplingOptions } from "./sampling.ts";
 export { exportTransformersJs } from "./export_tfjs.ts";
 export { openTransformersJs, tfjsInt64 } from "./export_tfjs.ts";

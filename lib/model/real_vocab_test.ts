@@ -164,9 +164,9 @@ for (const name of NAMES) {
       const expected = await jinjaReference(join(m.dir, "tokenizer_config.json"));
       CONVERSATIONS.forEach((c, i) => {
         const ours = m.tok.applyChatTemplate(c.messages, { addGenerationPrompt: c.addGenerationPrompt });
-        assertEquals(ours, expected[i], `conversation ${i}`);
+        assertEquals(ours, expected[i], { msg: `conversation ${i}` });
         const ids = m.tok.encode(ours);
-        assertEquals(m.tok.decode(ids), ours, `conversation ${i} round-trips through the tokenizer`);
+        assertEquals(m.tok.decode(ids), ours, { msg: `conversation ${i} round-trips through the tokenizer` });
         assert(ids.every((id) => id < m.config.vocabSize), "ids within the model's vocabulary");
       });
       // the turn markers are single special-token ids
@@ -242,7 +242,7 @@ Deno.test({
       const gen = (p: number[][]) => m.generate(p, { maxNewTokens: 4, temperature: 0, rng: new Rng(0) });
       const together = await gen(prompts);
       for (let r = 0; r < prompts.length; r++) {
-        assertEquals(together.tokens[r], (await gen([prompts[r]])).tokens[0], `${name} row ${r}`);
+        assertEquals(together.tokens[r], (await gen([prompts[r]])).tokens[0], { msg: `${name} row ${r}` });
       }
       // right-padded with the pad id (= an EOS id for Llama 3.1): the mask, not the id, marks padding
       const rows = prompts.map((p, r) => [...p, ...together.tokens[r]]);

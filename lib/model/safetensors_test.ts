@@ -64,11 +64,10 @@ Deno.test("safetensors: F32/F64/I64/I32 round trip with metadata and 8-byte padd
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["a.safetensors"]);
   assertEquals(toFloat32(t.get("w.f64")!), new Float32Array([Math.PI, -Infinity]));
   assert(toFloat32(t.get("w.f32")!) === t.get("w.f32")!.data);
-  assertThrows(
-    () => toFloat32(t.get("w.i64")!, "w.i64"),
-    UserError,
-    "w.i64 has dtype I64, expected a float tensor",
-  );
+  assertThrows(() => toFloat32(t.get("w.i64")!, "w.i64"), {
+    cls: UserError,
+    includes: "w.i64 has dtype I64, expected a float tensor",
+  });
   const filtered = await readSafetensors(path, { filter: (name) => name === "w.i32" });
   assertEquals([...filtered.keys()], ["w.i32"]);
 });
@@ -103,10 +102,12 @@ async function expectError(bytes: Uint8Array | null, includes: string, headerOnl
   const dir = await tempDir();
   const path = join(dir, "bad.safetensors");
   if (bytes) await Deno.writeFile(path, bytes);
-  const err = await assertRejects(() => readSafetensors(path), UserError, includes);
+  const err = await assertRejects(() => readSafetensors(path), { cls: UserError, includes: includes });
   assert(err.message.includes(path), `message names the file: ${err.message}`);
   assert(!err.message.includes("\n"));
-  if (headerOnly) await assertRejects(() => readSafetensorsHeader(path), UserError, includes);
+  if (headerOnly) {
+    await assertRejects(() => readSafetensorsHeader(path), { cls: UserError, includes: includes });
+  }
 }
 
 Deno.test("safetensors: corrupt files give one-line UserErrors naming the file", async () => {
@@ -164,7 +165,10 @@ Deno.test("safetensors: writer rejects data that does not match its shape", () =
 
 Deno.test("safetensors: loadModelWeights reads a single file or a sharded index", async () => {
   const dir = await tempDir();
-  await assertRejects(() => loadModelWeights(dir), UserError, "has neither model.safetensors");
+  await assertRejects(() => loadModelWeights(dir), {
+    cls: UserError,
+    includes: "has neither model.safetensors",
+  });
   await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), {
     a: { shape: [2], data: new Float32Array([1, 2]) },
   });
@@ -185,12 +189,15 @@ Deno.test("safetensors: loadModelWeights reads a single file or a sharded index"
 
   index.weight_map.b = "model-00001-of-00002.safetensors";
   await Deno.writeTextFile(join(dir, "model.safetensors.index.json"), JSON.stringify(index));
-  await assertRejects(() => loadModelWeights(dir), UserError, `tensor "b" is listed in model-00001-of-00002`);
+  await assertRejects(() => loadModelWeights(dir), {
+    cls: UserError,
+    includes: `tensor "b" is listed in model-00001-of-00002`,
+  });
   index.weight_map.b = "../evil.safetensors";
   await Deno.writeTextFile(join(dir, "model.safetensors.index.json"), JSON.stringify(index));
-  await assertRejects(() => loadModelWeights(dir), UserError, "is not a shard file name");
+  await assertRejects(() => loadModelWeights(dir), { cls: UserError, includes: "is not a shard file name" });
   await Deno.writeTextFile(join(dir, "model.safetensors.index.json"), "{");
-  await assertRejects(() => loadModelWeights(dir), UserError, "not valid JSON");
+  await assertRejects(() => loadModelWeights(dir), { cls: UserError, includes: "not valid JSON" });
 
   await writeSafetensors(join(dir, "model.safetensors"), { z: { shape: [1], data: new Float32Array([9]) } });
   assertEquals([...(await loadModelWeights(dir)).keys()], ["z"]);

@@ -71,7 +71,10 @@ export function sampleToken(
 }
 
 /** log softmax of `x[off, off + n)` at index `t` (relative to `off`), accumulated in float64. */
-export function logSoftmaxAt(x: ArrayLike<number>, off: number, n: number, t: number): number {
+export function logSoftmaxAt(
+  x: ArrayLike<number>,
+  { off, n, t }: { off: number; n: number; t: number },
+): number {
   let m = -Infinity;
   for (let i = 0; i < n; i++) m = Math.max(m, x[off + i]);
   let s = 0;

@@ -148,30 +148,40 @@ Deno.test("tokenizer: addSpecialTokens runs the post-processor; unknown ids are 
   assertEquals(tok.skippedIds, 2);
   assertEquals(tok.tokenToId("<|im_end|>"), 2);
   assertEquals(tok.tokenToId("no such token"), undefined);
-  assertThrows(
-    () => tok.applyChatTemplate([{ role: "user", content: "x" }]),
-    UserError,
-    "mem: tokenizer has no chat_template",
-  );
+  assertThrows(() => tok.applyChatTemplate([{ role: "user", content: "x" }]), {
+    cls: UserError,
+    includes: "mem: tokenizer has no chat_template",
+  });
   assert(tok.vocabSize >= 100);
 });
 
 Deno.test("tokenizer: missing or corrupt files give UserErrors naming them", async () => {
   const empty = await tempDir();
-  await assertRejects(() => loadTokenizer(empty), UserError, `model folder ${empty} has no tokenizer.json`);
+  await assertRejects(() => loadTokenizer(empty), {
+    cls: UserError,
+    includes: `model folder ${empty} has no tokenizer.json`,
+  });
   const bad = await writeModelDir({ "tokenizer.json": "{not json" });
-  await assertRejects(() => loadTokenizer(bad), UserError, `${bad}/tokenizer.json: not valid JSON`);
+  await assertRejects(() => loadTokenizer(bad), {
+    cls: UserError,
+    includes: `${bad}/tokenizer.json: not valid JSON`,
+  });
   const broken = await writeModelDir({ "tokenizer.json": { model: { type: "BPE" } } });
-  await assertRejects(
-    () => loadTokenizer(broken),
-    UserError,
-    `${broken}/tokenizer.json: cannot load tokenizer`,
-  );
+  await assertRejects(() => loadTokenizer(broken), {
+    cls: UserError,
+    includes: `${broken}/tokenizer.json: cannot load tokenizer`,
+  });
   const badConfig = await writeModelDir({
     "tokenizer.json": chatmlTokenizer(QWEN2_PRE),
     "tokenizer_config.json": "[1]",
   });
-  await assertRejects(() => loadTokenizer(badConfig), UserError, "tokenizer_config.json: not a JSON object");
+  await assertRejects(() => loadTokenizer(badConfig), {
+    cls: UserError,
+    includes: "tokenizer_config.json: not a JSON object",
+  });
   const noEos = await writeModelDir({ "tokenizer.json": chatmlTokenizer(QWEN2_PRE) });
-  await assertRejects(() => loadTokenizer(noEos), UserError, "neither a pad_token nor an eos_token");
+  await assertRejects(() => loadTokenizer(noEos), {
+    cls: UserError,
+    includes: "neither a pad_token nor an eos_token",
+  });
 });

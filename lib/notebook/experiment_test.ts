@@ -24,17 +24,21 @@ Deno.test("notebookParams: paths from the notebook's folder, a missing model fol
     seed: 3,
     threads: null,
   });
-  assertEquals(notebookParams({ output_dir: null, seed: 7 }, nbDir), { seed: 7 }, "null: the default folder");
+  assertEquals(notebookParams({ output_dir: null, seed: 7 }, nbDir), { seed: 7 }, {
+    msg: "null: the default folder",
+  });
   assertEquals(notebookParams({ model: "Xenova/DialoGPT-small", output_dir: "/abs/run" }, nbDir), {
     model: "Xenova/DialoGPT-small",
     output_dir: "/abs/run",
   });
-  assertThrows(
-    () => notebookParams({ model: "../data/nothing" }, nbDir),
-    UserError,
-    `parameter model = "../data/nothing": ${join(ROOT, "data", "nothing")} does not exist`,
-  );
-  assertThrows(() => notebookParams({ perplexity_model: "./scorer" }, nbDir), UserError, "perplexity_model");
+  assertThrows(() => notebookParams({ model: "../data/nothing" }, nbDir), {
+    cls: UserError,
+    includes: `parameter model = "../data/nothing": ${join(ROOT, "data", "nothing")} does not exist`,
+  });
+  assertThrows(() => notebookParams({ perplexity_model: "./scorer" }, nbDir), {
+    cls: UserError,
+    includes: "perplexity_model",
+  });
 });
 
 Deno.test("runInNotebook and runAllExperiments train through the library and return the run folders", async () => {
@@ -86,10 +90,9 @@ Deno.test("runInNotebook and runAllExperiments train through the library and ret
     "math_soft/3/true",
     "math_soft/42/true",
   ]);
-  await assertRejects(
-    () => runAllExperiments(out, { ...quiet, params: { seed: 1 } }),
-    UserError,
-    "params.seed is set per run",
-  );
-  await assertRejects(() => runInNotebook("math_medium"), UserError, "unknown experiment");
+  await assertRejects(() => runAllExperiments(out, { ...quiet, params: { seed: 1 } }), {
+    cls: UserError,
+    includes: "params.seed is set per run",
+  });
+  await assertRejects(() => runInNotebook("math_medium"), { cls: UserError, includes: "unknown experiment" });
 });

@@ -32,7 +32,9 @@ Deno.test("stage 2 corpus: same problems, answer styles mixed at the requested s
   const held = heldOutProblems(50, 0);
   const s1 = buildCorpus({ seed: 0, math: 4000, dialogue: 10 }, held);
   const s2 = buildCorpus({ seed: 0, math: 4000, dialogue: 10, taggedShare: 0.4 }, held);
-  assertEquals(s2.map((p) => p.messages), s1.map((p) => p.messages), "same prompts in the same order");
+  assertEquals(s2.map((p) => p.messages), s1.map((p) => p.messages), {
+    msg: "same prompts in the same order",
+  });
   const math = s2.filter((p) => p.kind === "math");
   const tagged = math.filter((p) => p.completion.includes("<answer>")).length / math.length;
   assert(tagged > 0.37 && tagged < 0.43, `tagged share ${tagged}`);

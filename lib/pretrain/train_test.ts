@@ -3,11 +3,11 @@ import { assert, assertAlmostEquals, assertEquals } from "../util/assert.ts";
 
 Deno.test("lrAt: linear warmup to lr, cosine down to lr·minLrRatio", () => {
   const o = { steps: 110, lr: 1, warmup: 10, minLrRatio: 0.1 };
-  assertAlmostEquals(lrAt(0, o), 0.1, 1e-12);
-  assertAlmostEquals(lrAt(9, o), 1, 1e-12);
-  assertAlmostEquals(lrAt(10, o), 1, 1e-12);
-  assertAlmostEquals(lrAt(60, o), 0.55, 1e-12);
-  assertAlmostEquals(lrAt(110, o), 0.1, 1e-12);
+  assertAlmostEquals(lrAt(0, o), 0.1, { tol: 1e-12 });
+  assertAlmostEquals(lrAt(9, o), 1, { tol: 1e-12 });
+  assertAlmostEquals(lrAt(10, o), 1, { tol: 1e-12 });
+  assertAlmostEquals(lrAt(60, o), 0.55, { tol: 1e-12 });
+  assertAlmostEquals(lrAt(110, o), 0.1, { tol: 1e-12 });
   for (let s = 11; s < 110; s++) assert(lrAt(s, o) <= lrAt(s - 1, o));
 });
 

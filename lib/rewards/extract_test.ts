@@ -29,7 +29,9 @@ Deno.test("parseNumber: commas, currency, units, decimals, negatives, trailing p
     ["1/0", null],
     ["five", null],
   ];
-  for (const [s, want] of cases) assertEquals(parseNumber(s), want, `parseNumber(${JSON.stringify(s)})`);
+  for (const [s, want] of cases) {
+    assertEquals(parseNumber(s), want, { msg: `parseNumber(${JSON.stringify(s)})` });
+  }
 });
 
 Deno.test("extractAnswer lenient: last <answer>, unclosed answer, #### N, last number, none", () => {
@@ -49,7 +51,9 @@ Deno.test("extractAnswer lenient: last <answer>, unclosed answer, #### N, last n
 Deno.test("extractAnswer strict (the default): only the last closed <answer>…</answer> pair", () => {
   assertEquals(extractAnswer("<answer>1</answer> then <answer> 2 </answer>"), "2");
   assertEquals(extractAnswer("<reasoning>x</reasoning>\n<answer>\n18\n</answer>\n"), "18");
-  assertEquals(extractAnswer("<answer>1</answer> then <answer>2"), "1", "an unclosed last tag is not a slot");
+  assertEquals(extractAnswer("<answer>1</answer> then <answer>2"), "1", {
+    msg: "an unclosed last tag is not a slot",
+  });
   assertEquals(extractAnswer("<answer>17"), null);
   assertEquals(extractAnswer("<answer></answer> 5"), null);
   assertEquals(extractAnswer("5 + 3 = 8\n#### 8"), null);
@@ -63,7 +67,7 @@ Deno.test("extractNumber / lastNumber: free text inside the answer, hyphens are 
   assertEquals(extractNumber("<answer>$1,234.50</answer>"), 1234.5);
   assertEquals(extractNumber("<answer>no idea</answer>"), null);
   assertEquals(extractNumber("Total: 2,000 + 5-3 = 2,002.", { rule: "lenient" }), 2002);
-  assertEquals(extractNumber("Total: 2,000 + 5-3 = 2,002."), null, "strict: no answer slot");
+  assertEquals(extractNumber("Total: 2,000 + 5-3 = 2,002."), null, { msg: "strict: no answer slot" });
   assertEquals(lastNumber("5-3"), 3);
   assertEquals(lastNumber("from -3 to -10"), -10);
   assertEquals(lastNumber("item1 and x2"), null);

@@ -56,15 +56,14 @@ Deno.test("softFormatReward: reasoning then answer anywhere, across lines", () =
 
 Deno.test("xmlCountReward: Unsloth count_xml including the trailing-text penalty", () => {
   assertEquals(xmlCount(STRICT_OK), 0.5);
-  assertAlmostEquals(xmlCount(STRICT_OK + "abc"), 0.5 - 0.003 - 0.003, 1e-12);
-  assertAlmostEquals(
-    xmlCount("<reasoning>\nr\n</reasoning>\n<answer>\n8\n</answer>"),
-    0.454, // Unsloth's Python count_xml gives 0.454: with no final newline the whole text is penalized
-    1e-12,
-  );
+  assertAlmostEquals(xmlCount(STRICT_OK + "abc"), 0.5 - 0.003 - 0.003, { tol: 1e-12 });
+  assertAlmostEquals(xmlCount("<reasoning>\nr\n</reasoning>\n<answer>\n8\n</answer>"), 0.454, {
+    tol: // Unsloth's Python count_xml gives 0.454: with no final newline the whole text is penalized
+      1e-12,
+  });
   assertEquals(xmlCount("<reasoning>\nr\n</reasoning>\n"), 0.25);
   assertEquals(xmlCount("<reasoning>\n<reasoning>\n"), 0);
   assertEquals(xmlCount("plain"), 0);
-  assertAlmostEquals(xmlCount(STRICT_OK + "é"), 0.5 - 0.002, 1e-12);
+  assertAlmostEquals(xmlCount(STRICT_OK + "é"), 0.5 - 0.002, { tol: 1e-12 });
   assertEquals(run(xmlCountReward, [STRICT_OK, "x"]), [0.5, 0]);
 });

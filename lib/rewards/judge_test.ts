@@ -33,16 +33,17 @@ Deno.test("geminiSoftReward: score / 5; no reference key when none given; NaN â†
 
 Deno.test("judge rewards: wrong verdict count, unknown source, mismatched references â†’ UserError", async () => {
   const ctx = { prompts: ["p", "q"], completions: ["a", "b"] };
-  await assertRejects(
-    async () => await geminiHardReward(fakeJudge([V(1)])).fn(ctx),
-    UserError,
-    "1 verdicts for 2",
-  );
+  await assertRejects(async () => await geminiHardReward(fakeJudge([V(1)])).fn(ctx), {
+    cls: UserError,
+    includes: "1 verdicts for 2",
+  });
   const odd = fakeJudge([V(1), { score: 1, source: "mystery" as "judge" }]);
-  await assertRejects(async () => await geminiSoftReward(odd).fn(ctx), UserError, `"mystery"`);
+  await assertRejects(async () => await geminiSoftReward(odd).fn(ctx), {
+    cls: UserError,
+    includes: `"mystery"`,
+  });
   await assertRejects(
     async () => await geminiSoftReward(fakeJudge([V(1), V(2)])).fn({ ...ctx, references: ["r"] }),
-    UserError,
-    "1 references for 2",
+    { cls: UserError, includes: "1 references for 2" },
   );
 });

@@ -36,7 +36,7 @@ Deno.test({
     assertEquals(mathHard(ctx(wrong, golds)), golds.map(() => 0));
     for (let i = 0; i < rows.length; i++) {
       const lenient = extractAnswer(rows[i].answer, { rule: "lenient" })!;
-      assertEquals(parseNumber(lenient), Number(golds[i]), `row ${i + 1}`);
+      assertEquals(parseNumber(lenient), Number(golds[i]), { msg: `row ${i + 1}` });
     }
     // the GSM8K solutions end in `#### N`, with no answer slot: right only under the lenient reading
     assertEquals(mathHardLenient(ctx(rows.map((r) => r.answer), golds)), golds.map(() => 2));
@@ -60,7 +60,7 @@ Deno.test("mathHard: normalization and numeric tolerance edge cases", () => {
     ["<answer>The answer is 7.</answer>", "7", 2],
     ["<answer>0.5</answer>", "1/2", 2],
   ];
-  for (const [c, g, want] of cases) assertEquals(mathHard(ctx([c], [g]))[0], want, `${c} vs ${g}`);
+  for (const [c, g, want] of cases) assertEquals(mathHard(ctx([c], [g]))[0], want, { msg: `${c} vs ${g}` });
   assertEquals(normalizeAnswer(" $1,234. "), "1234");
   const lenient: [string, string, number][] = [
     ["The total is 42.", "42", 2],
@@ -69,7 +69,9 @@ Deno.test("mathHard: normalization and numeric tolerance edge cases", () => {
     ["5 + 3 = 8\nThe answer is 9.", "8", 0],
     ["<answer>18.02</answer>", "18", 0],
   ];
-  for (const [c, g, want] of lenient) assertEquals(mathHardLenient(ctx([c], [g]))[0], want, `lenient ${c}`);
+  for (const [c, g, want] of lenient) {
+    assertEquals(mathHardLenient(ctx([c], [g]))[0], want, { msg: `lenient ${c}` });
+  }
   assert(isCorrect("The answer is 7.", "7", { rule: "lenient" }) && !isCorrect("The answer is 7.", "7"));
   assert(isCorrect("<answer>Paris</answer>", "paris"), "non-numeric gold compares as a string");
 });
@@ -85,17 +87,22 @@ Deno.test("mathSoft: relative error, gold 0 uses absolute error, no answer → 0
   assertEquals(s("<answer>3</answer>", "0"), 0);
   assertEquals(s("<answer>0</answer>", "0"), 2);
   assertEquals(s("<answer>none</answer>", "5"), 0);
-  assertEquals(s("9 + 1 = 10\nThe answer is 10.", "10"), 0, "strict: no answer slot");
-  assertEquals(s("<answer>10", "10"), 0, "strict: unclosed slot");
-  assertThrows(() => s("<answer>1</answer>", "abc"), UserError, `"abc"`);
+  assertEquals(s("9 + 1 = 10\nThe answer is 10.", "10"), 0, { msg: "strict: no answer slot" });
+  assertEquals(s("<answer>10", "10"), 0, { msg: "strict: unclosed slot" });
+  assertThrows(() => s("<answer>1</answer>", "abc"), { cls: UserError, includes: `"abc"` });
 });
 
 Deno.test("math rewards: missing or mismatched answers → UserError", () => {
-  assertThrows(() => mathHard({ prompts: ["p"], completions: ["c"] }), UserError, "ctx.answers");
-  assertThrows(
-    () => mathSoft({ prompts: ["p"], completions: ["c"], answers: ["1", "2"] }),
-    UserError,
-    "2 answers",
-  );
-  assertThrows(() => mathHard({ prompts: [], completions: ["c"], answers: ["1"] }), UserError, "0 prompts");
+  assertThrows(() => mathHard({ prompts: ["p"], completions: ["c"] }), {
+    cls: UserError,
+    includes: "ctx.answers",
+  });
+  assertThrows(() => mathSoft({ prompts: ["p"], completions: ["c"], answers: ["1", "2"] }), {
+    cls: UserError,
+    includes: "2 answers",
+  });
+  assertThrows(() => mathHard({ prompts: [], completions: ["c"], answers: ["1"] }), {
+    cls: UserError,
+    includes: "0 prompts",
+  });
 });

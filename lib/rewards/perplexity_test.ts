@@ -38,11 +38,10 @@ Deno.test("perplexityReward: scores via the scorer, non-finite → 0 counted and
 
 Deno.test("perplexityReward: a scorer answering the wrong number of values → UserError", async () => {
   const r = perplexityReward(fake([1]));
-  await assertRejects(
-    async () => await r.fn({ prompts: ["a", "b"], completions: ["x", "y"] }),
-    UserError,
-    "1 perplexities for 2",
-  );
+  await assertRejects(async () => await r.fn({ prompts: ["a", "b"], completions: ["x", "y"] }), {
+    cls: UserError,
+    includes: "1 perplexities for 2",
+  });
 });
 
 Deno.test("perplexityReward with userTurnPrompts: each plain user turn is scored in the scorer's chat layout", async () => {

@@ -10,7 +10,7 @@ const batch = (n: number) => ({
 Deno.test("random reward: 0 or 2, about half wins, reproducible from its seed, different across seeds", () => {
   const ctx = batch(2000);
   const a = randomReward({ seed: 42 }).fn(ctx) as number[];
-  assertEquals(a, randomReward({ seed: 42 }).fn(ctx) as number[], "same seed, same draws");
+  assertEquals(a, randomReward({ seed: 42 }).fn(ctx) as number[], { msg: "same seed, same draws" });
   assert(a.every((x) => x === 0 || x === RANDOM_REWARD_POINTS));
   const share = a.filter((x) => x > 0).length / a.length;
   assert(share > 0.45 && share < 0.55, `share of wins ${share}`);

@@ -91,7 +91,9 @@ Deno.test("userTurnPrompts: a plain user turn is put in the scorer's chat layout
   await referenceLikelihoodReward(scorer, { userTurnPrompts: true, debias: true }).fn(ctx);
   assertEquals(scorer.calls, [["<u>Hi?</u><a>Hello.\n\n"], ["<u>Hi?</u><a>"]]);
   await referenceLikelihoodReward(scorer).fn(ctx);
-  assertEquals(scorer.calls[2], ["Hi?Hello.\n\n"], "prompts already rendered are scored as they are");
+  assertEquals(scorer.calls[2], ["Hi?Hello.\n\n"], {
+    msg: "prompts already rendered are scored as they are",
+  });
 });
 
 Deno.test("referenceLikelihoodReward: dialogue uses references; bad scorer answers and inputs are one-line errors", async () => {
@@ -100,23 +102,27 @@ Deno.test("referenceLikelihoodReward: dialogue uses references; bad scorer answe
   const out =
     (await r.fn({ prompts: ["a"], completions: ["b"], references: ["long reference"] })) as number[];
   assertAlmostEquals(out[0], 2 * 0.375);
-  await assertRejects(
-    async () => await r.fn({ prompts: ["a"], completions: ["b"] }),
-    UserError,
-    "needs ctx.references",
-  );
+  await assertRejects(async () => await r.fn({ prompts: ["a"], completions: ["b"] }), {
+    cls: UserError,
+    includes: "needs ctx.references",
+  });
   const broken: TargetScorer = { name: "broken", targetLogprobs: () => Promise.resolve([]) };
   await assertRejects(
     async () =>
       await referenceLikelihoodReward(broken).fn({ prompts: ["a"], completions: ["b"], answers: ["1"] }),
-    UserError,
-    "returned 0 rows for 1 references",
+    { cls: UserError, includes: "returned 0 rows for 1 references" },
   );
   const empty = referenceLikelihoodReward(fake(() => []));
   assertEquals(await empty.fn({ prompts: ["a"], completions: ["b"], answers: ["1"] }), [0]);
   assertEquals(empty.nonFinite, 1);
-  assertThrows(() => referenceLikelihoodReward(scorer, { maxTargetTokens: 0 }), UserError, "maxTargetTokens");
-  assertThrows(() => resolveRewards(["reference_likelihood"]), UserError, "needs a reference scorer");
+  assertThrows(() => referenceLikelihoodReward(scorer, { maxTargetTokens: 0 }), {
+    cls: UserError,
+    includes: "maxTargetTokens",
+  });
+  assertThrows(() => resolveRewards(["reference_likelihood"]), {
+    cls: UserError,
+    includes: "needs a reference scorer",
+  });
 });
 
 Deno.test("reference_likelihood on the embedded model: varies across completions and prefers correct reasoning", async () => {

@@ -23,6 +23,7 @@
  */
 import {
   CausalLM,
+  logSoftmaxAt,
   type LoraAdapter,
   openTransformersJs,
   type TfjsCausalLM,
@@ -364,14 +365,7 @@ function tfjsRun(model: TfjsCausalLM, tok: TfjsTokenizer): BatchScorer {
     const V = logits.dims[2], x = logits.data as Float32Array;
     return rows.map((r, b) => {
       const c = r.context.length;
-      return r.target.map((t, k) => logSoftmaxAt(x, (b * T + c + k - 1) * V, V, t));
+      return r.target.map((t, k) => logSoftmaxAt(x, { off: (b * T + c + k - 1) * V, n: V, t: t }));
     });
   };
-}
-
-function logSoftmaxAt(x: ArrayLike<number>, off: number, n: number, t: number): number {
-  let m = -Infinity, s = 0;
-  for (let i = 0; i < n; i++) if (x[off + i] > m) m = x[off + i];
-  for (let i = 0; i < n; i++) s += Math.exp(x[off + i] - m);
-  return x[off + t] - m - Math.log(s);
 }

@@ -107,14 +107,17 @@ Deno.test("scorers: empty completions are Infinity (counted, reward 0); long row
   const want = target.length >= 6
     ? await byHand(model, ctx.slice(-1), target.slice(0, 5), null)
     : await byHand(model, ctx.slice(-(6 - target.length)), target, null);
-  assertAlmostEquals(long, want, 1e-4 * want);
+  assertAlmostEquals(long, want, { tol: 1e-4 * want });
   const reward = perplexityReward(scorer, { warn: () => {} });
   assertEquals(await reward.fn({ prompts: ["a"], completions: [""] }), [0]);
   assertEquals(reward.nonFinite, 1);
   assertEquals(perplexityOf([]), Infinity);
   assertEquals(perplexityOf([-Infinity, -1]), Infinity);
   assertAlmostEquals(perplexityOf([-1, -3]), Math.exp(2));
-  await assertRejects(() => scorer.perplexities(["a"], []), UserError, "1 prompts for 0 completions");
+  await assertRejects(() => scorer.perplexities(["a"], []), {
+    cls: UserError,
+    includes: "1 prompts for 0 completions",
+  });
 });
 
 Deno.test("lmPerplexityScorer: engine and transformers.js (exported, LoRA merged) agree with the policy scorer", async () => {
@@ -123,7 +126,7 @@ Deno.test("lmPerplexityScorer: engine and transformers.js (exported, LoRA merged
   assertEquals(engine.kind, "engine");
   const base = await policyPerplexityScorer(model).perplexities(PROMPTS, COMPLETIONS);
   const viaEngine = await engine.perplexities(PROMPTS, COMPLETIONS);
-  viaEngine.forEach((p, i) => assertAlmostEquals(p, base[i], 1e-4 * base[i]));
+  viaEngine.forEach((p, i) => assertAlmostEquals(p, base[i], { tol: 1e-4 * base[i] }));
   await engine.release();
 
   const out = join(ROOT, "tfjs");
@@ -152,14 +155,16 @@ Deno.test("lmPerplexityScorer: kind detection and missing models", async () => {
   assertEquals(await detectScorerKind("onnx-community/Qwen2.5-0.5B-Instruct"), "transformers.js");
   assertEquals(await detectScorerKind("HuggingFaceTB/SmolLM2-135M-Instruct"), "engine");
   const missing = join(ROOT, "no-such-model");
-  await assertRejects(() => lmPerplexityScorer(missing), UserError, missing);
-  await assertRejects(() => lmPerplexityScorer(missing, { kind: "transformers.js" }), UserError, missing);
+  await assertRejects(() => lmPerplexityScorer(missing), { cls: UserError, includes: missing });
+  await assertRejects(() => lmPerplexityScorer(missing, { kind: "transformers.js" }), {
+    cls: UserError,
+    includes: missing,
+  });
   const { dir } = await setup();
-  await assertRejects(
-    () => lmPerplexityScorer(dir, { kind: "transformers.js" }),
-    UserError,
-    "has no onnx/model.onnx",
-  );
+  await assertRejects(() => lmPerplexityScorer(dir, { kind: "transformers.js" }), {
+    cls: UserError,
+    includes: "has no onnx/model.onnx",
+  });
 });
 
 Deno.test("policyTargetScorer: per-token log-probs of the target after the context, capped at maxTargetTokens", async () => {
@@ -171,7 +176,7 @@ Deno.test("policyTargetScorer: per-token log-probs of the target after the conte
     const ctx = tok.encode(PROMPTS[i]), target = tok.encode(COMPLETIONS[i]);
     assertEquals(got[i].length, target.length);
     const want = await byHand(model, ctx.length ? ctx : [tok.eosTokenIds[0]], target, lora);
-    assertAlmostEquals(perplexityOf(got[i]), want, 1e-4 * want);
+    assertAlmostEquals(perplexityOf(got[i]), want, { tol: 1e-4 * want });
   }
   const capped = await scorer.targetLogprobs(PROMPTS.slice(0, 2), COMPLETIONS.slice(0, 2), {
     maxTargetTokens: 2,
@@ -179,7 +184,10 @@ Deno.test("policyTargetScorer: per-token log-probs of the target after the conte
   assertEquals(capped.map((r) => r.length), [2, 2]);
   assertEquals(capped[0], got[0].slice(0, 2));
   assertEquals(scorer.scored, 5);
-  await assertRejects(() => scorer.targetLogprobs(["a"], []), UserError, "1 contexts for 0 targets");
+  await assertRejects(() => scorer.targetLogprobs(["a"], []), {
+    cls: UserError,
+    includes: "1 contexts for 0 targets",
+  });
 });
 
 Deno.test("userTurnLayout: engine scorers carry their model's chat layout of a plain user turn", async () => {

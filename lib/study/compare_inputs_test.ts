@@ -49,7 +49,9 @@ Deno.test("findAdapters: the latest checkpoint with an adapter (or an adapter fo
 Deno.test("freshTestSets: fixed sets that no training split holds", async () => {
   const a = freshTestSets({ math: 30, dialogue: 15 });
   assertEquals([a.problems.length, a.prompts.length], [30, 15]);
-  assertEquals(freshTestSets({ math: 30, dialogue: 15 }).problems, a.problems, "same arguments, same sets");
+  assertEquals(freshTestSets({ math: 30, dialogue: 15 }).problems, a.problems, {
+    msg: "same arguments, same sets",
+  });
   const seenMath = new Set([
     ...generateMathProblems(GENERATED_POOL, { seed: GENERATED_MATH_SEED }).map((p) => p.question),
     ...buildCorpus({ seed: 0 }).filter((p) => p.kind === "math").map((p) => p.messages[1].content),
@@ -63,13 +65,19 @@ Deno.test("freshTestSets: fixed sets that no training split holds", async () => 
   ]);
   const texts = a.prompts.map((d) => dialogueMessages(d)[0].content);
   assert(texts.every((t) => !seenDialogue.has(t)), "a dialogue prompt is in a training split");
-  assertEquals(new Set(texts).size, texts.length, "prompts are distinct");
+  assertEquals(new Set(texts).size, texts.length, { msg: "prompts are distinct" });
   assert(a.excluded.dialogue > 0, "the dialogue generator repeats training prompts, and they were excluded");
   assertEquals(a.pretrainSeed, 0);
   await writeJsonAtomic(join(ROOT, "pretrained", "pretrain_log.json"), { options: { seed: 5 }, log: [] });
   assertEquals([pretrainSeedOf(join(ROOT, "pretrained")), pretrainSeedOf(join(ROOT, "nothing"))], [5, null]);
-  assertThrows(() => freshTestSets({ math: -1 }), UserError, "math must be an integer ≥ 0");
-  assertThrows(() => freshTestSets({ math: 0, dialogue: 20_000 }), UserError, "dialogue prompts: only");
+  assertThrows(() => freshTestSets({ math: -1 }), {
+    cls: UserError,
+    includes: "math must be an integer ≥ 0",
+  });
+  assertThrows(() => freshTestSets({ math: 0, dialogue: 20_000 }), {
+    cls: UserError,
+    includes: "dialogue prompts: only",
+  });
 });
 
 Deno.test("findAdapters: finds a run in its default folder for every seed (outputs/<id>_seed<seed>)", async () => {

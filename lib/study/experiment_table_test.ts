@@ -99,22 +99,25 @@ const small = (out: string) => ({
 const quiet = { model, print: false, handleSigint: false, log: () => {} };
 
 Deno.test("a new experiment names its task; the id means nothing; unknown tasks and rewards are UserErrors", () => {
-  assertEquals(getExperiment("arith_short", tables).task, "math", "not guessed from the id");
-  assertEquals(getExperiment("arith_short", tables).defaults.max_steps, 40, "the math task's defaults");
+  assertEquals(getExperiment("arith_short", tables).task, "math", { msg: "not guessed from the id" });
+  assertEquals(getExperiment("arith_short", tables).defaults.max_steps, 40, {
+    msg: "the math task's defaults",
+  });
   assertEquals(experimentConfig("echo_short", {}, tables).reward_funcs, ["short_answer"]);
   assertEquals(experimentConfig("echo_short", {}, tables).eval_size, 4);
   assert(describeExperiments(tables).includes("echo_short"));
-  assertThrows(() => getExperiment("echo_short"), UserError, 'unknown experiment "echo_short"');
-  assertThrows(
-    () => experimentConfig("echo_short", {}, { ...tables, rewards: [] }),
-    UserError,
-    "short_answer",
-  );
-  assertThrows(
-    () => defineExperiment({ id: "x", task: "poetry", description: "", rewards: ["format"] }),
-    UserError,
-    'unknown task "poetry"; known tasks: math, dialogue',
-  );
+  assertThrows(() => getExperiment("echo_short"), {
+    cls: UserError,
+    includes: 'unknown experiment "echo_short"',
+  });
+  assertThrows(() => experimentConfig("echo_short", {}, { ...tables, rewards: [] }), {
+    cls: UserError,
+    includes: "short_answer",
+  });
+  assertThrows(() => defineExperiment({ id: "x", task: "poetry", description: "", rewards: ["format"] }), {
+    cls: UserError,
+    includes: 'unknown task "poetry"; known tasks: math, dialogue',
+  });
   assertEquals(getTask("echo", tables).metrics, ["eval/echo_rate"]);
 });
 

@@ -81,16 +81,21 @@ Deno.test("the experiments, their rewards, and an unknown id → UserError listi
       "frozen",
     ],
   );
-  assertThrows(() => getExperiment("math_medium"), UserError, "known experiments: math_hard, math_soft");
-  assertThrows(() => experimentConfig("math_hard", { max_stpes: 3 }), UserError, '"max_stpes"');
+  assertThrows(() => getExperiment("math_medium"), {
+    cls: UserError,
+    includes: "known experiments: math_hard, math_soft",
+  });
+  assertThrows(() => experimentConfig("math_hard", { max_stpes: 3 }), {
+    cls: UserError,
+    includes: '"max_stpes"',
+  });
 });
 
 Deno.test("an invalid option fails before any work (no output folder)", async () => {
   const out = join(ROOT, "never");
   await assertRejects(
     () => runExperiment("math_hard", { ...quiet, params: small("never", { num_generations: 3 }) }),
-    UserError,
-    "not divisible by num_generations",
+    { cls: UserError, includes: "not divisible by num_generations" },
   );
   assertEquals(existsSync(out), false);
 });
@@ -104,9 +109,9 @@ Deno.test("experimentData: held-out split disjoint from training, math answers, 
   assert(dup, "the generated math pool has duplicate prompts, reported with the total");
   {
     const [, k, n, left] = /(\d+) of (\d+) prompts were duplicates.*\((\d+) distinct left\)/.exec(dup)!;
-    assertEquals(Number(n), 4000, dup);
-    assertEquals(Number(k) + Number(left), Number(n), dup);
-    assertEquals(m.train.length + 50, Number(left), dup);
+    assertEquals(Number(n), 4000, { msg: dup });
+    assertEquals(Number(k) + Number(left), Number(n), { msg: dup });
+    assertEquals(m.train.length + 50, Number(left), { msg: dup });
   }
   const held = new Set((m.heldOut as MathExample[]).map((p) => p.question));
   assert(m.train.every((t) => !held.has(t.messages.at(-1)!.content)), "no held-out question is trained on");
@@ -120,15 +125,13 @@ Deno.test("experimentData: held-out split disjoint from training, math answers, 
   });
   assertEquals(d.heldOut.length, 100);
   assert(d.train.every((t) => t.reference && t.promptText && !t.promptText.includes("<|")));
-  await assertRejects(
-    () => experimentData(getExperiment("math_hard"), { ...cfg, dataset: "alpaca" }),
-    UserError,
-    "dialogue data",
-  );
+  await assertRejects(() => experimentData(getExperiment("math_hard"), { ...cfg, dataset: "alpaca" }), {
+    cls: UserError,
+    includes: "dialogue data",
+  });
   await assertRejects(
     () => experimentData(getExperiment("math_hard"), { ...cfg, eval_size: 5000 }, { log: () => {} }),
-    UserError,
-    "eval_size = 5000 leaves no training examples",
+    { cls: UserError, includes: "eval_size = 5000 leaves no training examples" },
   );
 });
 
@@ -162,27 +165,27 @@ Deno.test("controls: math_format_only and math_random train and log only their o
     const res = await runExperiment(id, { ...quiet, params: small(id, { eval_size: 0 }) });
     const row = res.rows.at(-1)!;
     const names = Object.keys(row).filter((k) => k.startsWith("rewards/") && k.endsWith("/mean"));
-    assertEquals(names, [`rewards/${id === "math_random" ? "random" : "format"}/mean`], id);
+    assertEquals(names, [`rewards/${id === "math_random" ? "random" : "format"}/mean`], { msg: id });
   }
   const a = await runExperiment("math_random", { ...quiet, params: small("rand_a", { eval_size: 0 }) });
   const b = await runExperiment("math_random", { ...quiet, params: small("rand_b", { eval_size: 0 }) });
-  assertEquals(
-    a.rows.map((r) => r["rewards/random/mean"]),
-    b.rows.map((r) => r["rewards/random/mean"]),
-    "seeded",
-  );
+  assertEquals(a.rows.map((r) => r["rewards/random/mean"]), b.rows.map((r) => r["rewards/random/mean"]), {
+    msg: "seeded",
+  });
 });
 
 Deno.test("re-running into a folder that holds a run stops with the run named; overwrite_output_dir replaces it", async () => {
   const params = small("taken", { save_steps: 1 });
   const first = await runExperiment("math_hard", { ...quiet, params });
   const before = await Deno.readTextFile(join(first.outputDir, "metrics.jsonl"));
-  await assertRejects(
-    () => runExperiment("math_hard", { ...quiet, params: { ...params, max_steps: 1 } }),
-    UserError,
-    `output_dir ${first.outputDir} already holds a run (math_hard seed 42, last step 2 of 2); continue it with resume_from_checkpoint=latest, replace it with overwrite_output_dir=true, or give another output_dir`,
-  );
-  assertEquals(await Deno.readTextFile(join(first.outputDir, "metrics.jsonl")), before, "nothing touched");
+  await assertRejects(() => runExperiment("math_hard", { ...quiet, params: { ...params, max_steps: 1 } }), {
+    cls: UserError,
+    includes:
+      `output_dir ${first.outputDir} already holds a run (math_hard seed 42, last step 2 of 2); continue it with resume_from_checkpoint=latest, replace it with overwrite_output_dir=true, or give another output_dir`,
+  });
+  assertEquals(await Deno.readTextFile(join(first.outputDir, "metrics.jsonl")), before, {
+    msg: "nothing touched",
+  });
   assert(existsSync(join(first.outputDir, "checkpoint-2")), "checkpoints kept");
   const again = await runExperiment("math_hard", {
     ...quiet,
@@ -192,7 +195,7 @@ Deno.test("re-running into a folder that holds a run stops with the run named; o
   assertEquals(
     [existsSync(join(again.outputDir, "checkpoint-1")), existsSync(join(again.outputDir, "checkpoint-2"))],
     [true, false],
-    "the old run was replaced",
+    { msg: "the old run was replaced" },
   );
 });
 

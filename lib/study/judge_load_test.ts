@@ -68,29 +68,27 @@ Deno.test({
           save_steps: 0,
         },
       });
-      assertEquals(res.step, STEPS, "the run finished");
+      assertEquals(res.step, STEPS, { msg: "the run finished" });
       const rows = (await readJsonLines<MetricsRow>(join(out, "metrics.jsonl"))).rows;
       const train = rows.filter((r) => r.step > 0);
       const evals = rows.filter((r) => r["eval/judge_score"] !== undefined);
       assertEquals(train.map((r) => r.step), [1, 2, 3]);
-      assertEquals(evals.map((r) => r.step), [0, STEPS], "evaluated at the start and the end");
+      assertEquals(evals.map((r) => r.step), [0, STEPS], { msg: "evaluated at the start and the end" });
 
       // Every item lands in exactly one bucket, per step and per evaluation.
       for (const r of train) {
-        assertEquals(r["judge/calls"], BATCH, `step ${r.step}: one judge call per completion`);
-        assertEquals(
-          r["judge/calls"],
-          r["judge/ok"] + r["judge/fallbacks"] + r["judge/cache_hits"],
-          `step ${r.step}`,
-        );
+        assertEquals(r["judge/calls"], BATCH, { msg: `step ${r.step}: one judge call per completion` });
+        assertEquals(r["judge/calls"], r["judge/ok"] + r["judge/fallbacks"] + r["judge/cache_hits"], {
+          msg: `step ${r.step}`,
+        });
         assertEquals(r["judge/fallback_frac"], r["judge/fallbacks"] / r["judge/calls"]);
       }
       for (const r of evals) {
-        assertEquals(r["eval/judge_calls"], EVAL, `eval at step ${r.step}`);
+        assertEquals(r["eval/judge_calls"], EVAL, { msg: `eval at step ${r.step}` });
         assertEquals(
           r["eval/judge_calls"],
           r["eval/judge_ok"] + r["eval/judge_fallbacks"] + r["eval/judge_cache_hits"],
-          `eval at step ${r.step}`,
+          { msg: `eval at step ${r.step}` },
         );
         assertEquals(r["eval/judge_fallback_frac"], r["eval/judge_fallbacks"] / EVAL);
       }
@@ -100,15 +98,13 @@ Deno.test({
       const ok = sum(rows, "judge/ok") + sum(rows, "eval/judge_ok") + sum(rows, "judge/master_key_ok");
       const errors = sum(rows, "judge/errors") + sum(rows, "eval/judge_errors") +
         sum(rows, "judge/master_key_errors");
-      assertEquals(fake.requests.length, ok + errors, "requests = ok + errors");
+      assertEquals(fake.requests.length, ok + errors, { msg: "requests = ok + errors" });
       const injected = fake.requests.filter((r) => r.outcome !== "ok").length;
       assert(injected >= 3, `the fake injected faults (${JSON.stringify(fake.failures)})`);
       const unanswerable = fake.requests.filter((r) => r.outcome === "ok" && refuses(r.response)).length;
-      assertEquals(
-        errors,
-        injected + unanswerable,
-        "every injected fault and unusable answer is a logged error",
-      );
+      assertEquals(errors, injected + unanswerable, {
+        msg: "every injected fault and unusable answer is a logged error",
+      });
       assert(sum(rows, "judge/retries") + sum(rows, "eval/judge_retries") > 0, "faults were retried");
       for (const r of evals) {
         assertEquals(

@@ -83,12 +83,14 @@ Deno.test("experimentStatus: found, incomplete (with the resume command) and mis
   assertEquals([none.runs.length, none.missing.length], [0, EXPERIMENT_IDS.length]);
   assertEquals(statusLines(none)[0], "no runs found");
   await Deno.writeTextFile(join(out, "other", "run_config.json"), "{ not json");
-  await assertRejects(
-    () => experimentStatus(out),
-    UserError,
-    `${join(out, "other", "run_config.json")}: cannot read`,
-  );
-  await assertRejects(() => experimentStatus(out, { seeds: [1.5] }), UserError, "seeds: 1.5");
+  await assertRejects(() => experimentStatus(out), {
+    cls: UserError,
+    includes: `${join(out, "other", "run_config.json")}: cannot read`,
+  });
+  await assertRejects(() => experimentStatus(out, { seeds: [1.5] }), {
+    cls: UserError,
+    includes: "seeds: 1.5",
+  });
 });
 
 Deno.test("resolveTrlLogs: auto uses the shared logs when present; a missing folder is a UserError", () => {
@@ -96,11 +98,10 @@ Deno.test("resolveTrlLogs: auto uses the shared logs when present; a missing fol
   assertEquals(resolveTrlLogs(""), null);
   assertEquals(resolveTrlLogs("auto"), existsSync(SHARED_TRL_LOGS) ? SHARED_TRL_LOGS : null);
   assertEquals(resolveTrlLogs(".", { cwd: ROOT }), ROOT);
-  assertThrows(
-    () => resolveTrlLogs("logs", { cwd: ROOT }),
-    UserError,
-    `trl_logs = "logs": ${join(ROOT, "logs")}`,
-  );
+  assertThrows(() => resolveTrlLogs("logs", { cwd: ROOT }), {
+    cls: UserError,
+    includes: `trl_logs = "logs": ${join(ROOT, "logs")}`,
+  });
 });
 
 Deno.test("the default output folder depends on the seed, the same way in the CLI, status and run-all", async () => {
@@ -131,20 +132,15 @@ Deno.test("the default output folder depends on the seed, the same way in the CL
   await runAllExperiments(out, { ids: ["math_hard"], seeds: [42, 7], print: false, runOne });
   assertEquals(seen.length, 2);
   // A run that does not complete is reported, with the others' folders kept.
-  await assertRejects(
-    () =>
-      runAllExperiments(out, {
-        ids: ["math_hard"],
-        seeds: [8],
-        print: false,
-        runOne: () => Promise.reject(new UserError("option x is bad")),
-      }),
-    UserError,
-    "1 of 1 runs not done: math_hard_seed8 failed (option x is bad)",
-  );
-  await assertRejects(
-    () => runAllExperiments(out, { params: { output_dir: "x" } }),
-    UserError,
-    "params.output_dir is set per run",
-  );
+  await assertRejects(() =>
+    runAllExperiments(out, {
+      ids: ["math_hard"],
+      seeds: [8],
+      print: false,
+      runOne: () => Promise.reject(new UserError("option x is bad")),
+    }), { cls: UserError, includes: "1 of 1 runs not done: math_hard_seed8 failed (option x is bad)" });
+  await assertRejects(() => runAllExperiments(out, { params: { output_dir: "x" } }), {
+    cls: UserError,
+    includes: "params.output_dir is set per run",
+  });
 });

@@ -39,7 +39,10 @@ Deno.test("manifest: written and read back; every run pending with its folder; s
   back.runs[1] = { ...back.runs[1], state: "failed", reason: "boom", job: "7_1" };
   assertEquals(summaryLine(back.runs), "2 runs: 0 done, 0 running, 1 pending, 1 failed");
   assertEquals(runLines(back.runs)[1], "failed  math_hard_seed2 [7_1]: boom");
-  await assertRejects(() => readManifest(join(ROOT, "nowhere")), UserError, "not a sweep folder");
+  await assertRejects(() => readManifest(join(ROOT, "nowhere")), {
+    cls: UserError,
+    includes: "not a sweep folder",
+  });
 });
 
 Deno.test("runFolderState and taskParams: fresh, resumable from the latest checkpoint, complete", async () => {
@@ -70,12 +73,15 @@ Deno.test("openSweep: a folder with this sweep needs resume; another sweep is re
   const dir = join(ROOT, "open");
   const a = await openSweep(spec(dir));
   assertEquals(a.manifest.runs.length, 2);
-  await assertRejects(() => openSweep(spec(dir)), UserError, "already holds this sweep");
+  await assertRejects(() => openSweep(spec(dir)), { cls: UserError, includes: "already holds this sweep" });
   // The same description with its options in another order is the same sweep.
   const reordered = { ...spec(dir), params: { beta: 0, max_steps: 4 } };
   assertEquals((await openSweep(reordered, { resume: true })).manifest.runs.length, 2);
   const other = { ...spec(dir), seeds: [2, 3] };
-  await assertRejects(() => openSweep(other, { resume: true }), UserError, "already holds another sweep");
+  await assertRejects(() => openSweep(other, { resume: true }), {
+    cls: UserError,
+    includes: "already holds another sweep",
+  });
   const m = await readManifest(dir);
   m.runs[1] = { ...m.runs[1], state: "done", job: "local" };
   await writeManifest(dir, m);

@@ -61,7 +61,7 @@ Deno.test("checkSweepSpec: one-line errors for bad descriptions", () => {
     [[1], "the description must be a JSON object"],
   ];
   for (const [spec, msg] of bad) {
-    const e = assertThrows(() => checkSweepSpec(spec), UserError, msg);
+    const e = assertThrows(() => checkSweepSpec(spec), { cls: UserError, includes: msg });
     assert(!e.message.includes("\n"), `one line: ${e.message}`);
   }
 });

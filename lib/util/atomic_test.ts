@@ -19,7 +19,7 @@ Deno.test("readJsonLines keeps a valid prefix, counts a torn last line, rejects 
   assertEquals(rows, [{ step: 1 }, { step: 2 }]);
   assertEquals(torn, 1);
   await Deno.writeTextFile(`${dir}/bad.jsonl`, '{"a":1}\nnope\n{"a":2}\n');
-  await assertRejects(() => readJsonLines(`${dir}/bad.jsonl`), Error, "bad.jsonl:2");
+  await assertRejects(() => readJsonLines(`${dir}/bad.jsonl`), { cls: Error, includes: "bad.jsonl:2" });
 });
 
 /** Mounts a tmpfs of `size` at `dir` (root on Linux only); false when that is not possible here. */
@@ -45,27 +45,25 @@ Deno.test("a failed write is one line naming the file and what it is; no temp fi
     if (mounted) {
       const e = await assertRejects(
         () => writeFileAtomic(`${full}/big.bin`, new Uint8Array(1 << 20), { what: "checkpoint file" }),
-        UserError,
+        { cls: UserError },
       );
       assertEquals(
         e.message,
         `cannot write checkpoint file ${full}/big.bin: No space left on device (os error 28)`,
       );
-      assertEquals([...Deno.readDirSync(full)].map((x) => x.name), [], "the temp file is removed");
+      assertEquals([...Deno.readDirSync(full)].map((x) => x.name), [], { msg: "the temp file is removed" });
       await Deno.writeFile(`${full}/filler`, new Uint8Array(60_000)).catch(() => {});
-      const a = await assertRejects(
-        () => appendJsonLine(`${full}/m.jsonl`, { pad: "x".repeat(20_000) }),
-        UserError,
-      );
+      const a = await assertRejects(() => appendJsonLine(`${full}/m.jsonl`, { pad: "x".repeat(20_000) }), {
+        cls: UserError,
+      });
       assert(a.message.startsWith(`cannot write ${full}/m.jsonl: No space left on device`), a.message);
     } else {console.warn(
         "atomic_test: no tmpfs here (needs root on Linux); checking the one line of another write failure only",
       );}
     await Deno.writeTextFile(`${dir}/file`, "");
-    const e = await assertRejects(
-      () => writeJsonAtomic(`${dir}/file/x.json`, {}, { what: "run config" }),
-      UserError,
-    );
+    const e = await assertRejects(() => writeJsonAtomic(`${dir}/file/x.json`, {}, { what: "run config" }), {
+      cls: UserError,
+    });
     assert(
       e.message.startsWith(`cannot write run config ${dir}/file/x.json: `) && !e.message.includes("\n"),
       e.message,

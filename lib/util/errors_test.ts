@@ -7,7 +7,7 @@ Deno.test("osErrorReason: the OS's reason without Deno's operation and path; nul
   assertEquals(osErrorReason(e), "No such file or directory (os error 2)");
   assertEquals(osErrorReason(new Error("plain")), null);
   const u = new UserError("bad value");
-  assertEquals(writeError("/x", u), u, "a UserError passes through");
+  assertEquals(writeError("/x", u), u, { msg: "a UserError passes through" });
   const w = writeError("/out/m.jsonl", e, { what: "metrics" });
   assert(w instanceof UserError && w.cause === e, "an OS error becomes a UserError with its cause");
   assertEquals(w.message, "cannot write metrics /out/m.jsonl: No such file or directory (os error 2)");
@@ -27,7 +27,7 @@ Deno.test({
     })
       .output();
     const err = new TextDecoder().decode(r.stderr);
-    assertEquals(r.code, 2, err);
+    assertEquals(r.code, 2, { msg: err });
     assertEquals(err, "error: /dev/full: No space left on device (os error 28) (writefile)\n");
   },
 });

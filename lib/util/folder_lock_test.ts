@@ -60,7 +60,7 @@ Deno.test("folder lock: a second writer gets one line naming the holder; release
   const dir = join(ROOT, "two");
   const child = holder(dir, { holdMs: Infinity });
   assertEquals(await firstLine(child), "got");
-  const e = await assertRejects(() => acquireFolderLock(dir, { label: "output_dir" }), UserError);
+  const e = await assertRejects(() => acquireFolderLock(dir, { label: "output_dir" }), { cls: UserError });
   assert(
     e.message.startsWith(
       `output_dir ${dir} is in use by another writer (pid ${child.pid} on ${hostname()} since `,
@@ -74,7 +74,7 @@ Deno.test("folder lock: a second writer gets one line naming the holder; release
   await child.stderr.cancel().catch(() => {});
   const lines: string[] = [];
   const lock = await acquireFolderLock(dir, { label: "output_dir", log: (l) => lines.push(l) });
-  assertEquals(lines.length, 1, "one notice for the stale lock");
+  assertEquals(lines.length, 1, { msg: "one notice for the stale lock" });
   assert(
     lines[0].startsWith(
       `notice: output_dir ${dir}: taking over the lock of a writer that is gone (pid ${child.pid} `,
@@ -82,10 +82,13 @@ Deno.test("folder lock: a second writer gets one line naming the holder; release
     lines[0],
   );
   assertEquals(JSON.parse(await Deno.readTextFile(join(dir, LOCK_FILE))).pid, Deno.pid);
-  await assertRejects(() => acquireFolderLock(dir), UserError, "already in use by this process");
+  await assertRejects(() => acquireFolderLock(dir), {
+    cls: UserError,
+    includes: "already in use by this process",
+  });
   await lock.release();
   await lock.release(); // idempotent
-  assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, "released");
+  assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, { msg: "released" });
   const again = await acquireFolderLock(dir, { log: () => assert(false, "no notice for a free folder") });
   await again.release();
 });
@@ -96,7 +99,9 @@ Deno.test("folder lock: released on Deno.exit; a SIGKILLed holder's lock is stal
   const [line, status] = [await firstLine(child), await child.status];
   await child.stderr.cancel();
   assertEquals([line, status.code], ["got", 3]);
-  assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, "Deno.exit released it");
+  assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null, {
+    msg: "Deno.exit released it",
+  });
 
   const killed = holder(dir, { holdMs: Infinity });
   assertEquals(await firstLine(killed), "got");
@@ -106,7 +111,7 @@ Deno.test("folder lock: released on Deno.exit; a SIGKILLed holder's lock is stal
   await killed.stderr.cancel().catch(() => {});
   const lines: string[] = [];
   await using _lock = await acquireFolderLock(dir, { log: (l) => lines.push(l) });
-  assertEquals(lines.length, 1, lines.join("\n"));
+  assertEquals(lines.length, 1, { msg: lines.join("\n") });
   assert(lines[0].includes(`gone (pid ${killed.pid} on ${hostname()}`), lines[0]);
 });
 
@@ -116,12 +121,12 @@ Deno.test("folder lock: a lock from another host is never broken; the error says
   const path = join(dir, LOCK_FILE);
   const remote = { pid: 1, host: "node-elsewhere", since: "2026-01-01T00:00:00.000Z", token: "t" };
   await Deno.writeTextFile(path, JSON.stringify(remote));
-  const e = await assertRejects(() => acquireFolderLock(dir, { label: "sweep folder" }), UserError);
+  const e = await assertRejects(() => acquireFolderLock(dir, { label: "sweep folder" }), { cls: UserError });
   assertEquals(
     e.message,
     `sweep folder ${dir} is in use by pid 1 on node-elsewhere since 2026-01-01T00:00:00.000Z, another host; if nothing runs there any more, remove ${path}`,
   );
-  assertEquals(JSON.parse(await Deno.readTextFile(path)), remote, "left alone");
+  assertEquals(JSON.parse(await Deno.readTextFile(path)), remote, { msg: "left alone" });
 });
 
 Deno.test("folder lock: processes racing for one stale lock: exactly one takes it", async () => {
@@ -139,7 +144,7 @@ Deno.test("folder lock: processes racing for one stale lock: exactly one takes i
     await c.stdout.cancel().catch(() => {});
     await c.stderr.cancel().catch(() => {});
   }));
-  assertEquals(lines.filter((l) => l === "got").length, 1, lines.join("\n"));
+  assertEquals(lines.filter((l) => l === "got").length, 1, { msg: lines.join("\n") });
   assert(
     lines.filter((l) => l !== "got").every((l) => l.includes("in use by another writer")),
     lines.join("\n"),

@@ -24,12 +24,12 @@ Deno.test("Rng: float in [0,1) with mean 1/2; normal has mean 0, var 1", () => {
     assert(x >= 0 && x < 1);
     s += x;
   }
-  assertAlmostEquals(s / n, 0.5, 0.01);
+  assertAlmostEquals(s / n, 0.5, { tol: 0.01 });
   for (let i = 0; i < n; i++) {
     const x = r.normal();
     m += x;
     v += x * x;
   }
-  assertAlmostEquals(m / n, 0, 0.03);
-  assertAlmostEquals(v / n, 1, 0.05);
+  assertAlmostEquals(m / n, 0, { tol: 0.03 });
+  assertAlmostEquals(v / n, 1, { tol: 0.05 });
 });

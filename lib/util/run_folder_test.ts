@@ -61,7 +61,7 @@ Deno.test("a folder that holds a run stops a fresh one, naming the run and the t
   await assertNoEarlierRun(join(ROOT, "fresh")); // nothing there: fine
   await fakeRun(dir, { experiment: "math_hard", seed: 42, steps: 15, checkpoint: 15 });
   assertEquals(await holdsRun(dir), true);
-  const err = await assertRejects(() => assertNoEarlierRun(dir), UserError);
+  const err = await assertRejects(() => assertNoEarlierRun(dir), { cls: UserError });
   assertEquals(
     (err as Error).message,
     `output_dir ${dir} already holds a run (math_hard seed 42, last step 15 of 20); continue it with ` +
@@ -70,7 +70,10 @@ Deno.test("a folder that holds a run stops a fresh one, naming the run and the t
   await assertNoEarlierRun(dir, { overwrite: true });
   const bare = join(ROOT, "only-checkpoints");
   await Deno.mkdir(join(bare, checkpointName(3)), { recursive: true });
-  await assertRejects(() => assertNoEarlierRun(bare), UserError, "unknown experiment and seed");
+  await assertRejects(() => assertNoEarlierRun(bare), {
+    cls: UserError,
+    includes: "unknown experiment and seed",
+  });
 });
 
 Deno.test("findRunDirs follows symbolic links to run folders (a folder of links), once per folder", async () => {

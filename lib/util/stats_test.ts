@@ -10,7 +10,7 @@ Deno.test("mean and median: NaN for an empty list, exact otherwise", () => {
 
 Deno.test("sampleStd uses n − 1 and is 0 below two values", () => {
   assertEquals(sampleStd([7]), 0);
-  assertAlmostEquals(sampleStd([1, 2, 3, 4]), Math.sqrt(5 / 3), 1e-12);
+  assertAlmostEquals(sampleStd([1, 2, 3, 4]), Math.sqrt(5 / 3), { tol: 1e-12 });
 });
 
 Deno.test("quantileSorted interpolates (type 7)", () => {
