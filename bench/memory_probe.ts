@@ -60,20 +60,12 @@ if (import.meta.main) {
       gradientCheckpointing: values.checkpointing === "true",
     });
     console.log(`after load (${gb(model.weightBytes())} GB of weights): ${line()}`);
-    const { case: c, batch, lora, tokenWeights } = await readOracleStepInputs(casePath, {
+    const { step } = await readOracleStepInputs(casePath, {
       baseModel: model.dir,
     });
     for (let i = 0; i < Number(values.steps); i++) {
       const t0 = performance.now();
-      const r = await grpoStep(model, {
-        batch,
-        lora,
-        tokenWeights,
-        advantages: c.advantages,
-        beta: c.beta,
-        epsilon: c.epsilon,
-        epsilonHigh: c.epsilon_high ?? c.epsilon,
-      });
+      const r = await grpoStep(model, step);
       const s = ((performance.now() - t0) / 1000).toFixed(2);
       console.log(`step ${i}: ${s} s, loss ${r.loss.toFixed(6)}, ${line()}`);
     }

@@ -87,7 +87,7 @@ export async function timeTrainStep(
   model: CausalLM,
   { casePath, rounds }: { casePath: string; rounds: number },
 ): Promise<{ stats: RoundStats; first: number; contexts: RoundContext[] }> {
-  const { case: c, batch, lora, tokenWeights } = await readOracleStepInputs(casePath, {
+  const { lora, step } = await readOracleStepInputs(casePath, {
     baseModel: model.dir,
   });
   const state = adamwInit(lora.tensors);
@@ -96,15 +96,7 @@ export async function timeTrainStep(
     const t0 = performance.now();
     const { context } = await observed(async () => {
       // no `ref`: the reference pass runs inside the GRPO graph (one session, one copy of the weights)
-      const { grads } = await grpoStep(model, {
-        batch,
-        lora,
-        tokenWeights,
-        advantages: c.advantages,
-        beta: c.beta,
-        epsilon: c.epsilon,
-        epsilonHigh: c.epsilon_high ?? c.epsilon,
-      });
+      const { grads } = await grpoStep(model, step);
       clipGradNorm(grads, 1);
       adamwStep(lora.tensors, grads, {
         lr: 1e-5,

@@ -12,9 +12,8 @@
  */
 import { join } from "node:path";
 import { readJsonLines, Rng } from "../lib/util/mod.ts";
-import { isWallClockMetric } from "../lib/grpo/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
-import { checkRunFiles, paramArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
+import { assertSameMetrics, checkRunFiles, mathHardArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "crash-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
@@ -22,20 +21,9 @@ globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: t
 /** Four steps whose losses, rewards and gradients are all non-trivial with this seed and temperature. */
 const PARAMS = { ...TINY_PARAMS, max_steps: 4, seed: 3, temperature: 1.5, warmup_ratio: 0, eval_steps: 0 };
 const MAX = PARAMS.max_steps;
-const args = (out: string, extra: Record<string, unknown> = {}) => [
-  "math_hard",
-  ...paramArgs({ ...PARAMS, output_dir: out, ...extra }),
-];
+const args = (out: string, extra: Record<string, unknown> = {}) =>
+  mathHardArgs(out, { params: PARAMS, extra });
 const RESUME = { resume_from_checkpoint: "latest" };
-
-type Row = Record<string, number>;
-
-/** Metrics rows without the wall-clock fields. */
-async function metrics(dir: string): Promise<Row[]> {
-  const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
-  assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line after the run finished` });
-  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
-}
 
 let baseline: Promise<string> | null = null;
 /** The uninterrupted run (made once, shared by the tests). */
@@ -51,9 +39,7 @@ function uninterrupted(): Promise<string> {
 /** Asserts that run `dir` (resumed) equals the uninterrupted run, file by file. */
 async function assertSameRun(dir: string): Promise<void> {
   const base = await uninterrupted();
-  const [a, b] = [await metrics(base), await metrics(dir)];
-  assertEquals(b.map((r) => r.step), a.map((r) => r.step), { msg: "the same steps are logged" });
-  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
+  const a = await assertSameMetrics(dir, base);
   assert(a.some((r) => r.loss !== 0 && r.grad_norm > 1e-3), "the compared run actually learns");
   const completions = async (d: string) => (await readJsonLines(join(d, "completions.jsonl"))).rows;
   assertEquals(await completions(dir), await completions(base), { msg: "completions.jsonl" });

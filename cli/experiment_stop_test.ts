@@ -11,27 +11,25 @@
  * @module
  */
 import { join } from "node:path";
-import { LOCK_FILE, readJsonLines, Rng } from "../lib/util/mod.ts";
-import { isWallClockMetric } from "../lib/grpo/mod.ts";
+import { LOCK_FILE, Rng } from "../lib/util/mod.ts";
 import { assert, assertEquals } from "../lib/util/assert.ts";
-import { paramArgs, runCli, spawnCli, TINY_PARAMS } from "./testing.ts";
+import {
+  assertSameMetrics,
+  comparableMetrics,
+  mathHardArgs,
+  runCli,
+  spawnCli,
+  TINY_PARAMS,
+} from "./testing.ts";
 
 const ROOT = await Deno.makeTempDir({ prefix: "stop-test-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ROOT, { recursive: true }));
 
 const PARAMS = { ...TINY_PARAMS, max_steps: 4, seed: 3, temperature: 1.5, warmup_ratio: 0, eval_steps: 0 };
 const MAX = PARAMS.max_steps;
-const args = (out: string, extra: Record<string, unknown> = {}) => [
-  "math_hard",
-  ...paramArgs({ ...PARAMS, output_dir: out, ...extra }),
-];
+const args = (out: string, extra: Record<string, unknown> = {}) =>
+  mathHardArgs(out, { params: PARAMS, extra });
 
-type Row = Record<string, number>;
-async function metrics(dir: string): Promise<Row[]> {
-  const { rows, torn } = await readJsonLines<Row>(join(dir, "metrics.jsonl"));
-  assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line` });
-  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
-}
 const exists = async (p: string) => (await Deno.stat(p).catch(() => null)) !== null;
 
 let baseline: Promise<string> | null = null;
@@ -67,7 +65,7 @@ Deno.test({
       errors[0],
     );
     assert(!loser.stderr.includes("    at "), `no stack trace:\n${loser.stderr}`);
-    const steps = (await metrics(dir)).map((r) => r.step);
+    const steps = (await comparableMetrics(dir)).map((r) => r.step);
     assertEquals(steps, [...new Set(steps)], { msg: "each step once" });
     assertEquals(steps.at(-1), MAX);
     const rc = JSON.parse(await Deno.readTextFile(join(dir, "run_config.json")));
@@ -132,9 +130,7 @@ Deno.test({
     const resumed = await runCli("cli/experiment.ts", args(dir, { resume_from_checkpoint: "latest" }));
     assertEquals(resumed.code, 0, { msg: resumed.stderr });
     assert(resumed.stderr.includes(`from ${ckpt} (step ${step} of ${MAX})`), resumed.stderr);
-    const [a, b] = [await metrics(await uninterrupted()), await metrics(dir)];
-    assertEquals(b.map((x) => x.step), a.map((x) => x.step), { msg: "the same steps are logged" });
-    for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
+    const a = await assertSameMetrics(dir, await uninterrupted());
     assert(a.some((x) => x.loss !== 0 && x.grad_norm > 1e-3), "the compared run actually learns");
   },
 });

@@ -6,7 +6,9 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isWallClockMetric } from "../lib/grpo/mod.ts";
 import { readJsonLines } from "../lib/util/mod.ts";
+import { assertEquals } from "../lib/util/assert.ts";
 
 /** The repository root (where `deno.json` is). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -180,4 +182,36 @@ export async function checkRunFiles(dir: string): Promise<RunFilesReport> {
     }
   }
   return report;
+}
+
+/** A logged metrics row. */
+export type MetricsRow = Record<string, number>;
+
+/**
+ * The rows of `<dir>/metrics.jsonl` without the wall-clock fields, for comparing two runs step by step;
+ * fails on a torn line unless `allowTorn`.
+ */
+export async function comparableMetrics(dir: string, o: { allowTorn?: boolean } = {}): Promise<MetricsRow[]> {
+  const { rows, torn } = await readJsonLines<MetricsRow>(join(dir, "metrics.jsonl"));
+  if (!o.allowTorn) assertEquals(torn, 0, { msg: `${dir}/metrics.jsonl has a torn line` });
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !isWallClockMetric(k))));
+}
+
+/** Asserts that run `dir` logged the same steps and the same metrics (wall clock aside) as run `base`. */
+export async function assertSameMetrics(dir: string, base: string): Promise<MetricsRow[]> {
+  const [a, b] = [await comparableMetrics(base), await comparableMetrics(dir)];
+  assertEquals(b.map((r) => r.step), a.map((r) => r.step), { msg: "the same steps are logged" });
+  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], { msg: `metrics row of step ${a[i].step}` });
+  return a;
+}
+
+/**
+ * `deno task experiment math_hard` arguments for a test run into `out`: `params` (over {@linkcode TINY_PARAMS}
+ * by the caller) plus `extra`.
+ */
+export function mathHardArgs(
+  out: string,
+  o: { params: Readonly<Record<string, unknown>>; extra?: Record<string, unknown> },
+): string[] {
+  return ["math_hard", ...paramArgs({ ...o.params, output_dir: out, ...o.extra })];
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import { assertEquals } from "./util/assert.ts";
+import { sourceFiles } from "./util/testing_files.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TOP = ["lib", "cli", "bench", "notebooks"];
@@ -40,16 +41,6 @@ interface Import {
   from: string;
   to: string;
   typeOnly: boolean;
-}
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(new URL(dir + "/", ROOT))) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory && e.name !== "node_modules") out.push(...await sourceFiles(path));
-    else if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.push(path);
-  }
-  return out;
 }
 
 function resolve(from: string, spec: string): string {

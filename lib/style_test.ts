@@ -10,6 +10,7 @@
  * @module
  */
 import { assertEquals } from "./util/assert.ts";
+import { sourceFiles } from "./util/testing_files.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TOP = ["lib", "cli", "bench", "notebooks"];
@@ -17,16 +18,6 @@ const TOP = ["lib", "cli", "bench", "notebooks"];
 const MAX_LINES = 410;
 /** The one exemption from the argument rule: builders that mirror an ONNX operator's signature. */
 const OPERATOR_BUILDERS = /^lib\/onnx\/(ops|fused|composites)\.ts$/;
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(new URL(dir + "/", ROOT))) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory && e.name !== "node_modules") out.push(...await sourceFiles(path));
-    else if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.push(path);
-  }
-  return out.sort();
-}
 
 interface DocParam {
   kind: string;
@@ -59,7 +50,7 @@ function positional(params: readonly DocParam[]): number {
 
 async function exportedDeclarations(): Promise<{ file: string; name: string; decl: DocDeclaration }[]> {
   const files: string[] = [];
-  for (const top of ["lib", "cli", "bench"]) files.push(...await sourceFiles(top));
+  for (const top of ["lib", "cli", "bench"]) files.push(...(await sourceFiles(top)).sort());
   const product = files.filter((f) => !f.endsWith("_test.ts"));
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["doc", "--json", ...product],

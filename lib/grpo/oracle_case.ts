@@ -16,7 +16,7 @@ import {
 } from "../model/mod.ts";
 import type { Device } from "../onnx/mod.ts";
 import { LOSS_TYPES, type LossType, tokenWeights } from "./losses.ts";
-import { grpoStep } from "./loss_graph.ts";
+import { grpoStep, type GrpoStepInputs } from "./loss_graph.ts";
 import { shiftFromNext, shiftToNext } from "./token_stats.ts";
 import { UserError } from "../util/mod.ts";
 
@@ -73,6 +73,8 @@ export interface OracleStepInputs {
   lora: LoraAdapter;
   /** The loss's token weights, next-token aligned (`[B·T]`). */
   tokenWeights: Float64Array;
+  /** The case's GRPO step on the model (what {@linkcode grpoStep} takes). */
+  step: GrpoStepInputs;
 }
 
 /**
@@ -98,7 +100,17 @@ export async function readOracleStepInputs(
     lossType: c.loss_type,
     maxCompletionLength: c.max_completion_length,
   });
-  return { case: c, batch, lora, tokenWeights: shiftToNext(w, B) };
+  const weights = shiftToNext(w, B);
+  const step: GrpoStepInputs = {
+    batch,
+    lora,
+    tokenWeights: weights,
+    advantages: c.advantages,
+    beta: c.beta,
+    epsilon: c.epsilon,
+    epsilonHigh: c.epsilon_high ?? c.epsilon,
+  };
+  return { case: c, batch, lora, tokenWeights: weights, step };
 }
 
 /** Options of {@linkcode runOracleCase}. */
