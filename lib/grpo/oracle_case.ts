@@ -106,9 +106,17 @@ export async function readOracleStepInputs(
     lora,
     tokenWeights: weights,
     advantages: c.advantages,
+    old: c.old_logprobs ? shiftToNext(flat(c.old_logprobs), B) : undefined,
     beta: c.beta,
     epsilon: c.epsilon,
     epsilonHigh: c.epsilon_high ?? c.epsilon,
+    objective: {
+      lossType: c.loss_type,
+      delta: c.delta ?? null,
+      sapoTemperaturePos: c.sapo_temperature_pos ?? 1,
+      sapoTemperatureNeg: c.sapo_temperature_neg ?? 1.05,
+      sequenceLevel: (c.importance_sampling_level ?? "token") === "sequence",
+    },
   };
   return { case: c, batch, lora, tokenWeights: weights, step };
 }
@@ -129,40 +137,10 @@ export async function runOracleCase(
   const config = await loadModelConfig(modelDir);
   const weights = await loadModelWeights(modelDir) as unknown as Map<string, Weight>;
   const model = new CausalLM({ dir: modelDir, config, weights }, { device: options.device ?? "cpu" });
-  const c = await readOracleCase(casePath);
-  const read = await readSafetensors(casePath.replace(/\.json$/, "") + ".lora.safetensors");
-  const lora: LoraAdapter = {
-    spec: { r: c.lora.r, alpha: c.lora.alpha, targets: c.lora.targets },
-    baseModel: modelDir,
-    tensors: new Map([...read].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])),
-  };
-  const B = c.input_ids.length, T = c.input_ids[0].length;
-  const am = flat(c.attention_mask);
-  const batch = { ids: flat(c.input_ids), mask: am, batch: B, length: T };
-  const w = tokenWeights(flat(c.completion_mask), {
-    batch: B,
-    lossType: c.loss_type,
-    maxCompletionLength: c.max_completion_length,
-  });
+  const { case: c, batch, lora, step } = await readOracleStepInputs(casePath, { baseModel: modelDir });
+  const B = batch.batch, T = batch.length, am = batch.mask;
   const ref = c.beta && options.ref === "separate" ? (await model.logprobs(batch, null)).logprobs : undefined;
-  const out = await grpoStep(model, {
-    batch,
-    lora,
-    tokenWeights: shiftToNext(w, B),
-    advantages: c.advantages,
-    old: c.old_logprobs ? shiftToNext(flat(c.old_logprobs), B) : undefined,
-    ref,
-    beta: c.beta,
-    epsilon: c.epsilon,
-    epsilonHigh: c.epsilon_high ?? c.epsilon,
-    objective: {
-      lossType: c.loss_type,
-      delta: c.delta ?? null,
-      sapoTemperaturePos: c.sapo_temperature_pos ?? 1,
-      sapoTemperatureNeg: c.sapo_temperature_neg ?? 1.05,
-      sequenceLevel: (c.importance_sampling_level ?? "token") === "sequence",
-    },
-  });
+  const out = await grpoStep(model, { ...step, ref });
   // Log-probs of every real token (the oracle's alignment): one more pass with the adapter.
   const all = (await model.logprobs(batch, lora)).logprobs;
   await model.release();
