@@ -278,7 +278,8 @@ Deno.test({
   fn: async () => {
     const out = join(ROOT, "preempt");
     // save_steps 0: the only checkpoints are the ones the signals made the run write.
-    const params = { ...TINY, max_steps: 30, temperature: 1.5, threads: 1, save_steps: 0 };
+    // Long enough (tiny steps take milliseconds) that the second signal always lands mid-run, not after the end.
+    const params = { ...TINY, max_steps: 150, temperature: 1.5, threads: 1, save_steps: 0 };
     const base = join(ROOT, "preempt-uninterrupted");
     const uninterrupted = runCli("cli/experiment.ts", [
       "math_hard",
@@ -299,7 +300,7 @@ Deno.test({
 
     // 1. A signal to the task alone (as `--signal=B:TERM@…` sends ahead of the time limit): the run
     //    checkpoints, the task records `interrupted` and requeues itself.
-    await until("step 2 of attempt 1", async () => /\[train\] step 2\/30/.test(await logText()));
+    await until("step 2 of attempt 1", async () => /\[train\] step 2\/150/.test(await logText()));
     assert((await sh("scancel", ["--signal=TERM", "--batch", task])).ok, "scancel --signal=TERM --batch");
     await until("attempt 1 interrupted", async () => (await record(out, id)).state === "interrupted");
     const first = Number(/stopped after step (\d+) \(SIGTERM\)/.exec(await logText())?.[1]);
