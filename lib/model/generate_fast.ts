@@ -26,13 +26,17 @@ export interface FastDecodeHost {
   dropSession(key: string): Promise<void>;
 }
 
-/** Options of {@linkcode generateFast} (a subset of `GenerateOptions`). */
+/** Options of {@linkcode generateFast}; `GenerateOptions` adds the choice of graph. */
 export interface FastGenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   rng: Rng;
+  /** Policy adapter (absent: the base model). */
   lora?: LoraAdapter | null;
+  /** Called after each decoding step with the number of steps done. */
   onStep?: (step: number) => void;
+  /** Also return each new token's log-prob (default false). */
   returnLogprobs?: boolean;
+  /** Stop a row at an end-of-sequence token (default true; benchmarks turn it off). */
   stopAtEos?: boolean;
   /** Base weight precision of the decode graph (default "none"). */
   quantization?: RolloutQuantization;

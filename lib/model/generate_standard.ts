@@ -4,14 +4,12 @@
  * @module
  */
 import type * as ort from "onnxruntime-node";
-import type { Rng } from "../util/mod.ts";
 import type { CausalLM } from "./causal_lm.ts";
 import { f, i64, loraFeeds, specKey } from "./feeds.ts";
 import { buildDecodeGraph } from "./graphs.ts";
 import { attentionBias, positionsFromMask, ropeTables } from "./inputs.ts";
-import type { LoraAdapter } from "./lora.ts";
-import type { RolloutQuantization } from "./quantize.ts";
-import { logSoftmaxAt, sampleToken, type SamplingOptions } from "./sampling.ts";
+import type { FastGenerateOptions } from "./generate_fast.ts";
+import { logSoftmaxAt, sampleToken } from "./sampling.ts";
 
 /** What {@linkcode CausalLM.generate} returns. */
 export interface GenerateResult {
@@ -23,31 +21,16 @@ export interface GenerateResult {
   logprobs?: number[][];
 }
 
-/** Options of {@linkcode CausalLM.generate}. */
-export interface GenerateOptions extends SamplingOptions {
-  maxNewTokens: number;
-  rng: Rng;
-  /** Policy adapter (absent: the base model). */
-  lora?: LoraAdapter | null;
-  /** Called after each decoding step with the number of steps done. */
-  onStep?: (step: number) => void;
-  /** Also return each new token's log-prob (default false). */
-  returnLogprobs?: boolean;
-  /** Stop a row at an end-of-sequence token (default true; benchmarks turn it off). */
-  stopAtEos?: boolean;
+/**
+ * Options of {@linkcode CausalLM.generate}: those of the fast decode graph ({@linkcode FastGenerateOptions},
+ * where each is documented) and which graph runs.
+ */
+export interface GenerateOptions extends FastGenerateOptions {
   /**
    * "fast" (default): the contrib-op decode graph (`decode_graph.ts`); "standard": the standard-op graph the
    * training graphs share. Models the fast graph cannot run use "standard" (one notice).
    */
   graph?: "fast" | "standard";
-  /** Base weight precision of the fast graph (default "none"; see `quantize.ts`). */
-  quantization?: RolloutQuantization;
-  /** Fast graph, float32: merge the adapter into the weights, one session per adapter state (default false). */
-  mergeLora?: boolean;
-  /** Fast graph: drop finished rows as it goes (last-bit differences from a fixed batch; default false). */
-  compact?: boolean;
-  /** Fast graph: "gqa" (default, cache updated in place) or "cache-input" (`decode_attention.ts`). */
-  attention?: "gqa" | "cache-input";
 }
 
 /** Samples continuations of `o.prompts` (left-padded into one batch) on the standard-op decode graph. */
