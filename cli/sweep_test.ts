@@ -82,6 +82,23 @@ Deno.test("sweep: bad descriptions get one-line errors (unknown experiment, empt
     `unknown backend "pbs"`,
   );
   oneLineError(await runCli("cli/sweep.ts", ["--status", "--out", join(ROOT, "none")]), "not a sweep folder");
+  oneLineError(
+    await runCli("cli/sweep.ts", [
+      "--backend",
+      "slurm",
+      "--experiments",
+      "math_hard",
+      "--seeds",
+      "1",
+      "--time",
+      "00:10:00",
+      "--signal-lead",
+      "0",
+      "--out",
+      join(ROOT, "lead"),
+    ]),
+    '--signal-lead must be a positive integer, got "0"',
+  );
 });
 
 Deno.test({
